@@ -1,0 +1,24 @@
+// swift-tools-version:6.0
+// safesock: the policy language, its decision model and the `safesock` CLI.
+// The preload library (CShim/) is built by the Makefile, not by SwiftPM; it
+// links the same SafesockMatch sources compiled in Embedded Swift.
+import PackageDescription
+
+let package = Package(
+    name: "safesock",
+    products: [
+        .executable(name: "safesock", targets: ["safesock"]),
+    ],
+    targets: [
+        // Byte-level primitives shared by the model and the table matcher.
+        // Must stay Embedded-Swift clean: no Foundation, no String, no existentials.
+        .target(name: "SafesockMatch"),
+        // Policy text -> model, diagnostics, and the reference decision.
+        .target(name: "SafesockPolicy", dependencies: ["SafesockMatch"]),
+        // The commands, as a library so argument parsing can be unit-tested.
+        .target(name: "SafesockCLI", dependencies: ["SafesockPolicy"]),
+        .executableTarget(name: "safesock", dependencies: ["SafesockCLI"]),
+        .testTarget(name: "SafesockPolicyTests", dependencies: ["SafesockPolicy", "SafesockMatch"]),
+        .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI"]),
+    ]
+)
