@@ -1,0 +1,36 @@
+# safesock: `make` builds everything, `make test` runs every test.
+# SwiftPM builds the Swift parts; this file adds what SwiftPM cannot (the
+# preload library, from the next stage on) and puts the results in build/.
+
+SWIFT  ?= swift
+BUILD  := build
+CONFIG ?= release
+SWIFTFLAGS := -c $(CONFIG)
+
+.PHONY: all cli test demo clean
+
+all: cli
+
+cli:
+	$(SWIFT) build $(SWIFTFLAGS) --product safesock
+	@mkdir -p $(BUILD)/bin
+	cp "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock" $(BUILD)/bin/safesock
+
+# The CLI tests run the binary that `make` built, as a user would.
+test: all
+	SAFESOCK_BIN="$(CURDIR)/$(BUILD)/bin/safesock" SAFESOCK_ROOT="$(CURDIR)" \
+	  $(SWIFT) test $(SWIFTFLAGS)
+
+# The manual page's example, decided.
+demo: all
+	@for dest in "www.sun.com 1025" "www.sun.com 1024" "WWW.Sun.COM. 8080" \
+	             "a.cs.mysite.edu 80" "a.cs.mysite.edu 1030" "www.sun.com http"; do \
+	  set -- $$dest; \
+	  echo "\$$ safesock explain policies/example.cfg $$1 $$2"; \
+	  $(BUILD)/bin/safesock explain policies/example.cfg $$1 $$2; echo; \
+	done; \
+	echo '$$ safesock explain policies/example.cfg "" 5000 --origin tclet.example'; \
+	$(BUILD)/bin/safesock explain policies/example.cfg "" 5000 --origin tclet.example; true
+
+clean:
+	rm -rf $(BUILD) .build

@@ -1,0 +1,134 @@
+// CLI: the `safesock` commands (SPEC section 5). Exit status: 0 success or
+// allowed, 1 a policy error or a denial, 2 bad usage.
+
+import Foundation
+import SafesockPolicy
+
+public enum ExitStatus {
+    public static let success: Int32 = 0
+    public static let failure: Int32 = 1
+    public static let usage: Int32 = 2
+}
+
+/// One subcommand: its help text and what it does.
+struct Command: Sendable {
+    var name: String
+    var summary: String
+    var usage: String
+    var options: [OptionSpec]
+    var run: @Sendable (ParsedArguments) -> Int32
+}
+
+public enum CLI {
+    public static let version = "0.1.0"
+
+    static let commands: [Command] = [checkCommand, explainCommand]
+
+    public static func run(_ arguments: [String]) -> Int32 {
+        guard let first = arguments.first else {
+            Output.err(mainHelp)
+            return ExitStatus.usage
+        }
+        switch first {
+        case "--help", "-h", "help":
+            if arguments.count > 1, let command = commands.first(where: { $0.name == arguments[1] }) {
+                Output.out(help(command))
+            } else {
+                Output.out(mainHelp)
+            }
+            return ExitStatus.success
+        case "--version":
+            Output.out("safesock \(version)")
+            return ExitStatus.success
+        default:
+            break
+        }
+        guard let command = commands.first(where: { $0.name == first }) else {
+            Output.err("safesock: unknown command '\(first)'; 'safesock --help' lists them")
+            return ExitStatus.usage
+        }
+        let rest = Array(arguments.dropFirst())
+        if rest.contains("--help") || rest.contains("-h") {
+            Output.out(help(command))
+            return ExitStatus.success
+        }
+        do {
+            let parsed = try parseArguments(rest, options: command.options)
+            return command.run(parsed)
+        } catch {
+            Output.err("safesock \(command.name): \(error)\nusage: \(command.usage)")
+            return ExitStatus.usage
+        }
+    }
+
+    static var mainHelp: String {
+        var text = """
+        safesock \(version): run programs under a Safe-Tcl network policy
+
+        usage: safesock COMMAND [ARGS...]    (safesock COMMAND --help for more)
+
+        commands:
+
+        """
+        for c in commands { text += "  \(c.name.padding(toLength: 10, withPad: " ", startingAt: 0))\(c.summary)\n" }
+        text += """
+
+        A policy is a Tcl plugin .cfg file, or \(DefaultPolicy.name) for the built-in one.
+        Exit status: 0 success or allowed, 1 policy error or denied, 2 bad usage.
+        """
+        return text
+    }
+
+    static func help(_ command: Command) -> String {
+        "usage: \(command.usage)\n\n\(command.summary)\n"
+    }
+
+    static func usageError(_ command: String, _ message: String) -> Int32 {
+        let usage = commands.first { $0.name == command }?.usage ?? command
+        Output.err("safesock \(command): \(message)\nusage: \(usage)")
+        return ExitStatus.usage
+    }
+
+    /// Parses a policy named on the command line, file or built-in.
+    static func loadPolicy(_ path: String) -> ParseResult {
+        if path == DefaultPolicy.name {
+            return PolicyParser.parse(path: path, loader: MemoryLoader([path: DefaultPolicy.text]))
+        }
+        return PolicyParser.parse(path: path)
+    }
+}
+
+enum Output {
+    static func out(_ text: String) {
+        FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+
+    static func err(_ text: String) {
+        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
+    }
+
+    /// Sorted keys, so that output is stable for scripts and tests.
+    static func json<T: Encodable>(_ value: T) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+        out(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// A diagnostic as `--json` prints it.
+struct DiagnosticJSON: Encodable {
+    var file: String
+    var line: Int
+    var column: Int
+    var severity: String
+    var message: String
+
+    init(_ d: Diagnostic) {
+        file = d.location.file
+        line = d.location.line
+        column = d.location.column
+        severity = d.severity.rawValue
+        message = d.message
+    }
+}
