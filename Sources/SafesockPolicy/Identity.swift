@@ -67,6 +67,13 @@ public enum Identity: Hashable, Sendable, CustomStringConvertible {
     public static func canonicalName(_ text: String) -> String {
         var bytes = Array(text.utf8)
         while bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
+        return asciiLowercased(bytes)
+    }
+
+    /// ASCII letters lowered, every other byte kept (names are ASCII; a
+    /// Unicode-aware lowering could turn two spellings into one elsewhere).
+    static func asciiLowercased(_ bytes: [UInt8]) -> String {
+        var bytes = bytes
         for i in bytes.indices where bytes[i] >= UInt8(ascii: "A") && bytes[i] <= UInt8(ascii: "Z") {
             bytes[i] += 32
         }

@@ -228,7 +228,7 @@ struct ParserState {
         if let address = IPAddress(parsing: text) {
             return .address(address)
         }
-        let canonical = Identity.canonicalName(HostGlob.dropTrailingDots(text))
+        let canonical = HostGlob.canonical(text)
         var scratch = canonical
         let fault = scratch.withUTF8 { Glob.malformation($0) }
         if let fault {
@@ -294,7 +294,7 @@ struct ParserState {
         case .success(let pattern):
             return pattern
         case .failure(let failure):
-            error(shifted(location, word, by: failure.offset), failure.message)
+            error(failure.offset.map { shifted(location, word, by: $0) } ?? location, failure.message)
             return nil
         }
     }
@@ -302,9 +302,18 @@ struct ParserState {
     // MARK: options
 
     mutating func parseOption(_ key: Word, _ arguments: [Word], at: (Word) -> SourceLocation) {
+        let known = ["peername", "datagrams", "servers", "resolve", "maxSockets"]
+        guard known.contains(key.text) else {
+            error(at(key), "unknown option '\(key.text)' (known: \(known.joined(separator: ", ")))")
+            return
+        }
         guard arguments.count == 1 else {
             error(at(key), arguments.isEmpty ? "option '\(key.text)' needs a value"
                                              : "an option line is KEY VALUE; '\(key.text)' has \(arguments.count) values")
+            return
+        }
+        if let first = optionSetAt[key.text] {
+            error(at(key), "duplicate option \(key.text) (first set at \(first.file):\(first.line))")
             return
         }
         let value = arguments[0]
@@ -313,10 +322,6 @@ struct ParserState {
             let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
             error(at(value), "bad value '\(value.text)' for \(key.text): expected one of \(allowed)")
             return nil
-        }
-        if let first = optionSetAt[key.text] {
-            error(at(key), "duplicate option \(key.text) (first set at \(first.file):\(first.line))")
-            return
         }
         switch key.text {
         case "peername": if let v = choice(Options.Peername.self) { policy.options.peername = v } else { return }
@@ -331,8 +336,7 @@ struct ParserState {
             }
             policy.options.maxSockets = n
         default:
-            error(at(key), "unknown option '\(key.text)' (known: peername, datagrams, servers, resolve, maxSockets)")
-            return
+            preconditionFailure("every known option has a case")
         }
         optionSetAt[key.text] = at(key)
     }
@@ -408,13 +412,15 @@ enum Variables {
 }
 
 enum HostGlob {
-    /// `*.sun.com.` is `*.sun.com`; an escaped final dot (`a\.`) stays.
-    static func dropTrailingDots(_ text: String) -> String {
+    /// A name or glob as identities are written: ASCII lower case, trailing
+    /// dots dropped (`*.sun.com.` is `*.sun.com`), but an escaped final dot
+    /// (`a\.`) stays, or the pattern would end in a lone backslash.
+    static func canonical(_ text: String) -> String {
         var b = Array(text.utf8)
         while b.last == UInt8(ascii: "."), b.count < 2 || b[b.count - 2] != UInt8(ascii: "\\") {
             b.removeLast()
         }
-        return String(decoding: b, as: UTF8.self)
+        return Identity.asciiLowercased(b)
     }
 
     static func message(_ fault: GlobFault) -> String {

@@ -5,8 +5,8 @@
 import SafesockMatch
 
 struct PortSyntaxError: Error {
-    /// Byte offset of the fault in the word.
-    var offset: Int
+    /// Byte offset of the fault in the word; nil: the word as a whole.
+    var offset: Int?
     var message: String
 }
 
@@ -14,7 +14,7 @@ enum PortSyntax {
     static func parse(_ text: String) -> Result<PortPattern, PortSyntaxError> {
         let b = Array(text.utf8)
         guard !b.isEmpty else {
-            return .failure(PortSyntaxError(offset: 0, message: "empty port pattern: use a number (80), N1-N2, >N, <N or a glob (80*)"))
+            return .failure(PortSyntaxError(offset: nil, message: "empty port pattern: use a number (80), N1-N2, >N, <N or a glob (80*)"))
         }
         if b.allSatisfy(isDigit) {
             return number(b[...], offset: 0, limit: 65535).map { .exact(UInt16($0)) }
@@ -40,8 +40,8 @@ enum PortSyntax {
                 message: "'\(text)' is not a port number: service names are refused, only numeric ports"))
         }
         let globBytes: Set<UInt8> = Set("0123456789*?[]-\\".utf8)
-        if let bad = b.firstIndex(where: { !globBytes.contains($0) }) {
-            return .failure(PortSyntaxError(offset: bad,
+        if b.contains(where: { !globBytes.contains($0) }) {
+            return .failure(PortSyntaxError(offset: nil,
                 message: "bad port pattern '\(text)': use a number (80), N1-N2, >N, <N or a glob of digits (80*)"))
         }
         var scratch = text
@@ -49,7 +49,7 @@ enum PortSyntax {
             return .failure(PortSyntaxError(offset: fault.offset, message: HostGlob.message(fault.reason)))
         }
         guard scratch.withUTF8({ Glob.isGlob($0) }) else {
-            return .failure(PortSyntaxError(offset: 0,
+            return .failure(PortSyntaxError(offset: nil,
                 message: "bad port pattern '\(text)': use a number (80), N1-N2, >N, <N or a glob of digits (80*)"))
         }
         return .success(.glob(text))
