@@ -7,7 +7,10 @@ BUILD  := build
 CONFIG ?= release
 SWIFTFLAGS := -c $(CONFIG)
 
-.PHONY: all cli test demo clean
+# Debian packages the tests run for real (tclsh for the glob differential).
+TEST_PACKAGES := tcl
+
+.PHONY: all cli test demo deps clean
 
 all: cli
 
@@ -19,7 +22,7 @@ cli:
 # The CLI tests run the binary that `make` built, as a user would.
 test: all
 	SAFESOCK_BIN="$(CURDIR)/$(BUILD)/bin/safesock" SAFESOCK_ROOT="$(CURDIR)" \
-	  $(SWIFT) test $(SWIFTFLAGS)
+	  $(SWIFT) test $(SWIFTFLAGS) --disable-xctest
 
 # The manual page's example, decided.
 demo: all
@@ -31,6 +34,14 @@ demo: all
 	done; \
 	echo '$$ safesock explain policies/example.cfg "" 5000 --origin tclet.example'; \
 	$(BUILD)/bin/safesock explain policies/example.cfg "" 5000 --origin tclet.example; true
+
+# Installs the test tools that are missing (needs root, as CI has).
+deps:
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "test packages present: $(TEST_PACKAGES)"; fi
 
 clean:
 	rm -rf $(BUILD) .build

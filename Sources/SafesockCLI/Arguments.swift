@@ -1,6 +1,6 @@
 // Arguments: the one argument parser of the CLI (no external packages).
 // `--name value` and `--name=value`; flags; `--` ends options and keeps
-// the rest verbatim (for `run -- CMD...`); `-` and `""` are positionals.
+// the rest verbatim (for `run -- CMD...`); `-`, `-1` and `""` are positionals.
 // Tests: Tests/SafesockCLITests/ArgumentsTests.swift.
 
 public struct OptionSpec: Sendable {
@@ -51,7 +51,8 @@ public func parseArguments(_ arguments: [String], options: [OptionSpec]) throws(
             result.rest = Array(arguments[i...])
             return result
         }
-        guard argument.hasPrefix("-"), argument != "-" else {
+        // `-` and negative numbers (`-1`) are values, not options.
+        guard argument.hasPrefix("-"), argument != "-", !(argument.dropFirst().first?.isNumber ?? false) else {
             result.positionals.append(argument)
             continue
         }

@@ -25,13 +25,16 @@ public struct FileLoader: SourceLoader {
 }
 
 public struct MemoryLoader: SourceLoader {
-    public var files: [String: String]
+    /// File contents by path, as bytes: tests feed text that is not UTF-8.
+    public var files: [String: [UInt8]]
 
-    public init(_ files: [String: String]) { self.files = files }
+    public init(_ files: [String: String]) { self.files = files.mapValues { Array($0.utf8) } }
+
+    public init(bytes files: [String: [UInt8]]) { self.files = files }
 
     public func read(_ path: String) -> Result<[UInt8], SourceReadError> {
-        guard let text = files[path] else { return .failure(SourceReadError("No such file or directory")) }
-        return .success(Array(text.utf8))
+        guard let bytes = files[path] else { return .failure(SourceReadError("No such file or directory")) }
+        return .success(bytes)
     }
 
     public func identity(of path: String) -> String { path }
