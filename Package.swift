@@ -15,10 +15,13 @@ let package = Package(
         .target(name: "SafesockMatch"),
         // Policy text -> model, diagnostics, and the reference decision.
         .target(name: "SafesockPolicy", dependencies: ["SafesockMatch"]),
+        // Model -> compiled table bytes, and reading a table back for `show`.
+        .target(name: "SafesockTable", dependencies: ["SafesockPolicy", "SafesockMatch"]),
         // The commands, as a library so argument parsing can be unit-tested.
-        .target(name: "SafesockCLI", dependencies: ["SafesockPolicy"]),
+        .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable"]),
         .executableTarget(name: "safesock", dependencies: ["SafesockCLI"]),
         .testTarget(name: "SafesockPolicyTests", dependencies: ["SafesockPolicy", "SafesockMatch"]),
+        .testTarget(name: "SafesockTableTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"]),
         .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI"]),
     ]
 )

@@ -1,0 +1,80 @@
+// CEntry: the matcher's C interface, for the preload library (the same
+// functions are in the CLI build, unused there). CShim/safesock_match.h
+// declares them; its `struct safesock_identity` layout is read here at the
+// offsets below, and the header static-asserts them.
+
+let identitySize = 32
+let identityTextOffset = 0
+let identityLengthOffset = 8
+let identityFamilyOffset = 12
+let identityOriginOffset = 13
+let identityAddressOffset = 16
+
+/// 0 when the table may be used, else a `TableFault` code.
+@_cdecl("safesock_table_check")
+public func safesockTableCheck(_ table: UnsafeRawPointer?, _ length: Int) -> Int32 {
+    guard let table, length >= 0 else { return Int32(TableFault.tooShort.rawValue) }
+    return Int32(TableValidator.validate(UnsafeRawBufferPointer(start: table, count: length))?.rawValue ?? 0)
+}
+
+/// A static, NUL-terminated sentence for a `safesock_table_check` code.
+@_cdecl("safesock_table_fault_reason")
+public func safesockTableFaultReason(_ code: Int32) -> UnsafePointer<UInt8> {
+    guard code > 0, code <= 255, let fault = TableFault(rawValue: UInt8(code)) else {
+        return ("unknown table fault" as StaticString).utf8Start
+    }
+    return fault.reason.utf8Start
+}
+
+/// 1 allow, 0 deny. Writes up to `capacity` deciding rule indexes to
+/// `rules` and their number to `written`; returns -1 (deny) when the table
+/// could not be read. Allocates nothing, takes no lock, makes no call.
+@_cdecl("safesock_table_decide")
+public func safesockTableDecide(
+    _ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int, _ port: UInt16,
+    _ rules: UnsafeMutablePointer<UInt32>?, _ capacity: Int, _ written: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    written?.pointee = 0
+    guard let table, length >= 0, count >= 0, capacity >= 0 else { return -1 }
+    let out = UnsafeMutableBufferPointer(start: capacity > 0 ? rules : nil, count: rules == nil ? 0 : capacity)
+    var decision = TableDecision(UnsafeRawBufferPointer(start: table, count: length), port: port, deciding: out)
+    if let identities {
+        for i in 0..<count {
+            let at = identities + i * identitySize
+            let text = UnsafePointer<UInt8>(bitPattern: at.loadUnaligned(fromByteOffset: identityTextOffset, as: UInt.self))
+            let textLength = Int(at.loadUnaligned(fromByteOffset: identityLengthOffset, as: UInt32.self))
+            let family = at.load(fromByteOffset: identityFamilyOffset, as: UInt8.self)
+            let addressBytes = family == 4 ? 4 : family == 6 ? 16 : 0
+            let address = UnsafeBufferPointer(start: (at + identityAddressOffset).assumingMemoryBound(to: UInt8.self), count: addressBytes)
+            decision.add(IdentityInput(text: UnsafeBufferPointer(start: text, count: text == nil ? 0 : textLength),
+                                       family: family, address: address,
+                                       isOrigin: at.load(fromByteOffset: identityOriginOffset, as: UInt8.self) != 0))
+        }
+    }
+    let result = decision.result
+    written?.pointee = result.written
+    if result.fault { return -1 }
+    return result.verdict.rawValue
+}
+
+/// The file and line of rule `index`, for audit records; 0 on success.
+@_cdecl("safesock_table_rule")
+public func safesockTableRule(
+    _ table: UnsafeRawPointer?, _ length: Int, _ index: UInt32,
+    _ file: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, _ fileLength: UnsafeMutablePointer<Int>?,
+    _ line: UnsafeMutablePointer<UInt32>?
+) -> Int32 {
+    guard let table, length >= TableLayout.headerSize else { return -1 }
+    var v = TableView(UnsafeRawBufferPointer(start: table, count: length))
+    let h = TableHeader(&v)
+    guard Int(index) < h.ruleCount else { return -1 }
+    let rule = RuleRecord(&v, h, Int(index))
+    guard rule.file < h.fileCount else { return -1 }
+    let at = h.filesOffset + rule.file * TableLayout.fileSize
+    let name = v.slice(h.stringsOffset + Int(v.u32(at)), Int(v.u32(at + 4)))
+    guard !v.fault else { return -1 }
+    file?.pointee = name.baseAddress
+    fileLength?.pointee = name.count
+    line?.pointee = rule.line
+    return 0
+}

@@ -1,0 +1,99 @@
+// TableLayout: the compiled table's byte layout, the constants of
+// docs/table-format.md. The encoder, the reader, the matcher and the golden
+// test all read this one definition; change them together.
+
+public enum TableLayout {
+    public static let magic: [UInt8] = Array("SAFESOCK".utf8)
+    public static let version: UInt32 = 1
+    public static let headerSize = 256
+    /// Offsets are 32-bit; a bound keeps 64-bit sums of them far from overflow.
+    public static let maxTableBytes = 1 << 30
+
+    // Header fields (byte offsets).
+    public static let versionOffset = 8
+    public static let headerSizeOffset = 12
+    public static let totalLengthOffset = 16
+    public static let checksumOffset = 24
+    public static let generationOffset = 32
+    public static let peernameOffset = 40
+    public static let datagramsOffset = 41
+    public static let serversOffset = 42
+    public static let resolveOffset = 43
+    public static let maxSocketsOffset = 44
+    public static let flagsOffset = 48
+    public static let rulesOffset = 56
+    public static let rangesOffset = 64
+    public static let listsOffset = 72
+    public static let stringsOffset = 80
+    public static let filesOffset = 88
+    public static let originListOffset = 96
+    public static let allHostsListOffset = 100
+    public static let unindexedListOffset = 104
+    public static let cidr4MaskOffset = 112
+    public static let cidr6MaskOffset = 120
+    public static let hashTablesOffset = 144
+    public static let hashTableDescriptorSize = 12
+
+    /// Flag bit: the policy has a `hosts ports` section.
+    public static let flagHasHostsPorts: UInt32 = 1
+
+    public static let ruleSize = 24
+    public static let rangeSize = 4
+    public static let fileSize = 8
+    public static let slotSize = 16
+    public static let emptySlot: UInt32 = 0xFFFF_FFFF
+}
+
+/// The five hash tables, in header order.
+public enum HashTableKind: Int, CaseIterable, Sendable {
+    case exact = 0, starSuffix, globSuffix, globPrefix, cidr
+
+    /// Suffix tables hash their keys last byte first (see the format doc).
+    public var hashesBackward: Bool { self == .starSuffix || self == .globSuffix }
+}
+
+/// A rule's host kind byte.
+public enum HostKindCode: UInt8, Sendable {
+    case nothing = 0, origin, name, glob, address, block
+}
+
+/// Verdicts as the C entry points return them.
+public enum VerdictCode: Int32, Sendable {
+    case deny = 0, allow = 1
+}
+
+public enum TableHash {
+    public static let fnvOffset: UInt32 = 2_166_136_261
+    public static let fnvPrime: UInt32 = 16_777_619
+
+    /// 32-bit FNV-1a, first byte to last.
+    public static func forward(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        var h = fnvOffset
+        for b in bytes { h = (h ^ UInt32(b)) &* fnvPrime }
+        return h
+    }
+
+    /// 32-bit FNV-1a, last byte to first.
+    public static func backward(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        var h = fnvOffset
+        var i = bytes.count
+        while i > 0 {
+            i -= 1
+            h = (h ^ UInt32(bytes[i])) &* fnvPrime
+        }
+        return h
+    }
+
+    /// The table checksum: 64-bit FNV-1a over 8-byte little-endian words,
+    /// the checksum field read as zero. `bytes.count` is a multiple of 8.
+    public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var i = 0
+        while i + 8 <= bytes.count {
+            let w = i == TableLayout.checksumOffset ? 0 : UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            h = (h ^ w) &* 0x0000_0100_0000_01B3
+            i += 8
+        }
+        return h
+    }
+}

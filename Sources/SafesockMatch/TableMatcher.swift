@@ -1,0 +1,226 @@
+// TableMatcher: the one matcher. It decides from compiled table bytes with
+// no parsing, no allocation and no system call; the same source is built
+// into the CLI and tests, and in Embedded Swift into the preload library.
+// The walk is docs/table-format.md, "Deciding, and what it costs".
+// Tests: Tests/SafesockTableTests/DifferentialTests.swift (against the
+// model), CorruptionTests.swift (damaged tables, under ASan).
+
+/// One identity of a destination, canonical already (SPEC section 2).
+public struct IdentityInput {
+    /// The canonical text: a lower-case name without trailing dot, dotted
+    /// decimal, or RFC 5952 IPv6.
+    public var text: UnsafeBufferPointer<UInt8>
+    /// 0 for a name, 4 or 6 for an address.
+    public var family: UInt8
+    /// The address bytes (4 or 16, network order); empty for a name.
+    public var address: UnsafeBufferPointer<UInt8>
+    /// The identity is the program's origin.
+    public var isOrigin: Bool
+
+    public init(text: UnsafeBufferPointer<UInt8>, family: UInt8, address: UnsafeBufferPointer<UInt8>, isOrigin: Bool) {
+        self.text = text
+        self.family = family
+        self.address = address
+        self.isOrigin = isOrigin
+    }
+}
+
+public struct MatchResult {
+    public var verdict: VerdictCode
+    /// How many deciding rule indexes were written (the matching disallow
+    /// rules if any matched, else the matching allow rules).
+    public var written: Int
+    /// More deciding rules matched than the output could hold.
+    public var truncated: Bool
+    /// The table could not be read where it had to be: denied.
+    public var fault: Bool
+}
+
+public enum TableMatcher {
+    /// Decides for `identities` and `port`. `deciding` receives distinct
+    /// rule indexes, in the order found. The table should have passed
+    /// `TableValidator`; if it did not, reads are still bounds-checked.
+    public static func decide(
+        _ table: UnsafeRawBufferPointer, identities: UnsafeBufferPointer<IdentityInput>, port: UInt16,
+        deciding: UnsafeMutableBufferPointer<UInt32>
+    ) -> MatchResult {
+        var decision = TableDecision(table, port: port, deciding: deciding)
+        for identity in identities { decision.add(identity) }
+        return decision.result
+    }
+}
+
+/// A decision in progress, fed one identity at a time (the C entry point
+/// reads identities from C memory and needs no array to hold them).
+public struct TableDecision {
+    var d: Decider
+
+    public init(_ table: UnsafeRawBufferPointer, port: UInt16, deciding: UnsafeMutableBufferPointer<UInt32>) {
+        d = Decider(table: table, port: port, out: deciding)
+        if table.count < TableLayout.headerSize { d.view.fault = true }
+    }
+
+    public mutating func add(_ identity: IdentityInput) {
+        if !d.finished { d.visit(identity) }
+    }
+
+    public var result: MatchResult {
+        let allow = d.anyAllow && !d.anyDisallow && !d.view.fault
+        return MatchResult(verdict: allow ? .allow : .deny, written: min(d.count, d.out.count),
+                           truncated: d.truncated, fault: d.view.fault)
+    }
+}
+
+struct Decider {
+    var view: TableView
+    let header: TableHeader
+    let port: UInt16
+    let out: UnsafeMutableBufferPointer<UInt32>
+    var count = 0
+    var anyAllow = false
+    var anyDisallow = false
+    var truncated = false
+
+    init(table: UnsafeRawBufferPointer, port: UInt16, out: UnsafeMutableBufferPointer<UInt32>) {
+        var v = TableView(table)
+        header = TableHeader(&v)
+        view = v
+        self.port = port
+        self.out = out
+    }
+
+    /// A disallow is final; once the output is full nothing more can change.
+    var finished: Bool { view.fault || (anyDisallow && truncated) }
+
+    mutating func visit(_ id: IdentityInput) {
+        let text = id.text
+        if id.isOrigin { visitList(header.originList, glob: nil) }
+        visitList(header.allHostsList, glob: nil)
+        if let list = lookup(.exact, text, TableHash.forward(text)) { visitList(list, glob: nil) }
+
+        // Backward: every suffix that starts at a dot.
+        var h = TableHash.fnvOffset
+        var i = text.count
+        while i > 0 && !finished {
+            i -= 1
+            h = (h ^ UInt32(text[i])) &* TableHash.fnvPrime
+            guard text[i] == UInt8(ascii: ".") else { continue }
+            let suffix = UnsafeBufferPointer(rebasing: text[i...])
+            if let list = lookup(.starSuffix, suffix, h) { visitList(list, glob: nil) }
+            if let list = lookup(.globSuffix, suffix, h) { visitList(list, glob: text) }
+        }
+        // Forward: every prefix that ends at a dot.
+        h = TableHash.fnvOffset
+        for j in 0..<text.count where !finished {
+            h = (h ^ UInt32(text[j])) &* TableHash.fnvPrime
+            guard text[j] == UInt8(ascii: ".") else { continue }
+            if let list = lookup(.globPrefix, UnsafeBufferPointer(rebasing: text[...j]), h) { visitList(list, glob: text) }
+        }
+        visitList(header.unindexedList, glob: text)
+        if id.family == 4 || id.family == 6 { visitBlocks(id) }
+    }
+
+    /// One CIDR lookup per prefix length the table has for this family.
+    mutating func visitBlocks(_ id: IdentityInput) {
+        let size = id.family == 4 ? 4 : 16
+        guard id.address.count == size else { return }
+        var key: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &key) { raw in
+            let k = raw.bindMemory(to: UInt8.self)
+            for bits in 0...(size * 8) where header.hasCidrLength(family: id.family, bits) && !finished {
+                k[0] = id.family
+                k[1] = UInt8(bits)
+                for b in 0..<size {
+                    let keep = max(0, min(8, bits - b * 8))
+                    k[2 + b] = id.address[b] & UInt8(truncatingIfNeeded: 0xFF << (8 - keep))
+                }
+                let keyBytes = UnsafeBufferPointer(rebasing: k[0..<(2 + size)])
+                if let list = lookup(.cidr, keyBytes, TableHash.forward(keyBytes)) { visitList(list, glob: nil) }
+            }
+        }
+    }
+
+    /// The list word index for `key`, or nil; at most `longestProbe` slots.
+    mutating func lookup(_ kind: HashTableKind, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32) -> Int? {
+        let t = HashTableDescriptor(&view, kind)
+        guard t.slotCount > 0 else { return nil }
+        let mask = t.slotCount - 1
+        var slot = Int(hash) & mask
+        for _ in 0..<min(t.longestProbe, t.slotCount) {
+            let at = t.slotsOffset + slot * TableLayout.slotSize
+            let list = view.u32(at + 12)
+            if list == TableLayout.emptySlot || view.fault { return nil }
+            if view.u32(at) == hash && Int(view.u32(at + 8)) == key.count {
+                let stored = view.slice(header.stringsOffset + Int(view.u32(at + 4)), key.count)
+                if !view.fault && equal(stored, key) { return Int(list) }
+            }
+            slot = (slot + 1) & mask
+        }
+        return nil
+    }
+
+    func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count where a[i] != b[i] { return false }
+        return true
+    }
+
+    /// Every rule of the list at word `index`; with `glob`, only those whose
+    /// pattern matches that text.
+    mutating func visitList(_ index: Int, glob text: UnsafeBufferPointer<UInt8>?) {
+        let base = header.listsOffset + index * 4
+        let n = Int(view.u32(base))
+        guard n <= header.listWords else { view.fault = true; return }
+        var i = 0
+        while i < n && !finished {
+            i += 1
+            let rule = Int(view.u32(base + i * 4))
+            guard rule < header.ruleCount else { view.fault = true; return }
+            visitRule(rule, glob: text)
+        }
+    }
+
+    mutating func visitRule(_ index: Int, glob text: UnsafeBufferPointer<UInt8>?) {
+        let rule = RuleRecord(&view, header, index)
+        if let text {
+            let pattern = view.slice(header.stringsOffset + rule.patternOffset, rule.patternLength)
+            guard !view.fault, Glob.matches(pattern, text) else { return }
+        }
+        guard portMatches(rule.firstRange, rule.rangeCount) else { return }
+        record(UInt32(index), disallow: rule.action == 1)
+    }
+
+    /// Binary search of the rule's sorted, disjoint ranges.
+    mutating func portMatches(_ first: Int, _ count: Int) -> Bool {
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            let at = header.rangesOffset + (first + mid) * TableLayout.rangeSize
+            let lo = view.u16(at), hi = view.u16(at + 2)
+            if view.fault { return false }
+            if port < lo { high = mid } else if port > hi { low = mid + 1 } else { return true }
+        }
+        return false
+    }
+
+    mutating func record(_ rule: UInt32, disallow: Bool) {
+        if disallow {
+            if !anyDisallow {
+                anyDisallow = true
+                count = 0
+                truncated = false
+            }
+        } else {
+            anyAllow = true
+            if anyDisallow { return }
+        }
+        let held = min(count, out.count)
+        for i in 0..<held where out[i] == rule { return }
+        if count < out.count {
+            out[count] = rule
+            count += 1
+        } else {
+            truncated = true
+        }
+    }
+}

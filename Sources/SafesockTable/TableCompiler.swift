@@ -1,0 +1,300 @@
+// TableCompiler: Policy model -> table bytes (docs/table-format.md). Its one
+// interface is `compile`; everything it emits comes out in a sorted order,
+// so the same policy always gives the same bytes.
+// Tests: Tests/SafesockTableTests (golden bytes, differential, corruption).
+
+import SafesockMatch
+import SafesockPolicy
+
+public struct TableCompileError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+public enum TableCompiler {
+    public static func compile(_ policy: Policy, generation: UInt64 = 1) throws(TableCompileError) -> [UInt8] {
+        var builder = TableBuilder()
+        for (index, rule) in policy.rules.enumerated() { builder.add(rule, index: UInt32(index), files: policy.files) }
+        return try builder.emit(policy, generation: generation)
+    }
+
+    /// The port ranges a port pattern stands for: sorted, disjoint.
+    public static func ranges(_ pattern: PortPattern) -> [ClosedRange<UInt16>] {
+        switch pattern {
+        case .exact(let n):
+            return [n...n]
+        case .range(let low, let high):
+            guard low <= high, low <= 65535 else { return [] }
+            return [UInt16(low)...UInt16(min(high, 65535))]
+        case .above(let n):
+            return n >= 65535 ? [] : [UInt16(n + 1)...65535]
+        case .below(let n):
+            return n == 0 ? [] : [0...UInt16(min(n - 1, 65535))]
+        case .glob:
+            var out: [ClosedRange<UInt16>] = []
+            var start: Int? = nil
+            for port in 0...65536 {
+                let inside = port <= 65535 && pattern.matches(UInt16(port))
+                if inside && start == nil { start = port }
+                if !inside, let s = start {
+                    out.append(UInt16(s)...UInt16(port - 1))
+                    start = nil
+                }
+            }
+            return out
+        }
+    }
+}
+
+/// Where a glob can be looked up from (docs/table-format.md, hash tables).
+enum GlobIndex: Equatable {
+    /// No meta character: the unescaped text, looked up exactly.
+    case literal([UInt8])
+    /// `*`
+    case everything
+    /// `*.domain`: the text ends in this key; no glob run needed.
+    case starSuffix([UInt8])
+    /// The literal tail from its first dot: candidates to glob.
+    case globSuffix([UInt8])
+    /// The literal head up to its last dot: candidates to glob.
+    case globPrefix([UInt8])
+    case unindexed
+
+    init(_ glob: [UInt8]) {
+        // Elements as Glob reads them: nil for `*`, `?` and classes.
+        var elements: [UInt8?] = []
+        var stars: [Bool] = []
+        var i = 0
+        while i < glob.count {
+            switch glob[i] {
+            case UInt8(ascii: "*"):
+                if stars.last != true { elements.append(nil); stars.append(true) }
+                i += 1
+            case UInt8(ascii: "?"):
+                elements.append(nil); stars.append(false)
+                i += 1
+            case UInt8(ascii: "["):
+                while i < glob.count && glob[i] != UInt8(ascii: "]") { i += 1 }
+                elements.append(nil); stars.append(false)
+                i += 1
+            case UInt8(ascii: "\\"):
+                elements.append(i + 1 < glob.count ? glob[i + 1] : nil); stars.append(false)
+                i += 2
+            default:
+                elements.append(glob[i]); stars.append(false)
+                i += 1
+            }
+        }
+        let dot = UInt8(ascii: ".")
+        if elements.allSatisfy({ $0 != nil }) {
+            self = .literal(elements.map { $0! })
+            return
+        }
+        if elements.count == 1 && stars[0] {
+            self = .everything
+            return
+        }
+        let tail = Array(elements.reversed().prefix { $0 != nil }.reversed()).map { $0! }
+        if stars[0] && tail.count == elements.count - 1 && tail.first == dot {
+            self = .starSuffix(tail)
+            return
+        }
+        if let firstDot = tail.firstIndex(of: dot) {
+            self = .globSuffix(Array(tail[firstDot...]))
+            return
+        }
+        let head = elements.prefix { $0 != nil }.map { $0! }
+        if let lastDot = head.lastIndex(of: dot) {
+            self = .globPrefix(Array(head[...lastDot]))
+            return
+        }
+        self = .unindexed
+    }
+}
+
+struct TableBuilder {
+    var rules: [UInt8] = []
+    var ranges: [UInt8] = []
+    var rangeCount = 0
+    var strings: [UInt8] = []
+    var stringOffsets: [[UInt8]: Int] = [:]
+    var fileNames: [String] = []
+    var originRules: [UInt32] = []
+    var allHostsRules: [UInt32] = []
+    var unindexedRules: [UInt32] = []
+    var keys: [HashTableKind: [[UInt8]: [UInt32]]] = [:]
+    var cidr4Mask: UInt64 = 0
+    var cidr6Mask: [UInt64] = [0, 0, 0]
+    var globRangeCache: [String: [ClosedRange<UInt16>]] = [:]
+
+    mutating func string(_ bytes: [UInt8]) -> Int {
+        if let at = stringOffsets[bytes] { return at }
+        let at = strings.count
+        strings += bytes
+        stringOffsets[bytes] = at
+        return at
+    }
+
+    mutating func add(_ rule: Rule, index: UInt32, files: [String]) {
+        let kind: HostKindCode
+        let pattern: [UInt8]
+        switch rule.host {
+        case .nothing:
+            kind = .nothing
+            pattern = []
+        case .origin:
+            kind = .origin
+            pattern = Array("$originSocketHost".utf8)
+            originRules.append(index)
+        case .name(let name):
+            kind = .name
+            pattern = Array(name.utf8)
+            keys[.exact, default: [:]][pattern, default: []].append(index)
+        case .address(let address):
+            kind = .address
+            pattern = Array(address.description.utf8)
+            keys[.exact, default: [:]][pattern, default: []].append(index)
+        case .block(let network, let bits):
+            kind = .block
+            pattern = Array("\(network)/\(bits)".utf8)
+            let family: UInt8 = network.isIPv4 ? 4 : 6
+            keys[.cidr, default: [:]][[family, UInt8(bits)] + network.bytes, default: []].append(index)
+            if family == 4 { cidr4Mask |= 1 << UInt64(bits) } else { cidr6Mask[bits / 64] |= 1 << UInt64(bits % 64) }
+        case .glob(let glob):
+            kind = .glob
+            pattern = Array(glob.utf8)
+            switch GlobIndex(pattern) {
+            case .literal(let key): keys[.exact, default: [:]][key, default: []].append(index)
+            case .everything: allHostsRules.append(index)
+            case .starSuffix(let key): keys[.starSuffix, default: [:]][key, default: []].append(index)
+            case .globSuffix(let key): keys[.globSuffix, default: [:]][key, default: []].append(index)
+            case .globPrefix(let key): keys[.globPrefix, default: [:]][key, default: []].append(index)
+            case .unindexed: unindexedRules.append(index)
+            }
+        }
+        let portRanges: [ClosedRange<UInt16>]
+        if case .glob(let g) = rule.port {
+            if let cached = globRangeCache[g] { portRanges = cached } else {
+                portRanges = TableCompiler.ranges(rule.port)
+                globRangeCache[g] = portRanges
+            }
+        } else {
+            portRanges = TableCompiler.ranges(rule.port)
+        }
+        let file: Int
+        if let known = fileNames.firstIndex(of: rule.ref.file) { file = known } else {
+            file = fileNames.count
+            fileNames.append(rule.ref.file)
+        }
+        rules += [rule.action == .disallow ? 1 : 0, kind.rawValue]
+        rules += le16(UInt16(pattern.count))
+        rules += le32(UInt32(string(pattern)))
+        rules += le32(UInt32(file))
+        rules += le32(UInt32(rule.ref.line))
+        rules += le32(UInt32(rangeCount))
+        rules += le32(UInt32(portRanges.count))
+        for r in portRanges { ranges += le16(r.lowerBound) + le16(r.upperBound) }
+        rangeCount += portRanges.count
+    }
+
+    func emit(_ policy: Policy, generation: UInt64) throws(TableCompileError) -> [UInt8] {
+        var b = self
+        // Lists: the three fixed ones, then each table's keys in sorted order.
+        var lists: [UInt32] = []
+        func list(_ rules: [UInt32]) -> UInt32 {
+            let at = UInt32(lists.count)
+            lists.append(UInt32(rules.count))
+            lists += rules
+            return at
+        }
+        let origin = list(b.originRules), allHosts = list(b.allHostsRules), unindexed = list(b.unindexedRules)
+        var tables: [(slots: [UInt8], count: Int, probe: Int)] = []
+        for kind in HashTableKind.allCases {
+            let entries = (b.keys[kind] ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }
+            guard !entries.isEmpty else {
+                tables.append(([], 0, 0))
+                continue
+            }
+            var slotCount = 1
+            while slotCount < entries.count * 2 { slotCount <<= 1 }
+            var slots = [(hash: UInt32, key: Int, length: Int, list: UInt32)?](repeating: nil, count: slotCount)
+            var longest = 0
+            for (key, rules) in entries {
+                let hash = key.withUnsafeBufferPointer { kind.hashesBackward ? TableHash.backward($0) : TableHash.forward($0) }
+                var slot = Int(hash) & (slotCount - 1)
+                var probe = 1
+                while slots[slot] != nil {
+                    slot = (slot + 1) & (slotCount - 1)
+                    probe += 1
+                }
+                slots[slot] = (hash, b.string(key), key.count, list(rules))
+                longest = max(longest, probe)
+            }
+            var bytes: [UInt8] = []
+            for s in slots {
+                if let s {
+                    bytes += le32(s.hash) + le32(UInt32(s.key)) + le32(UInt32(s.length)) + le32(s.list)
+                } else {
+                    bytes += le32(0) + le32(0) + le32(0) + le32(TableLayout.emptySlot)
+                }
+            }
+            tables.append((bytes, slotCount, longest))
+        }
+        var files: [UInt8] = []
+        for name in b.fileNames {
+            let bytes = Array(name.utf8)
+            files += le32(UInt32(b.string(bytes))) + le32(UInt32(bytes.count))
+        }
+
+        // Layout: header, then each section 8-aligned.
+        var table = [UInt8](repeating: 0, count: TableLayout.headerSize)
+        func place(_ section: [UInt8]) -> UInt32 {
+            while table.count % 8 != 0 { table.append(0) }
+            let at = UInt32(table.count)
+            table += section
+            return at
+        }
+        let rulesAt = place(b.rules)
+        let rangesAt = place(b.ranges)
+        let listsAt = place(lists.flatMap(le32))
+        let filesAt = place(files)
+        let slotsAt = tables.map { place($0.slots) }
+        let stringsAt = place(b.strings)
+        while table.count % 8 != 0 { table.append(0) }
+        guard table.count <= TableLayout.maxTableBytes else {
+            throw TableCompileError(description: "the table would be \(table.count) bytes, over the 1 GiB limit")
+        }
+
+        typealias L = TableLayout
+        func put(_ bytes: [UInt8], at offset: Int) { table.replaceSubrange(offset..<(offset + bytes.count), with: bytes) }
+        put(L.magic, at: 0)
+        put(le32(L.version), at: L.versionOffset)
+        put(le32(UInt32(L.headerSize)), at: L.headerSizeOffset)
+        put(le64(UInt64(table.count)), at: L.totalLengthOffset)
+        put(le64(generation), at: L.generationOffset)
+        let o = policy.options
+        put([UInt8(Options.Peername.allCases.firstIndex(of: o.peername)!),
+             UInt8(Options.Permission.allCases.firstIndex(of: o.datagrams)!),
+             UInt8(Options.Permission.allCases.firstIndex(of: o.servers)!),
+             UInt8(Options.Resolve.allCases.firstIndex(of: o.resolve)!)], at: L.peernameOffset)
+        put(le32(o.maxSockets), at: L.maxSocketsOffset)
+        put(le32(policy.hasHostsPorts ? L.flagHasHostsPorts : 0), at: L.flagsOffset)
+        put(le32(rulesAt) + le32(UInt32(policy.rules.count)), at: L.rulesOffset)
+        put(le32(rangesAt) + le32(UInt32(b.rangeCount)), at: L.rangesOffset)
+        put(le32(listsAt) + le32(UInt32(lists.count)), at: L.listsOffset)
+        put(le32(stringsAt) + le32(UInt32(b.strings.count)), at: L.stringsOffset)
+        put(le32(filesAt) + le32(UInt32(b.fileNames.count)), at: L.filesOffset)
+        put(le32(origin) + le32(allHosts) + le32(unindexed), at: L.originListOffset)
+        put(le64(b.cidr4Mask) + le64(b.cidr6Mask[0]) + le64(b.cidr6Mask[1]) + le64(b.cidr6Mask[2]), at: L.cidr4MaskOffset)
+        for (i, t) in tables.enumerated() {
+            put(le32(t.count == 0 ? 0 : slotsAt[i]) + le32(UInt32(t.count)) + le32(UInt32(t.probe)),
+                at: L.hashTablesOffset + i * L.hashTableDescriptorSize)
+        }
+        let sum = table.withUnsafeBytes { TableHash.checksum($0) }
+        put(le64(sum), at: L.checksumOffset)
+        return table
+    }
+}
+
+func le16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+func le64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
