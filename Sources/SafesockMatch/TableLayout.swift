@@ -84,14 +84,17 @@ public enum TableHash {
         return h
     }
 
-    /// The table checksum: 64-bit FNV-1a over 8-byte little-endian words,
-    /// the checksum field read as zero. `bytes.count` is a multiple of 8.
+    /// The table checksum: FNV-1a's step over 8-byte little-endian words,
+    /// then a shift that folds high bits down (without it, a difference in
+    /// bit 63 stays in bit 63 and two such flips cancel). The checksum field
+    /// reads as zero. `bytes.count` is a multiple of 8.
     public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         var i = 0
         while i + 8 <= bytes.count {
             let w = i == TableLayout.checksumOffset ? 0 : UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
             h = (h ^ w) &* 0x0000_0100_0000_01B3
+            h ^= h >> 29
             i += 8
         }
         return h

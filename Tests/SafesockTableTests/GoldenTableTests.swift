@@ -1,0 +1,88 @@
+// Golden table: the page's example compiles to exactly the bytes in
+// Golden/page-example.hex, and those bytes read, by hand at the offsets
+// docs/table-format.md gives, as the policy says. A layout change must
+// change the doc, TableLayout.swift and this file together.
+// To regenerate after a deliberate change: SAFESOCK_UPDATE_GOLDEN=1 make test.
+
+import Foundation
+import SafesockPolicy
+import SafesockTable
+import Testing
+
+let goldenPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/page-example.hex").path
+
+let pageExample = """
+section hosts ports
+    allow    $originSocketHost  >1024
+    allow    www.sun.com        >1024
+    disallow *.cs.mysite.edu    <1025
+    allow    *.cs.mysite.edu    1030
+"""
+
+func hex(_ bytes: [UInt8]) -> String {
+    stride(from: 0, to: bytes.count, by: 32).map { line in
+        bytes[line..<min(line + 32, bytes.count)].map { String(format: "%02x", $0) }.joined()
+    }.joined(separator: "\n") + "\n"
+}
+
+@Suite struct GoldenTableTests {
+    let table = try! TableCompiler.compile(parsedPolicy(pageExample, name: "example.cfg"))
+
+    func u16(_ at: Int) -> Int { Int(table[at]) | Int(table[at + 1]) << 8 }
+    func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
+    func u64(_ at: Int) -> UInt64 { UInt64(u32(at)) | UInt64(u32(at + 4)) << 32 }
+    func string(_ at: Int, _ length: Int) -> String {
+        String(decoding: table[(u32(80) + at)..<(u32(80) + at + length)], as: UTF8.self)
+    }
+
+    @Test func bytesAreTheGoldenOnes() throws {
+        if ProcessInfo.processInfo.environment["SAFESOCK_UPDATE_GOLDEN"] == "1" {
+            try hex(table).write(toFile: goldenPath, atomically: true, encoding: .utf8)
+        }
+        let golden = try String(contentsOfFile: goldenPath, encoding: .utf8)
+        #expect(hex(table) == golden, "the table layout changed: update docs/table-format.md and the golden file together")
+    }
+
+    @Test func headerReadsAsDocumented() {
+        #expect(Array(table[0..<8]) == Array("SAFESOCK".utf8))
+        #expect(u32(8) == 1 && u32(12) == 256)
+        #expect(u64(16) == UInt64(table.count) && table.count % 8 == 0)
+        #expect(u64(32) == 1, "generation")
+        #expect(Array(table[40..<44]) == [0, 0, 0, 0], "peername deny, datagrams deny, servers deny, resolve strict")
+        #expect(u32(48) == 1, "has a hosts ports section")
+        #expect(u32(60) == 4, "four rules")
+        for section in [56, 64, 72, 80, 88] { #expect(u32(section) % 8 == 0 && u32(section) >= 256) }
+    }
+
+    @Test func rulesReadAsDocumented() {
+        let rules = u32(56)
+        struct Record: Equatable {
+            var action: Int, kind: Int, pattern: String, file: Int, line: Int, ranges: [ClosedRange<Int>]
+            init(_ action: Int, _ kind: Int, _ pattern: String, _ file: Int, _ line: Int, _ ranges: [ClosedRange<Int>]) {
+                (self.action, self.kind, self.pattern, self.file, self.line, self.ranges) = (action, kind, pattern, file, line, ranges)
+            }
+        }
+        func rule(_ i: Int) -> Record {
+            let at = rules + i * 24
+            let first = u32(at + 16), count = u32(at + 20)
+            let ranges = (0..<count).map { k in u16(u32(64) + (first + k) * 4)...u16(u32(64) + (first + k) * 4 + 2) }
+            return Record(Int(table[at]), Int(table[at + 1]), string(u32(at + 4), u16(at + 2)), u32(at + 8), u32(at + 12), ranges)
+        }
+        #expect(rule(0) == Record(0, 1, "$originSocketHost", 0, 2, [1025...65535]))
+        #expect(rule(1) == Record(0, 2, "www.sun.com", 0, 3, [1025...65535]))
+        #expect(rule(2) == Record(1, 3, "*.cs.mysite.edu", 0, 4, [0...1024]))
+        #expect(rule(3) == Record(0, 3, "*.cs.mysite.edu", 0, 5, [1030...1030]))
+        #expect(string(u32(u32(88)), u32(u32(88) + 4)) == "example.cfg")
+        // The origin list: count 1, rule 0.
+        let lists = u32(72)
+        #expect(u32(lists + u32(96) * 4) == 1 && u32(lists + u32(96) * 4 + 4) == 0)
+        // One exact key (www.sun.com), one star suffix (.cs.mysite.edu) holding rules 2 and 3.
+        #expect(u32(144 + 4) == 2 && u32(144 + 12 + 4) == 2)
+        let suffixSlots = u32(144 + 12)
+        let occupied = (0..<2).map { suffixSlots + $0 * 16 }.first { u32($0 + 12) != 0xFFFF_FFFF }!
+        #expect(string(u32(occupied + 4), u32(occupied + 8)) == ".cs.mysite.edu")
+        let list = u32(occupied + 12)
+        let words: [Int] = (0..<3).map { u32(lists + (list + $0) * 4) }
+        #expect(words == [2, 2, 3])
+    }
+}
