@@ -10,14 +10,36 @@ SWIFTFLAGS := -c $(CONFIG)
 # Debian packages the tests run for real (tclsh for the glob differential).
 TEST_PACKAGES := tcl
 
-.PHONY: all cli test demo deps clean
+CC     ?= cc
+LIB    := $(BUILD)/lib/libsafesock.so
+MATCH_SOURCES := $(sort $(wildcard Sources/SafesockMatch/*.swift))
+SHIM_SOURCES  := $(sort $(wildcard CShim/*.c))
+SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -fPIC -fvisibility=hidden -fstack-protector-strong \
+                 -Wall -Wextra -Werror
+# The matcher, in Embedded Swift: no runtime library, only libc.
+EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature Embedded -wmo \
+                  -parse-as-library -Osize -Xcc -fPIC -Xfrontend -function-sections
 
-all: cli
+.PHONY: all cli lib test demo deps clean
+
+all: cli lib
 
 cli:
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock
 	@mkdir -p $(BUILD)/bin
 	cp "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock" $(BUILD)/bin/safesock
+
+lib: $(LIB)
+
+$(BUILD)/obj/match.o: $(MATCH_SOURCES)
+	@mkdir -p $(@D)
+	swiftc $(EMBEDDED_FLAGS) -module-name SafesockMatch -emit-object $(MATCH_SOURCES) -o $@
+
+# The version script is what keeps swift_* symbols from being exported.
+$(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h) CShim/exports.map
+	@mkdir -p $(@D)
+	$(CC) -shared $(SHIM_CFLAGS) $(SHIM_SOURCES) $(BUILD)/obj/match.o -o $@ \
+	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map -Wl,-z,relro,-z,now
 
 # The CLI tests run the binary that `make` built, as a user would.
 test: all

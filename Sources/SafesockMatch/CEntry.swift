@@ -78,3 +78,19 @@ public func safesockTableRule(
     line?.pointee = rule.line
     return 0
 }
+
+/// The table's options, into `struct safesock_options` (CShim/safesock_match.h):
+/// peername, datagrams, servers, resolve (one byte each), maxSockets, flags.
+@_cdecl("safesock_table_options")
+public func safesockTableOptions(_ table: UnsafeRawPointer?, _ length: Int, _ out: UnsafeMutableRawPointer?) -> Int32 {
+    guard let table, let out, length >= TableLayout.headerSize else { return -1 }
+    var v = TableView(UnsafeRawBufferPointer(start: table, count: length))
+    let h = TableHeader(&v)
+    out.storeBytes(of: h.peername, toByteOffset: 0, as: UInt8.self)
+    out.storeBytes(of: h.datagrams, toByteOffset: 1, as: UInt8.self)
+    out.storeBytes(of: h.servers, toByteOffset: 2, as: UInt8.self)
+    out.storeBytes(of: h.resolve, toByteOffset: 3, as: UInt8.self)
+    out.storeBytes(of: h.maxSockets, toByteOffset: 4, as: UInt32.self)
+    out.storeBytes(of: h.flags, toByteOffset: 8, as: UInt32.self)
+    return v.fault ? -1 : 0
+}

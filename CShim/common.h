@@ -1,0 +1,53 @@
+/*
+ * common.h: what every interposer shares (torsocks' src/common habit).
+ *
+ * Each intercepted call is declared once here: its return type, parameter
+ * list and argument list. From that one line come the pointer to libc's
+ * function, its resolution at load, and the forwarding call, so the three
+ * cannot drift apart. An interposer file then holds: the exported symbol
+ * (a few lines) and a function with its logic.
+ */
+#ifndef SAFESOCK_COMMON_H
+#define SAFESOCK_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "safesock_match.h"
+
+#define SAFESOCK_EXPORT __attribute__((visibility("default")))
+
+/* name, return type, (parameters), (arguments) */
+#define SAFESOCK_CALLS(X) \
+	X(connect, int, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len)) \
+	X(__connect, int, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len))
+
+#define SAFESOCK_DECLARE_REAL(name, ret, params, args) \
+	typedef ret (*safesock_##name##_fn) params; \
+	extern safesock_##name##_fn safesock_real_##name;
+SAFESOCK_CALLS(SAFESOCK_DECLARE_REAL)
+
+/* What the one verdict function says about a call. */
+enum safesock_verdict {
+	SAFESOCK_PASS,  /* not ours to judge (not inet); forward untouched */
+	SAFESOCK_ALLOW, /* judged and allowed; forward the checked copy */
+	SAFESOCK_DENY,  /* judged and denied; errno is set */
+};
+
+/* A destination address, copied out of the caller's memory so that a
+ * racing thread cannot change it between the check and the call. */
+struct safesock_destination {
+	struct sockaddr_storage addr;
+	socklen_t length;
+};
+
+/* Loads the table and settings once; safe to call from any interposer. */
+void safesock_init(void);
+
+/* connect(2)-style check of `addr` for socket `fd`, on a private copy in
+ * `out`. Side effects: a denial is reported (audit line). */
+enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *addr, socklen_t len,
+						 const char *op, struct safesock_destination *out);
+
+#endif

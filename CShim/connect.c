@@ -1,0 +1,38 @@
+/*
+ * connect.c: connect(2) and glibc's __connect, the same call under two
+ * names (glibc's own code calls __connect). The logic is
+ * safesock_check_destination (verdict.c); these only forward.
+ */
+#include <errno.h>
+
+#include "common.h"
+
+static int checked_connect(safesock_connect_fn real, int fd, const struct sockaddr *addr, socklen_t len)
+{
+	if (real == NULL) {
+		errno = EACCES; /* libc's connect not found: deny rather than guess */
+		return -1;
+	}
+	struct safesock_destination checked;
+	switch (safesock_check_destination(fd, addr, len, "connect", &checked)) {
+	case SAFESOCK_PASS:
+		return real(fd, addr, len);
+	case SAFESOCK_ALLOW:
+		return real(fd, (const struct sockaddr *)&checked.addr, checked.length);
+	case SAFESOCK_DENY:
+		break;
+	}
+	return -1; /* errno set by the verdict */
+}
+
+/* connect(2) */
+SAFESOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return checked_connect(safesock_real_connect, fd, addr, len);
+}
+
+/* glibc's internal alias of connect(2) */
+SAFESOCK_EXPORT int __connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return checked_connect(safesock_real___connect, fd, addr, len);
+}

@@ -1,0 +1,101 @@
+/*
+ * state.c: loads the compiled table (SAFESOCK_TABLE) and the settings the
+ * launcher injected (SAFESOCK_ORIGIN, SAFESOCK_MODE) once, at library load.
+ * A table that is missing, unreadable or refused by the matcher's checks
+ * leaves `table` NULL: every inet connection is then denied (fail closed).
+ */
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+
+#define SAFESOCK_DEFINE_REAL(name, ret, params, args) safesock_##name##_fn safesock_real_##name;
+SAFESOCK_CALLS(SAFESOCK_DEFINE_REAL)
+
+static struct safesock_state state;
+/* 0 not loaded, 1 loading, 2 loaded */
+static _Atomic int phase;
+
+static void set_fault(const char *what, const char *detail)
+{
+	snprintf(state.fault, sizeof state.fault, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+}
+
+static void load_table(const char *path)
+{
+	if (path == NULL || *path == '\0') {
+		set_fault("SAFESOCK_TABLE is not set", NULL);
+		return;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		set_fault(path, strerror(errno));
+		return;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+		close(fd);
+		set_fault(path, "not a non-empty regular file");
+		return;
+	}
+	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		set_fault(path, strerror(errno));
+		return;
+	}
+	int32_t code = safesock_table_check(map, (size_t)st.st_size);
+	if (code != 0) {
+		munmap(map, (size_t)st.st_size);
+		set_fault(path, safesock_table_fault_reason(code));
+		return;
+	}
+	safesock_table_options(map, (size_t)st.st_size, &state.options);
+	state.table = map;
+	state.table_length = (size_t)st.st_size;
+}
+
+static void load(void)
+{
+#define SAFESOCK_RESOLVE_REAL(name, ret, params, args) \
+	safesock_real_##name = (safesock_##name##_fn)dlsym(RTLD_NEXT, #name);
+	SAFESOCK_CALLS(SAFESOCK_RESOLVE_REAL)
+
+	load_table(getenv("SAFESOCK_TABLE"));
+	const char *origin = getenv("SAFESOCK_ORIGIN");
+	uint8_t family, address[16];
+	if (origin == NULL || safesock_canonical_host(origin, state.origin, sizeof state.origin, &family, address) != 0)
+		state.origin[0] = '\0';
+	const char *mode = getenv("SAFESOCK_MODE");
+	state.learn = mode != NULL && strcmp(mode, "learn") == 0;
+}
+
+__attribute__((constructor)) void safesock_init(void)
+{
+	int expected = 0;
+	if (atomic_compare_exchange_strong(&phase, &expected, 1)) {
+		load();
+		atomic_store(&phase, 2);
+	}
+}
+
+const struct safesock_state *safesock_state(void)
+{
+	safesock_init();
+	/* Another thread is loading (only possible before main): wait a
+	 * bounded while rather than lock, so a signal handler cannot hang. */
+	for (int i = 0; i < 10000 && atomic_load(&phase) != 2; i++)
+		sched_yield();
+	static const struct safesock_state loading = { .fault = "library still loading" };
+	return atomic_load(&phase) == 2 ? &state : &loading;
+}

@@ -1,0 +1,155 @@
+// `safesock compile POLICY -o FILE` and `safesock show TABLE`.
+
+import Foundation
+import SafesockMatch
+import SafesockPolicy
+import SafesockTable
+
+let compileCommand = Command(
+    name: "compile",
+    summary: """
+    Compile a policy into the flat table the preload library maps
+    (docs/table-format.md). A policy with any error is never compiled.
+      -o FILE            where to write the table (replaced atomically)
+      --generation N     the table's generation number (default 1)
+    """,
+    usage: "safesock compile POLICY -o FILE [--generation N]",
+    options: [.value("-o"), .value("--generation")],
+    run: compile)
+
+let showCommand = Command(
+    name: "show",
+    summary: """
+    Print a compiled table back as policy text: its header, options, and
+    every rule with the file:line it came from. A port pattern prints as the
+    ranges it compiled to, one rule line per range.
+      --json             print the table as JSON
+    """,
+    usage: "safesock show TABLE [--json]",
+    options: [.flag("--json")],
+    run: show)
+
+func compile(_ arguments: ParsedArguments) -> Int32 {
+    guard arguments.positionals.count == 1 else { return CLI.usageError("compile", "name one policy") }
+    guard let output = arguments.value("-o"), !output.isEmpty else { return CLI.usageError("compile", "-o FILE is required") }
+    var generation: UInt64 = 1
+    if let text = arguments.value("--generation") {
+        guard let g = UInt64(text) else { return CLI.usageError("compile", "--generation takes a whole number") }
+        generation = g
+    }
+    let path = arguments.positionals[0]
+    let result = CLI.loadPolicy(path)
+    for d in result.diagnostics where d.severity != .note { Output.err(d.description) }
+    if result.hasErrors {
+        Output.err("safesock compile: \(path) has errors; nothing written")
+        return ExitStatus.failure
+    }
+    do {
+        let table = try TableCompiler.compile(result.policy, generation: generation)
+        try writeAtomically(table, to: output)
+        Output.out("\(output): \(table.count) bytes, \(result.policy.rules.count) rules, generation \(generation)")
+        return ExitStatus.success
+    } catch {
+        Output.err("safesock compile: \(error)")
+        return ExitStatus.failure
+    }
+}
+
+/// Writes beside the target, then renames over it: a reader sees the old
+/// table or the new one, never half of one.
+func writeAtomically(_ bytes: [UInt8], to path: String) throws {
+    let temporary = "\(path).tmp.\(getpid())"
+    guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o644]) else {
+        throw WriteError(description: "cannot write \(temporary): \(String(cString: strerror(errno)))")
+    }
+    if rename(temporary, path) != 0 {
+        let reason = String(cString: strerror(errno))
+        unlink(temporary)
+        throw WriteError(description: "cannot replace \(path): \(reason)")
+    }
+}
+
+struct WriteError: Error, CustomStringConvertible {
+    var description: String
+}
+
+struct ShowJSON: Encodable {
+    struct RuleJSON: Encodable {
+        var index: Int
+        var action: String
+        var host: String
+        var ports: [[UInt16]]
+        var rule: RuleRef
+    }
+
+    var format: UInt32
+    var generation: UInt64
+    var length: Int
+    var checksum: String
+    var options: [String: String]
+    var hostsPorts: Bool
+    var rules: [RuleJSON]
+}
+
+func show(_ arguments: ParsedArguments) -> Int32 {
+    guard arguments.positionals.count == 1 else { return CLI.usageError("show", "name one table") }
+    let path = arguments.positionals[0]
+    guard let data = FileManager.default.contents(atPath: path) else {
+        Output.err("safesock show: cannot read \(path): \(String(cString: strerror(errno)))")
+        return ExitStatus.failure
+    }
+    let table: CompiledTable
+    do {
+        table = try CompiledTable(validating: [UInt8](data))
+    } catch {
+        Output.err("safesock show: \(path) refused: \(error)")
+        return ExitStatus.failure
+    }
+    let header = table.header
+    let checksum = table.bytes[24..<32].reversed().map { String(format: "%02x", $0) }.joined()
+    let o = table.options
+    let hostsPorts = header.flags & TableLayout.flagHasHostsPorts != 0
+    if arguments.has("--json") {
+        Output.json(ShowJSON(
+            format: TableLayout.version, generation: header.generation, length: table.bytes.count, checksum: "0x\(checksum)",
+            options: ["peername": o.peername.rawValue, "datagrams": o.datagrams.rawValue, "servers": o.servers.rawValue,
+                      "resolve": o.resolve.rawValue, "maxSockets": String(o.maxSockets)],
+            hostsPorts: hostsPorts,
+            rules: table.rules.map {
+                ShowJSON.RuleJSON(index: $0.index, action: $0.action.rawValue, host: $0.host,
+                                  ports: $0.ports.map { [$0.lowerBound, $0.upperBound] }, rule: $0.ref)
+            }))
+        return ExitStatus.success
+    }
+    let rules = table.rules
+    let files = Set(rules.map(\.ref.file)).sorted()
+    var text = """
+    # safesock table \(path)
+    # format \(TableLayout.version), generation \(header.generation), \(table.bytes.count) bytes, checksum 0x\(checksum)
+    # \(rules.count) rules\(files.isEmpty ? "" : " from " + files.joined(separator: ", "))
+
+    section options
+        peername   \(o.peername.rawValue)
+        datagrams  \(o.datagrams.rawValue)
+        servers    \(o.servers.rawValue)
+        resolve    \(o.resolve.rawValue)
+        maxSockets \(o.maxSockets)
+
+    """
+    if hostsPorts {
+        text += "\nsection hosts ports\n"
+        let width = max(4, rules.map { ruleWord($0.host).count }.max() ?? 0)
+        for rule in rules {
+            let ports = rule.ports.isEmpty ? ["<0"] : rule.ports.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
+            for port in ports {
+                let action = rule.action.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+                let host = ruleWord(rule.host).padding(toLength: width, withPad: " ", startingAt: 0)
+                text += "    \(action) \(host)  \(port.padding(toLength: 11, withPad: " ", startingAt: 0)) # \(rule.ref)\n"
+            }
+        }
+    } else {
+        text += "\n# no hosts ports section: every connection is denied\n"
+    }
+    Output.out(text)
+    return ExitStatus.success
+}
