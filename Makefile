@@ -20,7 +20,9 @@ SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -fPIC -fvisibility=hidden -fstack-pr
 EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature Embedded -wmo \
                   -parse-as-library -Osize -Xcc -fPIC -Xfrontend -function-sections
 
-.PHONY: all cli lib test demo deps clean
+TEST_PROGRAMS := $(BUILD)/test/connect_client $(BUILD)/test/canonical
+
+.PHONY: all cli lib test-programs test demo deps clean
 
 all: cli lib
 
@@ -41,10 +43,25 @@ $(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h) CShim/exports
 	$(CC) -shared $(SHIM_CFLAGS) $(SHIM_SOURCES) $(BUILD)/obj/match.o -o $@ \
 	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map -Wl,-z,relro,-z,now
 
-# The CLI tests run the binary that `make` built, as a user would.
-test: all
-	SAFESOCK_BIN="$(CURDIR)/$(BUILD)/bin/safesock" SAFESOCK_ROOT="$(CURDIR)" \
-	  $(SWIFT) test $(SWIFTFLAGS) --disable-xctest
+test-programs: $(TEST_PROGRAMS)
+
+$(BUILD)/test/connect_client: Tests/programs/connect_client.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror $< -o $@
+
+$(BUILD)/test/canonical: Tests/programs/canonical.c CShim/canonical.c CShim/state.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror Tests/programs/canonical.c CShim/canonical.c -o $@
+
+# The tests run what `make` built, as a user would: the CLI, the library,
+# the test clients. The corruption suite runs again under the address
+# sanitizer, in its own build directory.
+TEST_ENV := SAFESOCK_BIN="$(CURDIR)/$(BUILD)/bin/safesock" SAFESOCK_LIB="$(CURDIR)/$(LIB)" \
+            SAFESOCK_TESTBIN="$(CURDIR)/$(BUILD)/test" SAFESOCK_ROOT="$(CURDIR)"
+test: all test-programs
+	$(TEST_ENV) $(SWIFT) test $(SWIFTFLAGS) --disable-xctest
+	$(TEST_ENV) $(SWIFT) test $(SWIFTFLAGS) --disable-xctest --sanitize=address \
+	  --scratch-path .build-asan --filter CorruptionTests
 
 # The manual page's example, decided.
 demo: all

@@ -23,5 +23,7 @@ let package = Package(
         .testTarget(name: "SafesockPolicyTests", dependencies: ["SafesockPolicy", "SafesockMatch"]),
         .testTarget(name: "SafesockTableTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"]),
         .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI"]),
+        // Real processes under the real preload library (`make test` builds it).
+        .testTarget(name: "SafesockShimTests", dependencies: ["SafesockTable", "SafesockPolicy"]),
     ]
 )

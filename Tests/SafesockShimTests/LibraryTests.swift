@@ -1,0 +1,113 @@
+// The preload library in real processes: its shape (libc only, only the
+// intercepted calls exported), and connect decided by the policy.
+
+import Foundation
+import SafesockPolicy
+import Testing
+
+@Suite(.serialized) struct LibraryTests {
+    @Test func needsOnlyLibcAndExportsOnlyTheInterceptedCalls() throws {
+        let dynamic = try run("/usr/bin/readelf", ["-d", libraryPath])
+        let needed = dynamic.stdout.split(separator: "\n").filter { $0.contains("(NEEDED)") }
+        #expect(needed.count == 1 && needed[0].contains("[libc.so.6]"), "\(needed)")
+        let defined = try run("/usr/bin/nm", ["-D", "--defined-only", libraryPath])
+        let names = Set(defined.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
+        #expect(names == ["connect", "__connect"])
+        let all = try run("/usr/bin/nm", ["-D", libraryPath]).stdout
+        #expect(!all.contains("swift_") && !all.contains("$s") && !all.contains("$e"), "\(all)")
+    }
+
+    @Test func allowedConnectsDeniedNeverReachTheKernel() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let open = try Listener(), closed = try Listener()
+        let table = try tableFile("section hosts ports\n    allow 127.0.0.1 \(open.port)\n    disallow * \(closed.port)\n    allow * \(closed.port)\n", in: dir)
+        let allowed = try client(["127.0.0.1", "\(open.port)"], table: table)
+        #expect(allowed.stdout == "ok\n" && allowed.status == 0, "\(allowed)")
+        #expect(open.arrivals() == 1)
+        for flags in [[], ["-d"]] {
+            let denied = try client(flags + ["127.0.0.1", "\(closed.port)"], table: table)
+            #expect(denied.stdout == "errno \(EACCES)\n", "\(flags) \(denied)")
+            #expect(denied.stderr == "safesock: permission denied for host 127.0.0.1 port \(closed.port) (policy.cfg:3)\n")
+        }
+        #expect(closed.arrivals() == 0, "a denied connect reached the listener")
+        let unlisted = try client(["127.0.0.2", "\(open.port)"], table: table)
+        #expect(unlisted.stdout == "errno \(EACCES)\n" && unlisted.stderr.hasSuffix("(default)\n"))
+    }
+
+    @Test func everyAddressSpellingIsJudgedAsItsHost() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let listener = try Listener()
+        let allow = try tableFile("section hosts ports\n    allow 127.0.0.1 \(listener.port)\n", in: dir, name: "allow.cfg")
+        let deny = try tableFile("section hosts ports\n    allow * *\n    disallow 127.0.0.0/8 *\n", in: dir, name: "deny.cfg")
+        #expect(try client(["::ffff:127.0.0.1", "\(listener.port)"], table: allow).stdout == "ok\n")
+        #expect(listener.arrivals() == 1)
+        for address in ["::ffff:127.0.0.1", "127.0.0.1", "0.0.0.0"] {
+            let r = try client([address, "\(listener.port)"], table: deny)
+            #expect(r.stdout == "errno \(EACCES)\n", "\(address): \(r)")
+        }
+        #expect(listener.arrivals() == 0)
+    }
+
+    @Test func datagramsFollowTheirOption() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let closed = try tableFile("section hosts ports\n    allow 127.0.0.1 *\n", in: dir, name: "closed.cfg")
+        let denied = try client(["-u", "127.0.0.1", "5353"], table: closed)
+        #expect(denied.stdout == "errno \(EACCES)\n" && denied.stderr.contains("(datagrams deny)"), "\(denied)")
+        let open = try tableFile("section options\n    datagrams allow\nsection hosts ports\n    allow 127.0.0.1 5353\n", in: dir, name: "open.cfg")
+        #expect(try client(["-u", "127.0.0.1", "5353"], table: open).stdout == "ok\n")
+        #expect(try client(["-u", "127.0.0.1", "5354"], table: open).stdout == "errno \(EACCES)\n")
+    }
+
+    @Test func failsClosedSayingWhyOnce() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let listener = try Listener()
+        let good = try tableFile("section hosts ports\n    allow * *\n", in: dir)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        let truncated = "\(dir)/truncated.table", flipped = "\(dir)/flipped.table"
+        try bytes.prefix(bytes.count - 8).write(to: URL(fileURLWithPath: truncated))
+        var damaged = bytes
+        damaged[damaged.count - 3] ^= 0x40
+        try damaged.write(to: URL(fileURLWithPath: flipped))
+        for (table, reason) in [(nil, "SAFESOCK_TABLE is not set"), ("\(dir)/missing.table", "No such file or directory"),
+                                (truncated, "truncated?"), (flipped, "checksum does not match"), (dir, "not a non-empty regular file")] {
+            let r = try client(["127.0.0.1", "\(listener.port)"], table: table)
+            #expect(r.status == 1 && r.stdout == "errno \(EACCES)\n", "\(reason): \(r)")
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 2 && lines[0].contains(reason) && lines[0].hasSuffix("every network connection is denied"), "\(r.stderr)")
+        }
+        #expect(listener.arrivals() == 0)
+        #expect(try client(["127.0.0.1", "\(listener.port)"], table: good).stdout == "ok\n")
+    }
+
+    @Test func learnModeRecordsAndDeniesNothing() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let listener = try Listener()
+        let table = try tableFile("section hosts ports\n    disallow * *\n", in: dir)
+        let r = try client(["127.0.0.1", "\(listener.port)"], table: table, env: ["SAFESOCK_MODE": "learn"])
+        #expect(r.stdout == "ok\n", "\(r)")
+        #expect(r.stderr == "safesock: learn: would deny host 127.0.0.1 port \(listener.port) (policy.cfg:2)\n")
+        #expect(listener.arrivals() == 1)
+    }
+
+    /// The library's C canonicaliser and the model's Identity agree.
+    @Test func canonicalisationTwinsAgree() throws {
+        let spellings = ["www.sun.com", "WWW.SUN.COM.", "www.sun.com..", "127.0.0.1", "2130706433", "0x7f.1", "0177.0.0.1",
+                         "127.1", "0x7f000001", "::ffff:127.0.0.1", "::FFFF:7F00:1", "::127.0.0.1", "::1", "::", "::2",
+                         "2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8:0:1:0:0:0:1", "fe80::1", "1.2.3.4 junk",
+                         "999.1.1.1", "a..b", "Ünïcode.example", "10.0.0.256", "0", "4294967295", "4294967296", "1.2.3"]
+        let r = try run("\(testBin)/canonical", [], input: spellings.joined(separator: "\n") + "\n")
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == spellings.count)
+        for (spelling, line) in zip(spellings, lines) {
+            let identity = Identity(host: spelling)
+            var family = 0
+            if case .address(let a) = identity { family = a.isIPv4 ? 4 : 6 }
+            #expect(String(line) == "\(identity.description) \(family)", "\(spelling)")
+        }
+    }
+}

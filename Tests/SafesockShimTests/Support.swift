@@ -1,0 +1,114 @@
+// Support: real listeners on loopback, real processes under the library.
+
+import Foundation
+import SafesockPolicy
+import SafesockTable
+import Testing
+
+let environment = ProcessInfo.processInfo.environment
+let packageRoot = environment["SAFESOCK_ROOT"]
+    ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let libraryPath = environment["SAFESOCK_LIB"] ?? "\(packageRoot)/build/lib/libsafesock.so"
+let testBin = environment["SAFESOCK_TESTBIN"] ?? "\(packageRoot)/build/test"
+
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs a program to completion (at most 60 s), with `env` added to ours.
+func run(_ path: String, _ arguments: [String], env: [String: String] = [:], input: String? = nil) throws -> Run {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    var merged = environment.filter { !$0.key.hasPrefix("SAFESOCK_") && $0.key != "LD_PRELOAD" }
+    merged.merge(env) { $1 }
+    process.environment = merged
+    let out = Pipe(), err = Pipe(), stdin = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
+    let watchdog = DispatchWorkItem { process.terminate() }
+    DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    watchdog.cancel()
+    return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+/// A TCP listener on loopback that never accepts by itself: a test asks
+/// whether a connection arrived (it would sit in the backlog).
+final class Listener {
+    let fd: Int32
+    let port: UInt16
+
+    init(_ address: String = "127.0.0.1") throws {
+        let v6 = address.contains(":")
+        let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var storage = sockaddr_storage()
+        var length: socklen_t
+        if v6 {
+            var a = sockaddr_in6()
+            a.sin6_family = sa_family_t(AF_INET6)
+            inet_pton(AF_INET6, address, &a.sin6_addr)
+            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
+            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        } else {
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, address, &a.sin_addr)
+            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
+            length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        }
+        let bound = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0, listen(fd, 64) == 0 else { throw POSIXError(.EADDRINUSE) }
+        _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        self.fd = fd
+        port = withUnsafeBytes(of: storage) { raw in UInt16(bigEndian: raw.load(fromByteOffset: 2, as: UInt16.self)) }
+    }
+
+    /// Connections that reached the kernel since the last call.
+    func arrivals() -> Int {
+        var n = 0
+        while n < 1000 {
+            let c = accept(fd, nil, nil)
+            if c < 0 { break }
+            close(c)
+            n += 1
+        }
+        return n
+    }
+
+    deinit { close(fd) }
+}
+
+/// A scratch directory for tables, removed by the caller.
+func scratchDirectory() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("safesock-shim-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// Compiles policy text into a table file; returns its path.
+func tableFile(_ text: String, in dir: String, name: String = "policy.cfg") throws -> String {
+    let result = PolicyParser.parse(path: name, loader: MemoryLoader([name: text]))
+    try #require(!result.hasErrors, "\(result.diagnostics)")
+    let path = "\(dir)/\(name).table"
+    try Data(try TableCompiler.compile(result.policy)).write(to: URL(fileURLWithPath: path))
+    return path
+}
+
+/// The C test client under the library with `table`.
+func client(_ arguments: [String], table: String?, env: [String: String] = [:]) throws -> Run {
+    var e = env
+    e["LD_PRELOAD"] = libraryPath
+    if let table { e["SAFESOCK_TABLE"] = table }
+    return try run("\(testBin)/connect_client", arguments, env: e)
+}
