@@ -22,7 +22,7 @@ EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature 
 
 TEST_PROGRAMS := $(BUILD)/test/connect_client $(BUILD)/test/canonical
 
-.PHONY: all cli lib test-programs test demo deps clean
+.PHONY: all cli lib test-programs test bench demo deps clean
 
 all: cli lib
 
@@ -62,6 +62,11 @@ test: all test-programs
 	$(TEST_ENV) $(SWIFT) test $(SWIFTFLAGS) --disable-xctest
 	$(TEST_ENV) $(SWIFT) test $(SWIFTFLAGS) --disable-xctest --sanitize=address \
 	  --scratch-path .build-asan --filter CorruptionTests
+
+# Figures as a table, and build/bench.json (docs/benchmarks.md says what they mean).
+bench: all
+	$(SWIFT) build $(SWIFTFLAGS) --product safesock-bench
+	"$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock-bench"
 
 # The manual page's example, decided.
 demo: all

@@ -20,9 +20,11 @@ let package = Package(
         // The commands, as a library so argument parsing can be unit-tested.
         .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable"]),
         .executableTarget(name: "safesock", dependencies: ["SafesockCLI"]),
+        // `make bench`: the matcher, compiler and table at 10 to 1,000,000 rules.
+        .executableTarget(name: "safesock-bench", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"]),
         .testTarget(name: "SafesockPolicyTests", dependencies: ["SafesockPolicy", "SafesockMatch"]),
         .testTarget(name: "SafesockTableTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"]),
-        .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI"]),
+        .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI", "SafesockPolicy"]),
         // Real processes under the real preload library (`make test` builds it).
         .testTarget(name: "SafesockShimTests", dependencies: ["SafesockTable", "SafesockPolicy"]),
     ]

@@ -74,6 +74,8 @@ public struct TableDecision {
 struct Decider {
     var view: TableView
     let header: TableHeader
+    /// The five hash tables' descriptors, read once per decision.
+    let tables: (HashTableDescriptor, HashTableDescriptor, HashTableDescriptor, HashTableDescriptor, HashTableDescriptor)
     let port: UInt16
     let out: UnsafeMutableBufferPointer<UInt32>
     var count = 0
@@ -84,6 +86,8 @@ struct Decider {
     init(table: UnsafeRawBufferPointer, port: UInt16, out: UnsafeMutableBufferPointer<UInt32>) {
         var v = TableView(table)
         header = TableHeader(&v)
+        tables = (HashTableDescriptor(&v, .exact), HashTableDescriptor(&v, .starSuffix), HashTableDescriptor(&v, .globSuffix),
+                  HashTableDescriptor(&v, .globPrefix), HashTableDescriptor(&v, .cidr))
         view = v
         self.port = port
         self.out = out
@@ -123,26 +127,41 @@ struct Decider {
     /// One CIDR lookup per prefix length the table has for this family.
     mutating func visitBlocks(_ id: IdentityInput) {
         let size = id.family == 4 ? 4 : 16
-        guard id.address.count == size else { return }
+        guard id.address.count == size, tables.4.slotCount > 0 else { return }
+        let masks: (UInt64, UInt64, UInt64) = id.family == 4 ? (header.cidr4Mask, 0, 0) : header.cidr6Mask
         var key: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &key) { raw in
             let k = raw.bindMemory(to: UInt8.self)
-            for bits in 0...(size * 8) where header.hasCidrLength(family: id.family, bits) && !finished {
-                k[0] = id.family
-                k[1] = UInt8(bits)
-                for b in 0..<size {
-                    let keep = max(0, min(8, bits - b * 8))
-                    k[2 + b] = id.address[b] & UInt8(truncatingIfNeeded: 0xFF << (8 - keep))
+            for word in 0..<3 {
+                var bitsLeft = word == 0 ? masks.0 : word == 1 ? masks.1 : masks.2
+                // Only the lengths present: one lookup each.
+                while bitsLeft != 0 && !finished {
+                    let bits = word * 64 + bitsLeft.trailingZeroBitCount
+                    bitsLeft &= bitsLeft - 1
+                    guard bits <= size * 8 else { return }
+                    k[0] = id.family
+                    k[1] = UInt8(bits)
+                    for b in 0..<size {
+                        let keep = max(0, min(8, bits - b * 8))
+                        k[2 + b] = id.address[b] & UInt8(truncatingIfNeeded: 0xFF << (8 - keep))
+                    }
+                    let keyBytes = UnsafeBufferPointer(rebasing: k[0..<(2 + size)])
+                    if let list = lookup(.cidr, keyBytes, TableHash.forward(keyBytes)) { visitList(list, glob: nil) }
                 }
-                let keyBytes = UnsafeBufferPointer(rebasing: k[0..<(2 + size)])
-                if let list = lookup(.cidr, keyBytes, TableHash.forward(keyBytes)) { visitList(list, glob: nil) }
             }
         }
     }
 
     /// The list word index for `key`, or nil; at most `longestProbe` slots.
     mutating func lookup(_ kind: HashTableKind, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32) -> Int? {
-        let t = HashTableDescriptor(&view, kind)
+        let t: HashTableDescriptor
+        switch kind {
+        case .exact: t = tables.0
+        case .starSuffix: t = tables.1
+        case .globSuffix: t = tables.2
+        case .globPrefix: t = tables.3
+        case .cidr: t = tables.4
+        }
         guard t.slotCount > 0 else { return nil }
         let mask = t.slotCount - 1
         var slot = Int(hash) & mask

@@ -43,27 +43,32 @@ public struct TableView {
         offset >= 0 && size >= 0 && offset <= bytes.count && size <= bytes.count - offset
     }
 
+    @inline(__always)
     public mutating func u8(_ offset: Int) -> UInt8 {
         guard inBounds(offset, 1) else { fault = true; return 0 }
         return bytes[offset]
     }
 
+    @inline(__always)
     public mutating func u16(_ offset: Int) -> UInt16 {
         guard inBounds(offset, 2) else { fault = true; return 0 }
         return UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
+    @inline(__always)
     public mutating func u32(_ offset: Int) -> UInt32 {
         guard inBounds(offset, 4) else { fault = true; return 0 }
         return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
+    @inline(__always)
     public mutating func u64(_ offset: Int) -> UInt64 {
         guard inBounds(offset, 8) else { fault = true; return 0 }
         return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
     /// `length` bytes at `offset`, or an empty buffer (and a fault).
+    @inline(__always)
     public mutating func slice(_ offset: Int, _ length: Int) -> UnsafeBufferPointer<UInt8> {
         guard inBounds(offset, length), let base = bytes.baseAddress else {
             fault = true

@@ -125,7 +125,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
     @Test func helpAndUsage() throws {
         let main = try safesock("--help")
         #expect(main.status == 0 && main.stdout.contains("check") && main.stdout.contains("explain"))
-        for command in ["check", "explain"] {
+        for command in ["check", "explain", "compile", "show"] {
             let help = try safesock(command, "--help")
             #expect(help.status == 0 && help.stdout.hasPrefix("usage: safesock \(command)"), "\(command)")
             #expect(try safesock("help", command).stdout == help.stdout)

@@ -1,0 +1,93 @@
+// `safesock compile` and `safesock show`, run as a user runs them.
+
+import Foundation
+import SafesockPolicy
+import Testing
+
+@Suite(.serialized) struct CompileShowTests {
+    func scratch() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("safesock-compile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func compileIsDeterministicAndShowReadsItBack() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = try safesock("compile", "policies/example.cfg", "-o", "\(dir)/a.table")
+        #expect(a.status == 0 && a.stdout.hasPrefix("\(dir)/a.table: "), "\(a)")
+        #expect(try safesock("compile", "policies/example.cfg", "-o", "\(dir)/b.table").status == 0)
+        let bytesA = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.table"))
+        #expect(bytesA == (try Data(contentsOf: URL(fileURLWithPath: "\(dir)/b.table"))))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/a.table.tmp.\(getpid())"))
+        let shown = try safesock("show", "\(dir)/a.table")
+        #expect(shown.status == 0)
+        #expect(shown.stdout.contains("# format 1, generation 1, \(bytesA.count) bytes"))
+        #expect(shown.stdout.contains("    disallow  *.cs.mysite.edu    0-1024      # policies/example.cfg:12\n"))
+        #expect(shown.stdout.contains("    allow     $originSocketHost  1025-65535  # policies/example.cfg:10\n"))
+        let json = try #require(JSONSerialization.jsonObject(with: Data(try safesock("show", "--json", "\(dir)/a.table").stdout.utf8)) as? [String: Any])
+        #expect(json["generation"] as? Int == 1 && (json["rules"] as? [Any])?.count == 4)
+        #expect(try safesock("compile", "policies/example.cfg", "-o", "\(dir)/g.table", "--generation", "7").status == 0)
+        #expect(try safesock("show", "\(dir)/g.table").stdout.contains("generation 7"))
+    }
+
+    /// What `show` prints is a policy that decides as the original does.
+    @Test func showOutputRoundTrips() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let source = "\(dir)/rich.cfg"
+        try """
+        section options
+            peername mask
+            maxSockets 3
+        section hosts ports
+            allow $originSocketHost >1023
+            allow www.*.com 80*
+            allow 10.0.0.0/8 [1-3]0
+            disallow *.evil.org *
+            allow 2001:DB8::/32 3000-4000
+            allow a\\.b 1
+            allow {} *
+        """.write(toFile: source, atomically: true, encoding: .utf8)
+        #expect(try safesock("compile", source, "-o", "\(dir)/rich.table").status == 0)
+        let shown = try safesock("show", "\(dir)/rich.table").stdout
+        try shown.write(toFile: "\(dir)/shown.cfg", atomically: true, encoding: .utf8)
+        let original = PolicyParser.parse(path: source).policy
+        let reread = PolicyParser.parse(path: "\(dir)/shown.cfg")
+        #expect(!reread.hasErrors, "\(reread.diagnostics)")
+        #expect(reread.policy.options == original.options)
+        for host in ["www.x.com", "a.evil.org", "10.2.3.4", "2001:db8::1", "o.test", "a.b", "axb", "wwwx.com"] {
+            for port: UInt16 in [0, 10, 20, 40, 80, 800, 1023, 1024, 3000, 4001, 8080] {
+                let d = Destination(identities: [Identity(host: host)], port: port)
+                let o = Identity(host: "o.test")
+                #expect(original.decide(d, origin: o).verdict == reread.policy.decide(d, origin: o).verdict, "\(host) \(port)")
+            }
+        }
+    }
+
+    @Test func aPolicyWithErrorsIsNeverCompiled() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "section hosts ports\n    allow x http\n".write(toFile: "\(dir)/bad.cfg", atomically: true, encoding: .utf8)
+        let r = try safesock("compile", "\(dir)/bad.cfg", "-o", "\(dir)/bad.table")
+        #expect(r.status == 1 && r.stderr.contains("\(dir)/bad.cfg:2:13: error:") && r.stderr.contains("nothing written"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/bad.table"))
+        #expect(try safesock("compile", "policies/home.cfg").status == 2)
+    }
+
+    @Test func showRefusesDamagedTables() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        #expect(try safesock("compile", "policies/home.cfg", "-o", "\(dir)/t.table").status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/t.table"))
+        try bytes.prefix(200).write(to: URL(fileURLWithPath: "\(dir)/short.table"))
+        bytes[bytes.count - 1] ^= 1
+        try bytes.write(to: URL(fileURLWithPath: "\(dir)/flipped.table"))
+        let short = try safesock("show", "\(dir)/short.table")
+        #expect(short.status == 1 && short.stderr.contains("refused: table is shorter than its header"))
+        let flipped = try safesock("show", "\(dir)/flipped.table")
+        #expect(flipped.status == 1 && flipped.stderr.contains("refused: table checksum does not match (corrupt)"))
+        let missing = try safesock("show", "\(dir)/none.table")
+        #expect(missing.status == 1 && missing.stderr.contains("No such file or directory"))
+    }
+}
