@@ -20,7 +20,7 @@ SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -fPIC -fvisibility=hidden -fstack-pr
 EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature Embedded -wmo \
                   -parse-as-library -Osize -Xcc -fPIC -Xfrontend -function-sections
 
-TEST_PROGRAMS := $(BUILD)/test/connect_client $(BUILD)/test/canonical
+TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift_probe
 
 .PHONY: all cli lib test-programs test bench demo deps clean
 
@@ -45,9 +45,14 @@ $(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h) CShim/exports
 
 test-programs: $(TEST_PROGRAMS)
 
-$(BUILD)/test/connect_client: Tests/programs/connect_client.c
+$(BUILD)/test/probe: Tests/programs/probe.c
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror $< -o $@
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror $< -o $@ -pthread
+
+# A Swift host program (Foundation, concurrency) for the library to live in.
+$(BUILD)/test/swift_probe: Tests/programs/swift_probe.swift
+	@mkdir -p $(@D)
+	swiftc -O -parse-as-library $< -o $@
 
 $(BUILD)/test/canonical: Tests/programs/canonical.c CShim/canonical.c CShim/state.h
 	@mkdir -p $(@D)

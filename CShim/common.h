@@ -10,6 +10,7 @@
 #ifndef SAFESOCK_COMMON_H
 #define SAFESOCK_COMMON_H
 
+#include <netdb.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -21,7 +22,29 @@
 /* name, return type, (parameters), (arguments) */
 #define SAFESOCK_CALLS(X) \
 	X(connect, int, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len)) \
-	X(__connect, int, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len))
+	X(__connect, int, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len)) \
+	X(sendto, ssize_t, (int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len), \
+	  (fd, buf, n, flags, addr, len)) \
+	X(sendmsg, ssize_t, (int fd, const struct msghdr *msg, int flags), (fd, msg, flags)) \
+	X(sendmmsg, int, (int fd, struct mmsghdr *vec, unsigned int vlen, int flags), (fd, vec, vlen, flags)) \
+	X(__sendmmsg, int, (int fd, struct mmsghdr *vec, unsigned int vlen, int flags), (fd, vec, vlen, flags)) \
+	X(getaddrinfo, int, (const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res), \
+	  (node, service, hints, res)) \
+	X(gethostbyname, struct hostent *, (const char *name), (name)) \
+	X(gethostbyname2, struct hostent *, (const char *name, int af), (name, af)) \
+	X(gethostbyname_r, int, (const char *name, struct hostent *ret, char *buf, size_t buflen, struct hostent **result, \
+	  int *h_errnop), (name, ret, buf, buflen, result, h_errnop)) \
+	X(gethostbyname2_r, int, (const char *name, int af, struct hostent *ret, char *buf, size_t buflen, \
+	  struct hostent **result, int *h_errnop), (name, af, ret, buf, buflen, result, h_errnop)) \
+	X(getservbyname, struct servent *, (const char *name, const char *proto), (name, proto)) \
+	X(getservbyname_r, int, (const char *name, const char *proto, struct servent *ret, char *buf, size_t buflen, \
+	  struct servent **result), (name, proto, ret, buf, buflen, result)) \
+	X(getservent, struct servent *, (void), ()) \
+	X(getservent_r, int, (struct servent *ret, char *buf, size_t buflen, struct servent **result), \
+	  (ret, buf, buflen, result)) \
+	X(getpeername, int, (int fd, struct sockaddr *addr, socklen_t *len), (fd, addr, len)) \
+	X(bind, int, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len)) \
+	X(listen, int, (int fd, int backlog), (fd, backlog))
 
 #define SAFESOCK_DECLARE_REAL(name, ret, params, args) \
 	typedef ret (*safesock_##name##_fn) params; \
@@ -41,6 +64,9 @@ struct safesock_destination {
 	struct sockaddr_storage addr;
 	socklen_t length;
 };
+
+/* The glibc-private alias of sendmmsg, declared here as glibc does not. */
+int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
 
 /* Loads the table and settings once; safe to call from any interposer. */
 void safesock_init(void);

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "common.h"
+#include "verdict.h"
 
 static int checked_connect(safesock_connect_fn real, int fd, const struct sockaddr *addr, socklen_t len)
 {

@@ -36,6 +36,11 @@ int32_t safesock_table_decide(const void *table, size_t length,
 			      const struct safesock_identity *identities, size_t count,
 			      uint16_t port, uint32_t *rules, size_t capacity, size_t *written);
 
+/* resolve strict: 1 when some allow rule could match one of the identities
+ * at some port, 0 when none could, -1 when the table could not be read. */
+int32_t safesock_table_name_possible(const void *table, size_t length,
+				     const struct safesock_identity *identities, size_t count);
+
 /* The table's `options` section. */
 struct safesock_options {
 	uint8_t peername;  /* 0 deny, 1 mask, 2 allow */

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "report.h"
 #include "state.h"
 
 #define SAFESOCK_DEFINE_REAL(name, ret, params, args) safesock_##name##_fn safesock_real_##name;
@@ -74,8 +75,13 @@ static void load(void)
 	load_table(getenv("SAFESOCK_TABLE"));
 	const char *origin = getenv("SAFESOCK_ORIGIN");
 	uint8_t family, address[16];
-	if (origin == NULL || safesock_canonical_host(origin, state.origin, sizeof state.origin, &family, address) != 0)
+	if (origin == NULL || strlen(origin) >= sizeof state.origin_text ||
+	    safesock_canonical_host(origin, state.origin, sizeof state.origin, &family, address) != 0) {
 		state.origin[0] = '\0';
+	} else {
+		strcpy(state.origin_text, origin);
+	}
+	safesock_log_open(getenv("SAFESOCK_LOG"));
 	const char *mode = getenv("SAFESOCK_MODE");
 	state.learn = mode != NULL && strcmp(mode, "learn") == 0;
 }

@@ -15,6 +15,7 @@ struct safesock_state {
 	char fault[192];     /* why there is no table */
 	struct safesock_options options;
 	char origin[SAFESOCK_NAME_MAX]; /* canonical origin host, "" if none */
+	char origin_text[SAFESOCK_NAME_MAX]; /* the origin as given, for lookups */
 	int learn;           /* SAFESOCK_MODE=learn: record, never deny */
 };
 

@@ -46,31 +46,13 @@ func compile(_ arguments: ParsedArguments) -> Int32 {
     }
     do {
         let table = try TableCompiler.compile(result.policy, generation: generation)
-        try writeAtomically(table, to: output)
+        try System.writeAtomically(table, to: output)
         Output.out("\(output): \(table.count) bytes, \(result.policy.rules.count) rules, generation \(generation)")
         return ExitStatus.success
     } catch {
         Output.err("safesock compile: \(error)")
         return ExitStatus.failure
     }
-}
-
-/// Writes beside the target, then renames over it: a reader sees the old
-/// table or the new one, never half of one.
-func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    let temporary = "\(path).tmp.\(getpid())"
-    guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o644]) else {
-        throw WriteError(description: "cannot write \(temporary): \(String(cString: strerror(errno)))")
-    }
-    if rename(temporary, path) != 0 {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw WriteError(description: "cannot replace \(path): \(reason)")
-    }
-}
-
-struct WriteError: Error, CustomStringConvertible {
-    var description: String
 }
 
 struct ShowJSON: Encodable {

@@ -39,22 +39,38 @@ public func safesockTableDecide(
     let out = UnsafeMutableBufferPointer(start: capacity > 0 ? rules : nil, count: rules == nil ? 0 : capacity)
     var decision = TableDecision(UnsafeRawBufferPointer(start: table, count: length), port: port, deciding: out)
     if let identities {
-        for i in 0..<count {
-            let at = identities + i * identitySize
-            let text = UnsafePointer<UInt8>(bitPattern: at.loadUnaligned(fromByteOffset: identityTextOffset, as: UInt.self))
-            let textLength = Int(at.loadUnaligned(fromByteOffset: identityLengthOffset, as: UInt32.self))
-            let family = at.load(fromByteOffset: identityFamilyOffset, as: UInt8.self)
-            let addressBytes = family == 4 ? 4 : family == 6 ? 16 : 0
-            let address = UnsafeBufferPointer(start: (at + identityAddressOffset).assumingMemoryBound(to: UInt8.self), count: addressBytes)
-            decision.add(IdentityInput(text: UnsafeBufferPointer(start: text, count: text == nil ? 0 : textLength),
-                                       family: family, address: address,
-                                       isOrigin: at.load(fromByteOffset: identityOriginOffset, as: UInt8.self) != 0))
-        }
+        for i in 0..<count { decision.add(identityInput(identities + i * identitySize)) }
     }
     let result = decision.result
     written?.pointee = result.written
     if result.fault { return -1 }
     return result.verdict.rawValue
+}
+
+/// `resolve strict`: 1 when some allow rule could match one of the
+/// identities at some port, 0 when none could, -1 when the table could
+/// not be read.
+@_cdecl("safesock_table_name_possible")
+public func safesockTableNamePossible(_ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int) -> Int32 {
+    guard let table, length >= 0, count >= 0 else { return -1 }
+    var decision = TableDecision(anyPortOf: UnsafeRawBufferPointer(start: table, count: length))
+    if let identities {
+        for i in 0..<count { decision.add(identityInput(identities + i * identitySize)) }
+    }
+    let result = decision.result
+    return result.fault ? -1 : decision.d.anyAllow ? 1 : 0
+}
+
+/// A `struct safesock_identity` in C memory, as the matcher takes it.
+func identityInput(_ at: UnsafeRawPointer) -> IdentityInput {
+    let text = UnsafePointer<UInt8>(bitPattern: at.loadUnaligned(fromByteOffset: identityTextOffset, as: UInt.self))
+    let textLength = Int(at.loadUnaligned(fromByteOffset: identityLengthOffset, as: UInt32.self))
+    let family = at.load(fromByteOffset: identityFamilyOffset, as: UInt8.self)
+    let addressBytes = family == 4 ? 4 : family == 6 ? 16 : 0
+    let address = UnsafeBufferPointer(start: (at + identityAddressOffset).assumingMemoryBound(to: UInt8.self), count: addressBytes)
+    return IdentityInput(text: UnsafeBufferPointer(start: text, count: text == nil ? 0 : textLength),
+                         family: family, address: address,
+                         isOrigin: at.load(fromByteOffset: identityOriginOffset, as: UInt8.self) != 0)
 }
 
 /// The file and line of rule `index`, for audit records; 0 on success.

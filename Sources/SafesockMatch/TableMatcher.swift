@@ -60,6 +60,13 @@ public struct TableDecision {
         if table.count < TableLayout.headerSize { d.view.fault = true }
     }
 
+    /// For `resolve strict`: ports are ignored and only allow rules count,
+    /// so the verdict says whether any allow rule could match at some port.
+    public init(anyPortOf table: UnsafeRawBufferPointer) {
+        self.init(table, port: 0, deciding: UnsafeMutableBufferPointer(start: nil, count: 0))
+        d.anyPort = true
+    }
+
     public mutating func add(_ identity: IdentityInput) {
         if !d.finished { d.visit(identity) }
     }
@@ -79,6 +86,8 @@ struct Decider {
     let port: UInt16
     let out: UnsafeMutableBufferPointer<UInt32>
     var count = 0
+    /// Any port will do, and disallow rules are not asked (resolve gate).
+    var anyPort = false
     var anyAllow = false
     var anyDisallow = false
     var truncated = false
@@ -94,7 +103,7 @@ struct Decider {
     }
 
     /// A disallow is final; once the output is full nothing more can change.
-    var finished: Bool { view.fault || (anyDisallow && truncated) }
+    var finished: Bool { view.fault || (anyDisallow && truncated) || (anyPort && anyAllow) }
 
     mutating func visit(_ id: IdentityInput) {
         let text = id.text
@@ -204,6 +213,10 @@ struct Decider {
         if let text {
             let pattern = view.slice(header.stringsOffset + rule.patternOffset, rule.patternLength)
             guard !view.fault, Glob.matches(pattern, text) else { return }
+        }
+        if anyPort {
+            if rule.action == 0 && rule.rangeCount > 0 { anyAllow = true }
+            return
         }
         guard portMatches(rule.firstRange, rule.rangeCount) else { return }
         record(UInt32(index), disallow: rule.action == 1)

@@ -12,7 +12,9 @@ import Testing
         #expect(needed.count == 1 && needed[0].contains("[libc.so.6]"), "\(needed)")
         let defined = try run("/usr/bin/nm", ["-D", "--defined-only", libraryPath])
         let names = Set(defined.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
-        #expect(names == ["connect", "__connect"])
+        #expect(names == ["connect", "__connect", "sendto", "sendmsg", "sendmmsg", "__sendmmsg", "getaddrinfo",
+                          "getaddrinfo_a", "gethostbyname", "gethostbyname2", "gethostbyname_r", "gethostbyname2_r",
+                          "getservbyname", "getservbyname_r", "getservent", "getservent_r", "getpeername", "bind", "listen"])
         let all = try run("/usr/bin/nm", ["-D", libraryPath]).stdout
         #expect(!all.contains("swift_") && !all.contains("$s") && !all.contains("$e"), "\(all)")
     }
@@ -22,16 +24,16 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let open = try Listener(), closed = try Listener()
         let table = try tableFile("section hosts ports\n    allow 127.0.0.1 \(open.port)\n    disallow * \(closed.port)\n    allow * \(closed.port)\n", in: dir)
-        let allowed = try client(["127.0.0.1", "\(open.port)"], table: table)
+        let allowed = try client(["connect", "127.0.0.1", "\(open.port)"], table: table)
         #expect(allowed.stdout == "ok\n" && allowed.status == 0, "\(allowed)")
         #expect(open.arrivals() == 1)
-        for flags in [[], ["-d"]] {
-            let denied = try client(flags + ["127.0.0.1", "\(closed.port)"], table: table)
-            #expect(denied.stdout == "errno \(EACCES)\n", "\(flags) \(denied)")
+        for way in ["connect", "dunder"] {
+            let denied = try client([way, "127.0.0.1", "\(closed.port)"], table: table)
+            #expect(denied.stdout == "errno \(EACCES)\n", "\(way) \(denied)")
             #expect(denied.stderr == "safesock: permission denied for host 127.0.0.1 port \(closed.port) (policy.cfg:3)\n")
         }
         #expect(closed.arrivals() == 0, "a denied connect reached the listener")
-        let unlisted = try client(["127.0.0.2", "\(open.port)"], table: table)
+        let unlisted = try client(["connect", "127.0.0.2", "\(open.port)"], table: table)
         #expect(unlisted.stdout == "errno \(EACCES)\n" && unlisted.stderr.hasSuffix("(default)\n"))
     }
 
@@ -41,10 +43,10 @@ import Testing
         let listener = try Listener()
         let allow = try tableFile("section hosts ports\n    allow 127.0.0.1 \(listener.port)\n", in: dir, name: "allow.cfg")
         let deny = try tableFile("section hosts ports\n    allow * *\n    disallow 127.0.0.0/8 *\n", in: dir, name: "deny.cfg")
-        #expect(try client(["::ffff:127.0.0.1", "\(listener.port)"], table: allow).stdout == "ok\n")
+        #expect(try client(["connect", "::ffff:127.0.0.1", "\(listener.port)"], table: allow).stdout == "ok\n")
         #expect(listener.arrivals() == 1)
         for address in ["::ffff:127.0.0.1", "127.0.0.1", "0.0.0.0"] {
-            let r = try client([address, "\(listener.port)"], table: deny)
+            let r = try client(["dunder", address, "\(listener.port)"], table: deny)
             #expect(r.stdout == "errno \(EACCES)\n", "\(address): \(r)")
         }
         #expect(listener.arrivals() == 0)
@@ -54,11 +56,11 @@ import Testing
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let closed = try tableFile("section hosts ports\n    allow 127.0.0.1 *\n", in: dir, name: "closed.cfg")
-        let denied = try client(["-u", "127.0.0.1", "5353"], table: closed)
+        let denied = try client(["udp-sendto", "127.0.0.1", "5353"], table: closed)
         #expect(denied.stdout == "errno \(EACCES)\n" && denied.stderr.contains("(datagrams deny)"), "\(denied)")
         let open = try tableFile("section options\n    datagrams allow\nsection hosts ports\n    allow 127.0.0.1 5353\n", in: dir, name: "open.cfg")
-        #expect(try client(["-u", "127.0.0.1", "5353"], table: open).stdout == "ok\n")
-        #expect(try client(["-u", "127.0.0.1", "5354"], table: open).stdout == "errno \(EACCES)\n")
+        #expect(try client(["udp-sendto", "127.0.0.1", "5353"], table: open).stdout == "ok\n")
+        #expect(try client(["udp-sendto", "127.0.0.1", "5354"], table: open).stdout == "errno \(EACCES)\n")
     }
 
     @Test func failsClosedSayingWhyOnce() throws {
@@ -74,13 +76,13 @@ import Testing
         try damaged.write(to: URL(fileURLWithPath: flipped))
         for (table, reason) in [(nil, "SAFESOCK_TABLE is not set"), ("\(dir)/missing.table", "No such file or directory"),
                                 (truncated, "truncated?"), (flipped, "checksum does not match"), (dir, "not a non-empty regular file")] {
-            let r = try client(["127.0.0.1", "\(listener.port)"], table: table)
+            let r = try client(["connect", "127.0.0.1", "\(listener.port)"], table: table)
             #expect(r.status == 1 && r.stdout == "errno \(EACCES)\n", "\(reason): \(r)")
             let lines = r.stderr.split(separator: "\n")
             #expect(lines.count == 2 && lines[0].contains(reason) && lines[0].hasSuffix("every network connection is denied"), "\(r.stderr)")
         }
         #expect(listener.arrivals() == 0)
-        #expect(try client(["127.0.0.1", "\(listener.port)"], table: good).stdout == "ok\n")
+        #expect(try client(["connect", "127.0.0.1", "\(listener.port)"], table: good).stdout == "ok\n")
     }
 
     @Test func learnModeRecordsAndDeniesNothing() throws {
@@ -88,7 +90,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let listener = try Listener()
         let table = try tableFile("section hosts ports\n    disallow * *\n", in: dir)
-        let r = try client(["127.0.0.1", "\(listener.port)"], table: table, env: ["SAFESOCK_MODE": "learn"])
+        let r = try client(["connect", "127.0.0.1", "\(listener.port)"], table: table, env: ["SAFESOCK_MODE": "learn"])
         #expect(r.stdout == "ok\n", "\(r)")
         #expect(r.stderr == "safesock: learn: would deny host 127.0.0.1 port \(listener.port) (policy.cfg:2)\n")
         #expect(listener.arrivals() == 1)

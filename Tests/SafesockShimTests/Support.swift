@@ -40,13 +40,61 @@ func run(_ path: String, _ arguments: [String], env: [String: String] = [:], inp
     return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
 }
 
+/// A server that answers every connection as an HTTP/1.0 server would (so
+/// curl and urllib read a page, and Tcl or a socket reads its first line),
+/// on its own thread, until stopped. Counts the connections it accepted.
+final class GreetingServer: @unchecked Sendable {
+    static let greeting = "HTTP/1.0 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nhello\n"
+    let listener: Listener
+    private let lock = NSLock()
+    private var stopping = false
+    private var count = 0
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ address: String, port: UInt16 = 0) throws {
+        listener = try Listener(address, port: port)
+        let thread = Thread { [self] in serve() }
+        thread.start()
+    }
+
+    var port: UInt16 { listener.port }
+    var accepted: Int { lock.withLock { count } }
+
+    private func serve() {
+        // Bounded: at most 10 minutes, however the test ends.
+        let deadline = Date().addingTimeInterval(600)
+        while !lock.withLock({ stopping }) && Date() < deadline {
+            var pfd = pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pfd, 1, 50) > 0 else { continue }
+            let c = accept(listener.fd, nil, nil)
+            guard c >= 0 else { continue }
+            lock.withLock { count += 1 }
+            _ = GreetingServer.greeting.withCString { write(c, $0, strlen($0)) }
+            shutdown(c, Int32(SHUT_WR))
+            // Drain what the client sent, briefly, so closing sends no reset.
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            var client = pollfd(fd: c, events: Int16(POLLIN), revents: 0)
+            for _ in 0..<4 where poll(&client, 1, 50) > 0 {
+                if read(c, &buffer, buffer.count) <= 0 { break }
+            }
+            close(c)
+        }
+        done.signal()
+    }
+
+    func stop() {
+        lock.withLock { stopping = true }
+        done.wait()
+    }
+}
+
 /// A TCP listener on loopback that never accepts by itself: a test asks
 /// whether a connection arrived (it would sit in the backlog).
 final class Listener {
     let fd: Int32
     let port: UInt16
 
-    init(_ address: String = "127.0.0.1") throws {
+    init(_ address: String = "127.0.0.1", port fixed: UInt16 = 0) throws {
         let v6 = address.contains(":")
         let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
@@ -56,18 +104,23 @@ final class Listener {
         if v6 {
             var a = sockaddr_in6()
             a.sin6_family = sa_family_t(AF_INET6)
+            a.sin6_port = fixed.bigEndian
             inet_pton(AF_INET6, address, &a.sin6_addr)
             withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
             length = socklen_t(MemoryLayout<sockaddr_in6>.size)
         } else {
             var a = sockaddr_in()
             a.sin_family = sa_family_t(AF_INET)
+            a.sin_port = fixed.bigEndian
             inet_pton(AF_INET, address, &a.sin_addr)
             withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
             length = socklen_t(MemoryLayout<sockaddr_in>.size)
         }
         let bound = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        guard bound == 0, listen(fd, 64) == 0 else { throw POSIXError(.EADDRINUSE) }
+        guard bound == 0, listen(fd, 512) == 0 else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
         _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         self.fd = fd
@@ -110,5 +163,39 @@ func client(_ arguments: [String], table: String?, env: [String: String] = [:]) 
     var e = env
     e["LD_PRELOAD"] = libraryPath
     if let table { e["SAFESOCK_TABLE"] = table }
-    return try run("\(testBin)/connect_client", arguments, env: e)
+    return try run("\(testBin)/probe", arguments, env: e)
+}
+
+let safesockBinary = environment["SAFESOCK_BIN"] ?? "\(packageRoot)/build/bin/safesock"
+
+/// The names the tests use, as DNS would answer them (the dotted aliases
+/// because glibc's hosts-file lookup, unlike DNS, keeps a trailing dot).
+let testHosts = """
+127.0.0.1 localhost
+::1 localhost ip6-localhost v6.example
+127.0.0.2 www.sun.com www.sun.com.
+127.0.0.3 a.cs.mysite.edu a.cs.mysite.edu.
+127.0.0.4 tclet.example
+127.0.0.5 evil.example
+127.0.0.6 mail.example
+
+"""
+
+/// Runs `command` under `safesock run` with `policy`, in a private mount
+/// namespace whose /etc/hosts is `testHosts`.
+func underSafesock(_ policy: String, origin: String? = "tclet.example", extra: [String] = [], _ command: [String],
+                   input: String? = nil, env: [String: String] = [:]) throws -> Run {
+    let dir = try scratchDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+    try policy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
+    var run = [safesockBinary, "run", "--policy", "\(dir)/policy.cfg"] + extra
+    if let origin { run += ["--origin", origin] }
+    return try inHostsNamespace("\(dir)/hosts", run + ["--"] + command, input: input, env: env)
+}
+
+/// Runs `command` with `hosts` bind-mounted over /etc/hosts, privately.
+func inHostsNamespace(_ hosts: String, _ command: [String], input: String? = nil, env: [String: String] = [:]) throws -> Run {
+    let script = "mount --bind \"$0\" /etc/hosts && exec \"$@\""
+    return try run("/usr/bin/unshare", ["-m", "--", "/bin/sh", "-c", script, hosts] + command, env: env, input: input)
 }

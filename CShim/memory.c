@@ -1,0 +1,115 @@
+/*
+ * memory.c: the name memory, a fixed table in static storage (bounded:
+ * 2048 entries, the oldest in a full neighbourhood replaced), shared by all
+ * threads of the process and inherited by fork.
+ *
+ * Each entry is a seqlock: a writer (a resolver call) claims it by moving
+ * its sequence from even to odd with a compare-and-swap, writes, and makes
+ * it even again. A writer that finds an entry claimed moves on to the next,
+ * so writers never wait either. Readers (connect) never write: they copy
+ * an entry and keep the copy only if the sequence was even and unchanged
+ * around it. No reader or writer can wait on another, so a signal handler
+ * that connects while its thread is inside a resolver call cannot hang.
+ */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "memory.h"
+
+#define SLOTS 2048 /* a power of two */
+#define NEIGHBOURHOOD 8
+#define READ_TRIES 4
+
+struct entry {
+	_Atomic uint32_t sequence; /* odd while being written */
+	uint8_t family;            /* 0 empty, 4, 6 */
+	uint8_t name_length;
+	uint8_t address[16];
+	char name[SAFESOCK_NAME_MAX];
+};
+
+static struct entry entries[SLOTS];
+static _Atomic uint32_t evictions;
+
+static uint32_t home(uint8_t family, const uint8_t address[16])
+{
+	uint32_t h = 2166136261u ^ family;
+	for (int i = 0; i < (family == 4 ? 4 : 16); i++)
+		h = (h ^ address[i]) * 16777619u;
+	return h & (SLOTS - 1);
+}
+
+static int same_address(const struct entry *e, uint8_t family, const uint8_t address[16])
+{
+	return e->family == family && memcmp(e->address, address, family == 4 ? 4 : 16) == 0;
+}
+
+/* A consistent copy of entry `i`, or 0 if it was being written throughout. */
+static int read_entry(size_t i, struct entry *copy)
+{
+	for (int t = 0; t < READ_TRIES; t++) {
+		uint32_t before = atomic_load_explicit(&entries[i].sequence, memory_order_acquire);
+		if (before & 1)
+			continue;
+		copy->family = entries[i].family;
+		copy->name_length = entries[i].name_length;
+		memcpy(copy->address, entries[i].address, sizeof copy->address);
+		memcpy(copy->name, entries[i].name, copy->name_length);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&entries[i].sequence, memory_order_relaxed) == before)
+			return 1;
+	}
+	return 0;
+}
+
+void safesock_memory_remember(const char *name, uint8_t family, const uint8_t address[16])
+{
+	size_t length = strlen(name);
+	if (length == 0 || length >= SAFESOCK_NAME_MAX || (family != 4 && family != 6))
+		return;
+	uint32_t start = home(family, address);
+	struct entry copy;
+	int free_slot = -1;
+	for (uint32_t k = 0; k < NEIGHBOURHOOD; k++) {
+		size_t i = (start + k) & (SLOTS - 1);
+		if (!read_entry(i, &copy))
+			continue;
+		if (copy.family == 0 && free_slot < 0)
+			free_slot = (int)i;
+		if (same_address(&copy, family, address) && copy.name_length == length && memcmp(copy.name, name, length) == 0)
+			return; /* known already */
+	}
+	/* A free entry, else one chosen round-robin: the neighbourhood is all
+	 * readers search, so writes stay inside it. */
+	uint32_t first = free_slot >= 0 ? (((uint32_t)free_slot - start) & (SLOTS - 1))
+		: atomic_fetch_add(&evictions, 1) % NEIGHBOURHOOD;
+	for (uint32_t k = 0; k < NEIGHBOURHOOD; k++) {
+		size_t i = (start + (first + k) % NEIGHBOURHOOD) & (SLOTS - 1);
+		uint32_t sequence = atomic_load_explicit(&entries[i].sequence, memory_order_relaxed);
+		if ((sequence & 1) || !atomic_compare_exchange_strong(&entries[i].sequence, &sequence, sequence + 1))
+			continue;
+		entries[i].family = family;
+		entries[i].name_length = (uint8_t)length;
+		memcpy(entries[i].address, address, 16);
+		memcpy(entries[i].name, name, length);
+		atomic_store_explicit(&entries[i].sequence, sequence + 2, memory_order_release);
+		return;
+	}
+	/* Every entry of the neighbourhood is being written right now: this
+	 * answer is not remembered, and the address is judged on its own. */
+}
+
+size_t safesock_memory_names(uint8_t family, const uint8_t address[16], char (*names)[SAFESOCK_NAME_MAX], size_t max)
+{
+	size_t found = 0;
+	uint32_t start = home(family, address);
+	struct entry copy;
+	for (uint32_t k = 0; k < NEIGHBOURHOOD && found < max; k++) {
+		if (!read_entry((start + k) & (SLOTS - 1), &copy) || !same_address(&copy, family, address))
+			continue;
+		memcpy(names[found], copy.name, copy.name_length);
+		names[found][copy.name_length] = '\0';
+		found++;
+	}
+	return found;
+}

@@ -1,0 +1,22 @@
+/*
+ * memory.h: the name memory. Every name -> address answer of an
+ * intercepted resolver call is remembered, so that a later connect to the
+ * address is judged by the name too (SPEC section 2, identities).
+ */
+#ifndef SAFESOCK_MEMORY_H
+#define SAFESOCK_MEMORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "state.h"
+
+/* Remembers that `name` (canonical) resolved to the address. */
+void safesock_memory_remember(const char *name, uint8_t family, const uint8_t address[16]);
+
+/* Copies up to `max` names remembered for the address into `names`;
+ * returns how many. Lock-free and allocation-free: safe on the connect
+ * path and in signal handlers. */
+size_t safesock_memory_names(uint8_t family, const uint8_t address[16], char (*names)[SAFESOCK_NAME_MAX], size_t max);
+
+#endif

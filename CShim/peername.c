@@ -1,0 +1,44 @@
+/*
+ * peername.c: getpeername(2) on inet sockets, per `peername`: deny fails
+ * with EACCES (the plugin's disabled -peername), mask succeeds with the
+ * unspecified address and port 0, allow passes. Other sockets pass: their
+ * peers are no inet host.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "verdict.h"
+
+/* getpeername(2) */
+SAFESOCK_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	if (safesock_real_getpeername == NULL) {
+		errno = EACCES;
+		return -1;
+	}
+	int domain = 0;
+	socklen_t size = sizeof domain;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0 || (domain != AF_INET && domain != AF_INET6))
+		return safesock_real_getpeername(fd, addr, len); /* not an inet socket, or EBADF/ENOTSOCK */
+	const struct safesock_state *s = safesock_state();
+	int mode = s->table == NULL ? 0 : s->options.peername; /* no table: deny */
+	if (mode == 2)
+		return safesock_real_getpeername(fd, addr, len);
+	if (mode == 0) {
+		struct safesock_record record = { .op = "getpeername", .host = "", .port = -1, .reason = "peername deny" };
+		if (safesock_deny(&record) == SAFESOCK_DENY)
+			return -1;
+		return safesock_real_getpeername(fd, addr, len);
+	}
+	int rc = safesock_real_getpeername(fd, addr, len);
+	if (rc != 0 || addr == NULL || len == NULL)
+		return rc; /* ENOTCONN stays ENOTCONN: Python's ssl relies on it */
+	struct sockaddr_storage masked;
+	memset(&masked, 0, sizeof masked);
+	masked.ss_family = (sa_family_t)domain;
+	socklen_t full = domain == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	memcpy(addr, &masked, *len < full ? *len : full);
+	*len = full;
+	return 0;
+}

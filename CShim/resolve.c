@@ -1,0 +1,270 @@
+/*
+ * resolve.c: the resolver calls: getaddrinfo(3), gethostbyname(3) and its
+ * _r and 2 forms, and every way to turn a service name into a port
+ * (getaddrinfo's service, getservbyname(3), getservent(3)).
+ *
+ * Each name passes the resolve gate before any lookup:
+ *   - NULL: passes (local addresses only, no name is looked up);
+ *   - "": the origin host (SAFESOCK_ORIGIN); none set: not found;
+ *   - a numeric address in any spelling: passes (connect judges it);
+ *   - a name, with `resolve strict`, that no allow rule could match at any
+ *     port: not looked up at all, not found (no DNS query leaves);
+ *   - no usable table: not found (fail closed).
+ * Every name -> address answer is remembered (memory.c) for connect.
+ * Resolver calls return EAI_* or h_errno, not errno.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "memory.h"
+#include "verdict.h"
+
+enum gate { GATE_PASS, GATE_NAME, GATE_REFUSE };
+
+static enum gate resolve_gate(const char *node, int port, char *canonical, const char **lookup)
+{
+	*lookup = node;
+	if (node == NULL)
+		return GATE_PASS; /* AI_PASSIVE or loopback addresses: nothing is looked up */
+	const struct safesock_state *s = safesock_state();
+	struct safesock_record record = { .op = "resolve", .host = node, .port = port };
+	if (*node == '\0') {
+		if (s->origin[0] == '\0') {
+			record.reason = "the empty host means the origin, and SAFESOCK_ORIGIN is not set";
+			safesock_deny(&record);
+			return GATE_REFUSE; /* even learning, there is nothing to look up */
+		}
+		*lookup = s->origin_text;
+	}
+	uint8_t family, address[16];
+	if (safesock_canonical_host(*lookup, canonical, SAFESOCK_NAME_MAX, &family, address) != 0) {
+		record.reason = "name too long";
+		return safesock_deny(&record) == SAFESOCK_DENY ? GATE_REFUSE : GATE_PASS;
+	}
+	if (family != 0)
+		return GATE_PASS; /* a numeric address: the connect that follows judges it */
+	record.host = canonical;
+	if (s->table == NULL) {
+		safesock_report_no_table(s->fault);
+		record.reason = "no table";
+		return safesock_deny(&record) == SAFESOCK_DENY ? GATE_REFUSE : GATE_NAME;
+	}
+	if (s->options.resolve == 0) {
+		struct safesock_identity id = {
+			.text = (const uint8_t *)canonical, .text_length = (uint32_t)strlen(canonical),
+			.is_origin = s->origin[0] != '\0' && strcmp(canonical, s->origin) == 0,
+		};
+		if (safesock_table_name_possible(s->table, s->table_length, &id, 1) != 1) {
+			record.reason = "resolve strict: no allow rule could match this name";
+			if (safesock_deny(&record) == SAFESOCK_DENY)
+				return GATE_REFUSE;
+		}
+	}
+	return GATE_NAME;
+}
+
+static void remember(const char *name, int family, const void *address)
+{
+	uint8_t bytes[16] = { 0 };
+	if (family == AF_INET) {
+		memcpy(bytes, address, 4);
+		safesock_memory_remember(name, 4, bytes);
+	} else if (family == AF_INET6) {
+		/* IPv4-mapped answers are the IPv4 host, as connect will see them. */
+		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (memcmp(address, mapped, 12) == 0) {
+			memcpy(bytes, (const uint8_t *)address + 12, 4);
+			safesock_memory_remember(name, 4, bytes);
+		} else {
+			memcpy(bytes, address, 16);
+			safesock_memory_remember(name, 6, bytes);
+		}
+	}
+}
+
+/* A plain decimal port 0-65535, or no service at all. */
+static int numeric_service(const char *service, int *port)
+{
+	*port = -1;
+	if (service == NULL)
+		return 1;
+	size_t n = strlen(service);
+	if (n == 0 || n > 5)
+		return 0;
+	int value = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (service[i] < '0' || service[i] > '9')
+			return 0;
+		value = value * 10 + (service[i] - '0');
+	}
+	if (value > 65535)
+		return 0;
+	*port = value;
+	return 1;
+}
+
+/* Service names are refused; 1 when this one is (not learning). */
+static int refuse_service(const char *op, const char *name)
+{
+	char reason[96];
+	struct safesock_line text = { .length = 0 };
+	safesock_line_add(&text, "service names are refused, only numeric ports: ");
+	safesock_line_add_n(&text, name ? name : "", name ? strnlen(name, 32) : 0);
+	size_t n = text.length < sizeof reason - 1 ? text.length : sizeof reason - 1;
+	memcpy(reason, text.text, n);
+	reason[n] = '\0';
+	struct safesock_record record = { .op = op, .host = "", .port = -1, .reason = reason };
+	return safesock_deny(&record) == SAFESOCK_DENY;
+}
+
+/* getaddrinfo(3) */
+SAFESOCK_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
+{
+	if (safesock_real_getaddrinfo == NULL)
+		return EAI_FAIL;
+	int port;
+	if (!numeric_service(service, &port) && refuse_service("service", service))
+		return EAI_SERVICE;
+	char canonical[SAFESOCK_NAME_MAX];
+	const char *lookup;
+	enum gate gate = resolve_gate(node, port, canonical, &lookup);
+	if (gate == GATE_REFUSE)
+		return EAI_NONAME;
+	int rc = safesock_real_getaddrinfo(lookup, service, hints, res);
+	if (rc == 0 && gate == GATE_NAME) {
+		for (const struct addrinfo *ai = *res; ai != NULL; ai = ai->ai_next) {
+			if (ai->ai_family == AF_INET && ai->ai_addr)
+				remember(canonical, AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr);
+			else if (ai->ai_family == AF_INET6 && ai->ai_addr)
+				remember(canonical, AF_INET6, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+		}
+	}
+	return rc;
+}
+
+/* getaddrinfo_a(3): its lookups run inside libc where no gate sees them. */
+SAFESOCK_EXPORT int getaddrinfo_a(int mode, struct gaicb **list, int count, struct sigevent *sevp)
+{
+	(void)mode, (void)list, (void)count, (void)sevp;
+	struct safesock_record record = { .op = "resolve", .host = "", .port = -1,
+					  .reason = "getaddrinfo_a is refused: its lookups cannot be judged" };
+	safesock_deny(&record);
+	return EAI_SYSTEM;
+}
+
+static void remember_hostent(const char *name, const struct hostent *h)
+{
+	if (h == NULL || h->h_addr_list == NULL)
+		return;
+	for (char **a = h->h_addr_list; *a != NULL; a++)
+		remember(name, h->h_addrtype, *a);
+}
+
+static struct hostent *checked_gethostbyname(const char *name, int af, int two)
+{
+	char canonical[SAFESOCK_NAME_MAX];
+	const char *lookup;
+	enum gate gate = resolve_gate(name, -1, canonical, &lookup);
+	if (gate == GATE_REFUSE) {
+		h_errno = HOST_NOT_FOUND;
+		return NULL;
+	}
+	struct hostent *h = two ? safesock_real_gethostbyname2(lookup, af) : safesock_real_gethostbyname(lookup);
+	if (gate == GATE_NAME)
+		remember_hostent(canonical, h);
+	return h;
+}
+
+/* gethostbyname(3) */
+SAFESOCK_EXPORT struct hostent *gethostbyname(const char *name)
+{
+	if (safesock_real_gethostbyname == NULL) {
+		h_errno = NO_RECOVERY;
+		return NULL;
+	}
+	return checked_gethostbyname(name, AF_INET, 0);
+}
+
+/* gethostbyname2(3) */
+SAFESOCK_EXPORT struct hostent *gethostbyname2(const char *name, int af)
+{
+	if (safesock_real_gethostbyname2 == NULL) {
+		h_errno = NO_RECOVERY;
+		return NULL;
+	}
+	return checked_gethostbyname(name, af, 1);
+}
+
+static int checked_gethostbyname_r(const char *name, int af, int two, struct hostent *ret, char *buf, size_t buflen,
+				   struct hostent **result, int *h_errnop)
+{
+	char canonical[SAFESOCK_NAME_MAX];
+	const char *lookup;
+	enum gate gate = resolve_gate(name, -1, canonical, &lookup);
+	if (gate == GATE_REFUSE) {
+		*result = NULL;
+		*h_errnop = HOST_NOT_FOUND;
+		return ENOENT;
+	}
+	int rc = two ? safesock_real_gethostbyname2_r(lookup, af, ret, buf, buflen, result, h_errnop)
+		     : safesock_real_gethostbyname_r(lookup, ret, buf, buflen, result, h_errnop);
+	if (rc == 0 && gate == GATE_NAME && *result != NULL)
+		remember_hostent(canonical, *result);
+	return rc;
+}
+
+/* gethostbyname_r(3) */
+SAFESOCK_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
+				    struct hostent **result, int *h_errnop)
+{
+	if (safesock_real_gethostbyname_r == NULL)
+		return ENOSYS;
+	return checked_gethostbyname_r(name, AF_INET, 0, ret, buf, buflen, result, h_errnop);
+}
+
+/* gethostbyname2_r(3) */
+SAFESOCK_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
+				     struct hostent **result, int *h_errnop)
+{
+	if (safesock_real_gethostbyname2_r == NULL)
+		return ENOSYS;
+	return checked_gethostbyname_r(name, af, 1, ret, buf, buflen, result, h_errnop);
+}
+
+/* getservbyname(3): a service name becomes a port; refused. */
+SAFESOCK_EXPORT struct servent *getservbyname(const char *name, const char *proto)
+{
+	if (refuse_service("getservbyname", name) || safesock_real_getservbyname == NULL)
+		return NULL;
+	return safesock_real_getservbyname(name, proto);
+}
+
+/* getservbyname_r(3) */
+SAFESOCK_EXPORT int getservbyname_r(const char *name, const char *proto, struct servent *ret, char *buf, size_t buflen,
+				    struct servent **result)
+{
+	if (refuse_service("getservbyname", name) || safesock_real_getservbyname_r == NULL) {
+		*result = NULL;
+		return ENOENT;
+	}
+	return safesock_real_getservbyname_r(name, proto, ret, buf, buflen, result);
+}
+
+/* getservent(3): the services database read entry by entry; refused. */
+SAFESOCK_EXPORT struct servent *getservent(void)
+{
+	if (refuse_service("getservent", "*") || safesock_real_getservent == NULL)
+		return NULL;
+	return safesock_real_getservent();
+}
+
+/* getservent_r(3) */
+SAFESOCK_EXPORT int getservent_r(struct servent *ret, char *buf, size_t buflen, struct servent **result)
+{
+	if (refuse_service("getservent", "*") || safesock_real_getservent_r == NULL) {
+		*result = NULL;
+		return ENOENT;
+	}
+	return safesock_real_getservent_r(ret, buf, buflen, result);
+}

@@ -1,0 +1,117 @@
+/*
+ * send.c: sendto(2), sendmsg(2), sendmmsg(2) with a destination address:
+ * UDP datagrams and TCP Fast Open reach a host without connect. Without an
+ * address they go to the connected peer, which connect already judged.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "common.h"
+
+/* sendto(2) */
+SAFESOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
+{
+	if (safesock_real_sendto == NULL) {
+		errno = EACCES; /* libc's sendto not found: deny rather than guess */
+		return -1;
+	}
+	if (addr == NULL)
+		return safesock_real_sendto(fd, buf, n, flags, addr, len); /* the connected peer */
+	struct safesock_destination checked;
+	switch (safesock_check_destination(fd, addr, len, "sendto", &checked)) {
+	case SAFESOCK_PASS:
+		return safesock_real_sendto(fd, buf, n, flags, addr, len);
+	case SAFESOCK_ALLOW:
+		return safesock_real_sendto(fd, buf, n, flags, (const struct sockaddr *)&checked.addr, checked.length);
+	case SAFESOCK_DENY:
+		break;
+	}
+	return -1; /* errno set by the verdict */
+}
+
+/* sendmsg(2) */
+SAFESOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (safesock_real_sendmsg == NULL) {
+		errno = EACCES;
+		return -1;
+	}
+	if (msg == NULL || msg->msg_name == NULL)
+		return safesock_real_sendmsg(fd, msg, flags); /* the connected peer, or EFAULT */
+	struct safesock_destination checked;
+	switch (safesock_check_destination(fd, msg->msg_name, msg->msg_namelen, "sendmsg", &checked)) {
+	case SAFESOCK_PASS:
+		return safesock_real_sendmsg(fd, msg, flags);
+	case SAFESOCK_ALLOW: {
+		struct msghdr copy = *msg;
+		copy.msg_name = &checked.addr;
+		copy.msg_namelen = checked.length;
+		return safesock_real_sendmsg(fd, &copy, flags);
+	}
+	case SAFESOCK_DENY:
+		break;
+	}
+	return -1;
+}
+
+#define CHUNK 16
+
+/* Sends in chunks of checked copies; stops at the first denied message,
+ * returning the count sent before it (or -1 when it is the first), as
+ * sendmmsg does for any error. */
+static int checked_sendmmsg(int (*real)(int, struct mmsghdr *, unsigned int, int), int fd, struct mmsghdr *vec,
+			    unsigned int vlen, int flags)
+{
+	if (real == NULL) {
+		errno = EACCES;
+		return -1;
+	}
+	if (vec == NULL)
+		return real(fd, vec, vlen, flags); /* EFAULT from the kernel */
+	unsigned int sent = 0;
+	while (sent < vlen) {
+		struct mmsghdr copies[CHUNK];
+		struct safesock_destination checked[CHUNK];
+		unsigned int n = 0, denied = 0;
+		for (; n < CHUNK && sent + n < vlen; n++) {
+			copies[n] = vec[sent + n];
+			struct msghdr *h = &copies[n].msg_hdr;
+			if (h->msg_name == NULL)
+				continue;
+			enum safesock_verdict v = safesock_check_destination(fd, h->msg_name, h->msg_namelen, "sendmmsg", &checked[n]);
+			if (v == SAFESOCK_DENY) {
+				denied = 1;
+				break;
+			}
+			if (v == SAFESOCK_ALLOW) {
+				h->msg_name = &checked[n].addr;
+				h->msg_namelen = checked[n].length;
+			}
+		}
+		int saved = errno;
+		int rc = n > 0 ? real(fd, copies, n, flags) : 0;
+		if (rc < 0)
+			return sent > 0 ? (int)sent : -1;
+		for (int i = 0; i < rc; i++)
+			vec[sent + (unsigned int)i].msg_len = copies[i].msg_len;
+		sent += (unsigned int)rc;
+		if (denied || (unsigned int)rc < n) {
+			if (sent == 0 && denied)
+				errno = saved;
+			return sent > 0 ? (int)sent : -1;
+		}
+	}
+	return (int)sent;
+}
+
+/* sendmmsg(2) */
+SAFESOCK_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	return checked_sendmmsg(safesock_real_sendmmsg, fd, vec, vlen, flags);
+}
+
+/* glibc's private alias of sendmmsg(2) */
+SAFESOCK_EXPORT int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	return checked_sendmmsg(safesock_real___sendmmsg, fd, vec, vlen, flags);
+}

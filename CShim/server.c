@@ -1,0 +1,73 @@
+/*
+ * server.c: bind(2) to a fixed port and listen(2), on inet sockets: denied
+ * with EACCES unless `servers allow` (the plugin offered client sockets
+ * only). bind to port 0 passes: clients may choose their source address.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "verdict.h"
+
+static int servers_allowed(void)
+{
+	const struct safesock_state *s = safesock_state();
+	return s->table != NULL && s->options.servers == 1;
+}
+
+/* bind(2) */
+SAFESOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	if (safesock_real_bind == NULL) {
+		errno = EACCES;
+		return -1;
+	}
+	sa_family_t family = 0;
+	if (addr != NULL && len >= (socklen_t)sizeof family)
+		memcpy(&family, addr, sizeof family);
+	if ((family != AF_INET && family != AF_INET6) || servers_allowed())
+		return safesock_real_bind(fd, addr, len); /* not inet, or servers allowed */
+	struct sockaddr_storage copy;
+	socklen_t need = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	if (len < need || len > (socklen_t)sizeof copy) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(&copy, addr, len);
+	const void *bytes = family == AF_INET ? (const void *)&((struct sockaddr_in *)&copy)->sin_addr
+					      : (const void *)&((struct sockaddr_in6 *)&copy)->sin6_addr;
+	int port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&copy)->sin_port : ((struct sockaddr_in6 *)&copy)->sin6_port);
+	if (port == 0)
+		return safesock_real_bind(fd, (const struct sockaddr *)&copy, len); /* an ephemeral client port */
+	char text[INET6_ADDRSTRLEN] = "";
+	inet_ntop(family, bytes, text, sizeof text);
+	struct safesock_record record = { .op = "bind", .host = text, .address = text, .port = port, .reason = "servers deny" };
+	if (safesock_deny(&record) == SAFESOCK_DENY)
+		return -1;
+	return safesock_real_bind(fd, (const struct sockaddr *)&copy, len);
+}
+
+/* listen(2) */
+SAFESOCK_EXPORT int listen(int fd, int backlog)
+{
+	if (safesock_real_listen == NULL) {
+		errno = EACCES;
+		return -1;
+	}
+	int domain = 0;
+	socklen_t size = sizeof domain;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0 || (domain != AF_INET && domain != AF_INET6) ||
+	    servers_allowed())
+		return safesock_real_listen(fd, backlog); /* not inet (or EBADF), or servers allowed */
+	struct sockaddr_storage local;
+	socklen_t length = sizeof local;
+	int port = -1;
+	if (getsockname(fd, (struct sockaddr *)&local, &length) == 0)
+		port = ntohs(local.ss_family == AF_INET ? ((struct sockaddr_in *)&local)->sin_port
+							: ((struct sockaddr_in6 *)&local)->sin6_port);
+	struct safesock_record record = { .op = "listen", .host = "", .port = port, .reason = "servers deny" };
+	if (safesock_deny(&record) == SAFESOCK_DENY)
+		return -1;
+	return safesock_real_listen(fd, backlog);
+}

@@ -1,0 +1,115 @@
+// `safesock run`: runs a command under a policy, through the preload
+// library: compiles the policy (or takes a compiled table), sets the
+// library's environment, and execs the command, whose exit status is run's.
+
+import Foundation
+import SafesockPolicy
+import SafesockTable
+
+let runCommand = Command(
+    name: "run",
+    summary: """
+    Run CMD under a policy, enforced by the preload library in CMD and in
+    every dynamically linked program it starts.
+      --policy F       the policy file (default: the built-in default policy)
+      --table T        a table compiled by `safesock compile`, instead
+      --origin H       the origin host: the empty host and $originSocketHost
+      --log F          append a JSON audit record per denial to F
+      --learn          deny nothing; record every decision (with --log)
+    The exit status is CMD's (127: CMD could not be run; 1: the policy has
+    errors or the library is missing; 2: bad usage).
+    """,
+    usage: "safesock run [--policy F | --table T] [--origin H] [--log F] [--learn] -- CMD [ARG...]",
+    options: [.value("--policy"), .value("--table"), .value("--origin"), .value("--log"), .flag("--learn")],
+    run: runUnderPolicy)
+
+/// The preload library: beside the CLI (build/bin -> build/lib, and
+/// PREFIX/bin -> PREFIX/lib/safesock), or SAFESOCK_LIBRARY.
+func libraryPath() -> String? {
+    if let given = ProcessInfo.processInfo.environment["SAFESOCK_LIBRARY"], !given.isEmpty {
+        return System.isReadableFile(given) ? given : nil
+    }
+    guard let exe = System.executablePath() else { return nil }
+    let bin = (exe as NSString).deletingLastPathComponent
+    let prefix = (bin as NSString).deletingLastPathComponent
+    return ["\(prefix)/lib/libsafesock.so", "\(prefix)/lib/safesock/libsafesock.so"].first(where: System.isReadableFile)
+}
+
+/// Where compiled tables are kept: named by their content, so a run never
+/// replaces a table another running program maps.
+func tableDirectory() throws -> String {
+    let environment = ProcessInfo.processInfo.environment
+    if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty, System.isReadableFile(runtime) {
+        return try System.privateDirectory("\(runtime)/safesock")
+    }
+    return try System.privateDirectory("/tmp/safesock-\(getuid())")
+}
+
+func absolute(_ path: String) -> String {
+    path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+}
+
+func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
+    let command = arguments.rest ?? arguments.positionals
+    guard !command.isEmpty else { return CLI.usageError("run", "name the command to run after --") }
+    if arguments.rest != nil && !arguments.positionals.isEmpty {
+        return CLI.usageError("run", "unexpected \(arguments.positionals[0]) before --")
+    }
+    if arguments.value("--policy") != nil && arguments.value("--table") != nil {
+        return CLI.usageError("run", "give --policy or --table, not both")
+    }
+    if let origin = arguments.value("--origin"), origin.isEmpty {
+        return CLI.usageError("run", "--origin needs a host")
+    }
+    guard let library = libraryPath() else {
+        Output.err("safesock run: the preload library libsafesock.so is not beside \(System.executablePath() ?? "safesock") (set SAFESOCK_LIBRARY)")
+        return ExitStatus.failure
+    }
+
+    let tablePath: String
+    do {
+        if let given = arguments.value("--table") {
+            guard let data = FileManager.default.contents(atPath: given) else {
+                Output.err("safesock run: cannot read \(given)")
+                return ExitStatus.failure
+            }
+            _ = try CompiledTable(validating: [UInt8](data))
+            tablePath = absolute(given)
+        } else {
+            let path = arguments.value("--policy") ?? DefaultPolicy.name
+            let result = CLI.loadPolicy(path)
+            for d in result.diagnostics where d.severity != .note { Output.err(d.description) }
+            if result.hasErrors {
+                Output.err("safesock run: \(path) has errors; nothing was run")
+                return ExitStatus.failure
+            }
+            let bytes = try TableCompiler.compile(result.policy)
+            let name = bytes.withUnsafeBytes { String(format: "%016llx", TableHashName.of($0)) }
+            tablePath = "\(try tableDirectory())/\(name).table"
+            if !System.isReadableFile(tablePath) { try System.writeAtomically(bytes, to: tablePath, mode: 0o600) }
+        }
+    } catch {
+        Output.err("safesock run: \(error)")
+        return ExitStatus.failure
+    }
+
+    var environment = ProcessInfo.processInfo.environment
+    environment["SAFESOCK_TABLE"] = tablePath
+    environment["SAFESOCK_MODE"] = arguments.has("--learn") ? "learn" : "enforce"
+    environment["SAFESOCK_ORIGIN"] = arguments.value("--origin")
+    environment["SAFESOCK_LOG"] = arguments.value("--log").map(absolute)
+    let preloads = (environment["LD_PRELOAD"] ?? "").split(whereSeparator: { $0 == ":" || $0 == " " }).map(String.init)
+    environment["LD_PRELOAD"] = ([library] + preloads.filter { $0 != library }).joined(separator: ":")
+    let failure = System.exec(command, environment: environment)
+    Output.err("safesock run: \(failure)")
+    return 127
+}
+
+/// A table's file name: its checksum field with its length, enough to tell
+/// distinct tables apart in one directory.
+enum TableHashName {
+    static func of(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        let checksum = bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+        return checksum ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
+    }
+}

@@ -1,0 +1,235 @@
+// Enforcement in real programs (SPEC section 3): real tclsh, python3.11,
+// curl, a C probe and a Swift program, under `safesock run`, with names
+// from a test /etc/hosts in a private mount namespace and real listeners
+// on 127.0.0.x. The page's example in Tcl is the acceptance test.
+
+import Foundation
+import Testing
+
+let pagePolicy = """
+section hosts ports
+    allow    $originSocketHost  >1024
+    allow    www.sun.com        >1024
+    disallow *.cs.mysite.edu    <1025
+    allow    *.cs.mysite.edu    1030
+
+"""
+
+@Suite(.serialized) struct EnforcementTests {
+    /// The page's example, end to end, in real tclsh 8.6.
+    @Test func tclBehavesAsSafeTclDoes() throws {
+        let sun = try GreetingServer("127.0.0.2", port: 1025), origin = try GreetingServer("127.0.0.4", port: 5000)
+        let privileged = try Listener("127.0.0.2", port: 1024), mysite = try GreetingServer("127.0.0.3", port: 1030)
+        defer { sun.stop(); origin.stop(); mysite.stop() }
+        let script = """
+        set s [socket www.sun.com 1025]; puts "1025: [gets $s]"
+        puts "1024: [catch {socket www.sun.com 1024} e] $e"
+        set o [socket "" 5000]; puts "origin: [gets $o]"
+        puts "http: [catch {socket www.sun.com http} e] $e"
+        puts "peername: [catch {fconfigure $s -peername} e] $e"
+        puts "still open: [expr {[catch {fconfigure $s -sockname}] == 0}]"
+        set m [socket A.CS.MySite.EDU. 1030]; puts "mysite 1030: [gets $m]"
+        puts "mysite 80: [catch {socket a.cs.mysite.edu 80} e] $e"
+        puts "evil: [catch {socket evil.example 1025} e] $e"
+        """
+        let r = try underSafesock(pagePolicy, ["/usr/bin/tclsh"], input: script)
+        #expect(r.stdout == """
+        1025: HTTP/1.0 200 OK
+        1024: 1 couldn't open socket: permission denied
+        origin: HTTP/1.0 200 OK
+        http: 1 expected integer but got "http"
+        peername: 1 can't get peername: permission denied
+        still open: 1
+        mysite 1030: HTTP/1.0 200 OK
+        mysite 80: 1 couldn't open socket: permission denied
+        evil: 1 couldn't open socket: Name or service not known
+
+        """, "\(r.stderr)")
+        #expect(privileged.arrivals() == 0, "the denied connect reached the listener")
+        #expect(r.stderr.contains("safesock: permission denied for host www.sun.com port 1024 (default)\n"))
+        #expect(r.stderr.contains("policy.cfg:4)\n"))
+        #expect(r.stderr.contains("safesock: permission denied for resolve of host evil.example port 1025 (resolve strict"))
+    }
+
+    @Test func pythonSocketsAndUrllib() throws {
+        let sun = try GreetingServer("127.0.0.2", port: 1025), origin = try GreetingServer("127.0.0.4", port: 5000)
+        let privileged = try Listener("127.0.0.2", port: 1024)
+        defer { sun.stop(); origin.stop() }
+        let script = #"""
+        import json, socket, urllib.error, urllib.request
+        out = {}
+        def attempt(name, f):
+            try:
+                out[name] = f()
+            except urllib.error.URLError as e:
+                out[name] = "urlerror %s" % getattr(e.reason, "errno", e.reason)
+            except OSError as e:
+                out[name] = "errno %s" % e.errno
+        def connect(host, port):
+            socket.create_connection((host, port), timeout=5).close()
+            return "ok"
+        attempt("sun 1025", lambda: connect("www.sun.com", 1025))
+        attempt("sun 1024", lambda: connect("www.sun.com", 1024))
+        attempt("SUN 1025", lambda: connect("WWW.SUN.COM.", 1025))
+        attempt("origin 5000", lambda: connect("", 5000))
+        attempt("urllib", lambda: urllib.request.urlopen("http://www.sun.com:1025/", timeout=5).read().decode())
+        attempt("urllib 1024", lambda: urllib.request.urlopen("http://www.sun.com:1024/", timeout=5).read().decode())
+        attempt("service name", lambda: socket.getaddrinfo("www.sun.com", "http"))
+        attempt("getservbyname", lambda: socket.getservbyname("http"))
+        attempt("peername", lambda: socket.create_connection(("www.sun.com", 1025), timeout=5).getpeername())
+        attempt("evil", lambda: connect("evil.example", 1025))
+        print(json.dumps(out, sort_keys=True))
+        """#
+        let policy = pagePolicy + "section options\n    peername mask\n"
+        let r = try underSafesock(policy, ["/usr/bin/python3.11", "-c", script])
+        let out = try #require(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r)")
+        #expect(out["sun 1025"] as? String == "ok")
+        #expect(out["sun 1024"] as? String == "errno \(EACCES)")
+        #expect(out["SUN 1025"] as? String == "ok")
+        #expect(out["origin 5000"] as? String == "ok")
+        #expect(out["urllib"] as? String == "hello\n")
+        #expect(out["urllib 1024"] as? String == "urlerror \(EACCES)")
+        #expect(out["service name"] as? String == "errno \(EAI_SERVICE)")
+        #expect(out["getservbyname"] as? String == "errno None")
+        #expect(out["peername"] as? [AnyHashable] == ["0.0.0.0", 0] as [AnyHashable])
+        #expect(out["evil"] as? String == "errno \(EAI_NONAME)")
+        #expect(privileged.arrivals() == 0)
+    }
+
+    @Test func curl() throws {
+        let sun = try GreetingServer("127.0.0.2", port: 1025)
+        let privileged = try Listener("127.0.0.2", port: 1024)
+        defer { sun.stop() }
+        let allowed = try underSafesock(pagePolicy, ["/usr/bin/curl", "-sS", "--max-time", "10", "http://www.sun.com:1025/"])
+        #expect(allowed.status == 0 && allowed.stdout == "hello\n", "\(allowed)")
+        let denied = try underSafesock(pagePolicy, ["/usr/bin/curl", "-sS", "--max-time", "10", "http://www.sun.com:1024/"])
+        #expect(denied.status == 7, "\(denied)")
+        #expect(denied.stderr.contains("safesock: permission denied for host www.sun.com port 1024 (default)"))
+        let unresolvable = try underSafesock(pagePolicy, ["/usr/bin/curl", "-sS", "--max-time", "10", "http://evil.example:1025/"])
+        #expect(unresolvable.status == 6, "\(unresolvable)")
+        #expect(privileged.arrivals() == 0)
+    }
+
+    /// Every other path to a host: numeric spellings, IPv4-mapped, __connect,
+    /// UDP by sendto, sendmsg and sendmmsg, TCP Fast Open, bind and listen.
+    @Test func everyCallFamilyIsDecidedByThePolicy() throws {
+        let open = try Listener("127.0.0.1"), closed = try Listener("127.0.0.1")
+        let policy = """
+        section options
+            datagrams allow
+        section hosts ports
+            allow    127.0.0.1  \(open.port)
+            allow    127.0.0.1  5353
+            allow    *          \(closed.port)
+            disallow 127.0.0.1  \(closed.port)
+
+        """
+        let probe = "\(testBin)/probe"
+        func attempt(_ words: [String]) throws -> String {
+            try underSafesock(policy, origin: nil, [probe] + words).stdout
+        }
+        for host in ["127.0.0.1", "2130706433", "0x7f.1", "0177.0.0.1", "127.1", "::ffff:127.0.0.1"] {
+            #expect(try attempt(["connect", host, "\(open.port)"]) == "ok\n", "\(host)")
+            #expect(try attempt(["connect", host, "\(closed.port)"]) == "errno \(EACCES)\n", "\(host)")
+        }
+        #expect(try attempt(["dunder", "127.0.0.1", "\(open.port)"]) == "ok\n")
+        #expect(try attempt(["dunder", "::ffff:127.0.0.1", "\(closed.port)"]) == "errno \(EACCES)\n")
+        for way in ["udp-sendto", "udp-sendmsg", "udp-sendmmsg"] {
+            #expect(try attempt([way, "127.0.0.1", "5353"]) == "ok\n", "\(way)")
+            #expect(try attempt([way, "127.0.0.1", "5354"]) == "errno \(EACCES)\n", "\(way)")
+            #expect(try attempt([way, "::ffff:127.0.0.1", "5354"]) == "errno \(EACCES)\n", "\(way)")
+        }
+        #expect(try attempt(["tfo", "127.0.0.1", "\(open.port)"]) == "ok\n")
+        #expect(try attempt(["tfo", "127.0.0.1", "\(closed.port)"]) == "errno \(EACCES)\n")
+        #expect(closed.arrivals() == 0, "a denied call reached the listener")
+        #expect(open.arrivals() > 0)
+        #expect(try attempt(["bind", "0"]) == "ok\n")
+        #expect(try attempt(["bind", "4444"]) == "errno \(EACCES)\n")
+        #expect(try attempt(["listen"]) == "errno \(EACCES)\n")
+        let servers = try underSafesock("section options\n    servers allow\n", origin: nil, [probe, "listen"])
+        #expect(servers.stdout == "ok\n")
+        #expect(try underSafesock("section options\n    servers allow\n", origin: nil, [probe, "bind", "4444"]).stdout == "ok\n")
+        let noDatagrams = try underSafesock("section hosts ports\n    allow * *\n", origin: nil, [probe, "udp-sendto", "127.0.0.1", "5353"])
+        #expect(noDatagrams.stdout == "errno \(EACCES)\n" && noDatagrams.stderr.contains("(datagrams deny)"))
+    }
+
+    @Test func serviceNamesAreRefusedEveryWay() throws {
+        let probe = "\(testBin)/probe"
+        let byName = try underSafesock(pagePolicy, [probe, "getservbyname", "http"])
+        #expect(byName.stdout == "none\n" && byName.stderr.contains("service names are refused, only numeric ports: http"))
+        let viaGetaddrinfo = try underSafesock(pagePolicy, [probe, "connect", "www.sun.com", "http"])
+        #expect(viaGetaddrinfo.stdout == "gai \(EAI_SERVICE)\n")
+        for service in ["80x", "+80", " 80", "65536", ""] {
+            #expect(try underSafesock(pagePolicy, [probe, "connect", "www.sun.com", service]).stdout == "gai \(EAI_SERVICE)\n", "'\(service)'")
+        }
+        // Without the library the same lookups succeed: the refusal is ours.
+        #expect(try run(probe, ["getservbyname", "http"]).stdout == "ok 80\n")
+        let legacy = try underSafesock(pagePolicy, [probe, "gethostbyname", "evil.example"])
+        #expect(legacy.stdout == "h_errno \(HOST_NOT_FOUND)\n")
+        #expect(try underSafesock(pagePolicy, [probe, "gethostbyname", "WWW.SUN.COM"]).stdout == "ok 127.0.0.2\n")
+    }
+
+    /// A Swift host: Foundation and a task group, connecting in parallel.
+    @Test func swiftHostProgram() throws {
+        let sun = try GreetingServer("127.0.0.2", port: 1025)
+        defer { sun.stop() }
+        let r = try underSafesock(pagePolicy, ["\(testBin)/swift_probe", "www.sun.com", "1025", "www.sun.com", "1024",
+                                               "evil.example", "1025", "", "1000"])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout == "[\"ok\",\"errno \(EACCES)\",\"gai \(EAI_NONAME)\",\"errno \(EACCES)\"]\n", "\(r)")
+    }
+
+    @Test func sixteenThreadsAndForkedChildren() throws {
+        let sun = try GreetingServer("127.0.0.2", port: 1025)
+        defer { sun.stop() }
+        let probe = "\(testBin)/probe"
+        let r = try underSafesock(pagePolicy, [probe, "threads", "16", "www.sun.com", "1025", "www.sun.com", "1024", "25"])
+        #expect(r.stdout == "A ok 400 eacces 0 other 0\nB ok 0 eacces 400 other 0\n", "\(r.stdout)")
+        #expect(sun.accepted >= 400)
+        #expect(try underSafesock(pagePolicy, [probe, "fork", "www.sun.com", "1024"]).stdout == "errno \(EACCES)\n")
+        #expect(try underSafesock(pagePolicy, [probe, "fork", "www.sun.com", "1025"]).stdout == "ok\n")
+    }
+
+    @Test func auditLogAndLearnMode() throws {
+        let sun = try GreetingServer("127.0.0.2", port: 1025)
+        defer { sun.stop() }
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let probe = "\(testBin)/probe"
+        let log = "\(dir)/audit.log"
+        let r = try underSafesock(pagePolicy, extra: ["--log", log], [probe, "connect", "www.sun.com", "1024"])
+        #expect(r.stdout == "errno \(EACCES)\n" && r.stderr.isEmpty, "\(r)")
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 1)
+        let record = try #require(JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(record["op"] as? String == "connect" && record["host"] as? String == "www.sun.com")
+        #expect(record["addr"] as? String == "127.0.0.2" && record["port"] as? Int == 1024)
+        #expect(record["verdict"] as? String == "deny" && record["rules"] as? [String] == ["default"])
+        #expect(record["program"] as? String == "probe" && (record["pid"] as? Int ?? 0) > 0 && record["time"] is Double)
+
+        let learn = "\(dir)/learn.log"
+        let l = try underSafesock(pagePolicy, extra: ["--log", learn, "--learn"], [probe, "connect", "www.sun.com", "1024"])
+        #expect(l.stdout == "errno \(ECONNREFUSED)\n", "learn mode denies nothing: \(l)")
+        #expect(try underSafesock(pagePolicy, extra: ["--log", learn, "--learn"], [probe, "connect", "www.sun.com", "1025"]).stdout == "ok\n")
+        let learned = try String(contentsOfFile: learn, encoding: .utf8).split(separator: "\n").map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(learned.map { $0["verdict"] as? String } == ["deny", "allow"])
+        #expect(learned.map { $0["mode"] as? String } == ["learn", "learn"])
+        #expect(learned.map { $0["port"] as? Int } == [1024, 1025])
+    }
+
+    @Test func runReportsAndPassesOn() throws {
+        let r = try underSafesock(pagePolicy, ["/bin/sh", "-c", "echo $SAFESOCK_MODE $SAFESOCK_ORIGIN; exit 7"])
+        #expect(r.status == 7 && r.stdout == "enforce tclet.example\n")
+        let missing = try run(safesockBinary, ["run", "--", "/nonexistent/program"])
+        #expect(missing.status == 127 && missing.stderr.contains("cannot run /nonexistent/program"))
+        let bad = try run(safesockBinary, ["run", "--policy", "/nonexistent.cfg", "--", "/bin/true"])
+        #expect(bad.status == 1 && bad.stderr.contains("nothing was run"))
+        #expect(try run(safesockBinary, ["run", "--policy", "a", "--table", "b", "--", "/bin/true"]).status == 2)
+        #expect(try run(safesockBinary, ["run"]).status == 2)
+        // The built-in default: nothing but the origin, so curl is refused.
+        let closed = try inHostsNamespace("/etc/hosts", [safesockBinary, "run", "--", "/usr/bin/curl", "-sS", "http://127.0.0.1:9/"])
+        #expect(closed.status == 7 && closed.stderr.contains("permission denied for host 127.0.0.1 port 9 (default)"))
+    }
+}

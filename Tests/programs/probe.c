@@ -1,0 +1,218 @@
+/*
+ * probe: one small C client per intercepted call family, for the library's
+ * tests. Each subcommand prints one line per attempt: "ok", "errno N" (a
+ * call failed with errno N) or "gai N" (a resolver call failed with N).
+ *
+ *   probe connect HOST PORT        getaddrinfo (numeric or name), connect
+ *   probe dunder ADDR PORT         __connect
+ *   probe udp-sendto ADDR PORT     sendto on an unconnected UDP socket
+ *   probe udp-sendmsg ADDR PORT    sendmsg with msg_name
+ *   probe udp-sendmmsg ADDR PORT   sendmmsg, two messages
+ *   probe tfo ADDR PORT            sendto(MSG_FASTOPEN) on TCP
+ *   probe bind PORT                bind 127.0.0.1:PORT
+ *   probe listen                   bind port 0, listen
+ *   probe gethostbyname NAME       gethostbyname, then connect? no: prints addresses
+ *   probe getservbyname NAME       getservbyname(NAME, "tcp")
+ *   probe threads N HOST PORT HOST2 PORT2 ROUNDS
+ *                                  N threads, each resolving and connecting
+ *                                  to both destinations ROUNDS times; prints
+ *                                  "A ok", "A errno N", "B ..." counts
+ *   probe fork HOST PORT           the same connect in a forked child
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern int __connect(int, const struct sockaddr *, socklen_t);
+
+/* A numeric address, or -1. */
+static int numeric(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *in = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((unsigned short)port);
+		*len = sizeof *in;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((unsigned short)port);
+		*len = sizeof *in6;
+		return 0;
+	}
+	return -1;
+}
+
+/* Resolves and connects; 0, an errno (> 0) or a gai code (< 0, minus 1000). */
+static int resolve_connect(const char *host, const char *port)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	int rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0)
+		return -1000 + rc;
+	int result = ECONNREFUSED;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		int fd = socket(ai->ai_family, ai->ai_socktype, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			result = 0;
+			close(fd);
+			break;
+		}
+		result = errno;
+		close(fd);
+	}
+	freeaddrinfo(res);
+	return result;
+}
+
+static int say(int rc)
+{
+	if (rc == 0)
+		printf("ok\n");
+	else if (rc < -900)
+		printf("gai %d\n", rc + 1000);
+	else
+		printf("errno %d\n", rc);
+	fflush(stdout);
+	return rc == 0 ? 0 : 1;
+}
+
+static int udp(const char *mode, const char *host, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (numeric(host, port, &ss, &len) != 0)
+		return 2;
+	int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	char data[] = "x";
+	struct iovec iov = { data, 1 };
+	ssize_t rc;
+	if (strcmp(mode, "udp-sendto") == 0) {
+		rc = sendto(fd, data, 1, 0, (struct sockaddr *)&ss, len);
+	} else if (strcmp(mode, "udp-sendmsg") == 0) {
+		struct msghdr msg = { .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 };
+		rc = sendmsg(fd, &msg, 0);
+	} else {
+		struct mmsghdr vec[2];
+		memset(vec, 0, sizeof vec);
+		for (int i = 0; i < 2; i++)
+			vec[i].msg_hdr = (struct msghdr){ .msg_name = &ss, .msg_namelen = len, .msg_iov = &iov, .msg_iovlen = 1 };
+		rc = sendmmsg(fd, vec, 2, 0);
+		if (rc >= 0 && rc != 2)
+			return say(EIO);
+	}
+	return say(rc < 0 ? errno : 0);
+}
+
+struct job {
+	const char *host[2], *port[2];
+	int rounds;
+	_Atomic int *counts; /* [destination][0 ok, 1 EACCES, 2 other] */
+};
+
+static void *worker(void *arg)
+{
+	struct job *job = arg;
+	for (int r = 0; r < job->rounds; r++) {
+		for (int d = 0; d < 2; d++) {
+			int rc = resolve_connect(job->host[d], job->port[d]);
+			atomic_fetch_add(&job->counts[d * 3 + (rc == 0 ? 0 : rc == EACCES ? 1 : 2)], 1);
+		}
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return 2;
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "connect") == 0 && argc == 4)
+		return say(resolve_connect(argv[2], argv[3]));
+	if (strcmp(cmd, "dunder") == 0 && argc == 4) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (numeric(argv[2], atoi(argv[3]), &ss, &len) != 0)
+			return 2;
+		int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		return say(__connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno);
+	}
+	if (strncmp(cmd, "udp-", 4) == 0 && argc == 4)
+		return udp(cmd, argv[2], atoi(argv[3]));
+	if (strcmp(cmd, "tfo") == 0 && argc == 4) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (numeric(argv[2], atoi(argv[3]), &ss, &len) != 0)
+			return 2;
+		int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		ssize_t rc = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&ss, len);
+		return say(rc < 0 && errno != EINPROGRESS ? errno : 0);
+	}
+	if (strcmp(cmd, "bind") == 0 && argc == 3) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		numeric("127.0.0.1", atoi(argv[2]), &ss, &len);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		return say(bind(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno);
+	}
+	if (strcmp(cmd, "listen") == 0 && argc == 2) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		return say(listen(fd, 4) == 0 ? 0 : errno);
+	}
+	if (strcmp(cmd, "gethostbyname") == 0 && argc == 3) {
+		struct hostent *h = gethostbyname(argv[2]);
+		if (h == NULL) {
+			printf("h_errno %d\n", h_errno);
+			return 1;
+		}
+		char text[INET6_ADDRSTRLEN];
+		printf("ok %s\n", inet_ntop(h->h_addrtype, h->h_addr_list[0], text, sizeof text));
+		return 0;
+	}
+	if (strcmp(cmd, "getservbyname") == 0 && argc == 3) {
+		struct servent *s = getservbyname(argv[2], "tcp");
+		printf(s ? "ok %d\n" : "none\n", s ? ntohs((unsigned short)s->s_port) : 0);
+		return s ? 0 : 1;
+	}
+	if (strcmp(cmd, "threads") == 0 && argc == 8) {
+		int n = atoi(argv[2]);
+		_Atomic int counts[6] = { 0 };
+		struct job job = { { argv[3], argv[5] }, { argv[4], argv[6] }, atoi(argv[7]), counts };
+		pthread_t threads[64];
+		for (int i = 0; i < n && i < 64; i++)
+			pthread_create(&threads[i], NULL, worker, &job);
+		for (int i = 0; i < n && i < 64; i++)
+			pthread_join(threads[i], NULL);
+		printf("A ok %d eacces %d other %d\nB ok %d eacces %d other %d\n", counts[0], counts[1], counts[2], counts[3],
+		       counts[4], counts[5]);
+		return 0;
+	}
+	if (strcmp(cmd, "fork") == 0 && argc == 4) {
+		fflush(stdout);
+		pid_t child = fork();
+		if (child == 0)
+			_exit(say(resolve_connect(argv[2], argv[3])));
+		int status;
+		waitpid(child, &status, 0);
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+	}
+	fprintf(stderr, "probe: bad arguments\n");
+	return 2;
+}
