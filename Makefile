@@ -73,16 +73,9 @@ bench: all
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock-bench
 	"$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock-bench"
 
-# The manual page's example, decided.
+# The manual page's example decided, and the home policy enforced in curl.
 demo: all
-	@for dest in "www.sun.com 1025" "www.sun.com 1024" "WWW.Sun.COM. 8080" \
-	             "a.cs.mysite.edu 80" "a.cs.mysite.edu 1030" "www.sun.com http"; do \
-	  set -- $$dest; \
-	  echo "\$$ safesock explain policies/example.cfg $$1 $$2"; \
-	  $(BUILD)/bin/safesock explain policies/example.cfg $$1 $$2; echo; \
-	done; \
-	echo '$$ safesock explain policies/example.cfg "" 5000 --origin tclet.example'; \
-	$(BUILD)/bin/safesock explain policies/example.cfg "" 5000 --origin tclet.example; true
+	@Tests/demo.sh
 
 # Installs the test tools that are missing (needs root, as CI has).
 deps:

@@ -22,5 +22,10 @@ public enum DefaultPolicy {
         disallow  *                  8080
         disallow  *                  8118
 
+    # Clients (curl, Python's ssl) call getpeername(2) for their own use
+    # and give up on an error: the peer is masked, not refused.
+    section options
+        peername  mask
+
     """
 }

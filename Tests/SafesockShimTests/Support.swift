@@ -60,6 +60,13 @@ final class GreetingServer: @unchecked Sendable {
     var port: UInt16 { listener.port }
     var accepted: Int { lock.withLock { count } }
 
+    /// Whether at least `n` connections were accepted within `seconds`.
+    func waitForAccepted(_ n: Int, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while accepted < n && Date() < deadline { usleep(10_000) }
+        return accepted >= n
+    }
+
     private func serve() {
         // Bounded: at most 10 minutes, however the test ends.
         let deadline = Date().addingTimeInterval(600)
