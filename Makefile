@@ -7,14 +7,17 @@ BUILD  := build
 CONFIG ?= release
 SWIFTFLAGS := -c $(CONFIG)
 
-# Debian packages the tests run for real (tclsh for the glob differential).
-TEST_PACKAGES := tcl
+# Debian packages the tests run for real: tclsh (glob differential, the page's
+# example), curl and python3.11 (clients under the library), unshare and mount
+# (private /etc/hosts), readelf and nm (the library's shape).
+TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils
 
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
 MATCH_SOURCES := $(sort $(wildcard Sources/SafesockMatch/*.swift))
-SHIM_SOURCES  := $(sort $(wildcard CShim/*.c))
+SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publication.c
 SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -fPIC -fvisibility=hidden -fstack-protector-strong \
+                 -ISources/SafesockPublication/include \
                  -Wall -Wextra -Werror
 # The matcher, in Embedded Swift: no runtime library, only libc.
 EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature Embedded -wmo \
@@ -38,7 +41,7 @@ $(BUILD)/obj/match.o: $(MATCH_SOURCES)
 	swiftc $(EMBEDDED_FLAGS) -module-name SafesockMatch -emit-object $(MATCH_SOURCES) -o $@
 
 # The version script is what keeps swift_* symbols from being exported.
-$(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h) CShim/exports.map
+$(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/SafesockPublication/include/*.h) CShim/exports.map
 	@mkdir -p $(@D)
 	$(CC) -shared $(SHIM_CFLAGS) $(SHIM_SOURCES) $(BUILD)/obj/match.o -o $@ \
 	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map -Wl,-z,relro,-z,now
@@ -56,7 +59,8 @@ $(BUILD)/test/swift_probe: Tests/programs/swift_probe.swift
 
 $(BUILD)/test/canonical: Tests/programs/canonical.c CShim/canonical.c CShim/state.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror Tests/programs/canonical.c CShim/canonical.c -o $@
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -ISources/SafesockPublication/include \
+	  Tests/programs/canonical.c CShim/canonical.c -o $@
 
 # The tests run what `make` built, as a user would: the CLI, the library,
 # the test clients. The corruption suite runs again under the address

@@ -17,8 +17,11 @@ let package = Package(
         .target(name: "SafesockPolicy", dependencies: ["SafesockMatch"]),
         // Model -> compiled table bytes, and reading a table back for `show`.
         .target(name: "SafesockTable", dependencies: ["SafesockPolicy", "SafesockMatch"]),
+        // The shared-memory publication protocol, in C for its atomics; the
+        // preload library compiles the same file (see the Makefile).
+        .target(name: "SafesockPublication"),
         // The commands, as a library so argument parsing can be unit-tested.
-        .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable"]),
+        .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable", "SafesockPublication"]),
         .executableTarget(name: "safesock", dependencies: ["SafesockCLI"]),
         // `make bench`: the matcher, compiler and table at 10 to 1,000,000 rules.
         .executableTarget(name: "safesock-bench", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"]),

@@ -11,7 +11,9 @@
 #define SAFESOCK_COMMON_H
 
 #include <netdb.h>
+#include <spawn.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -44,7 +46,25 @@
 	  (ret, buf, buflen, result)) \
 	X(getpeername, int, (int fd, struct sockaddr *addr, socklen_t *len), (fd, addr, len)) \
 	X(bind, int, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len)) \
-	X(listen, int, (int fd, int backlog), (fd, backlog))
+	X(listen, int, (int fd, int backlog), (fd, backlog)) \
+	X(execve, int, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp)) \
+	X(execvpe, int, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp)) \
+	X(fexecve, int, (int fd, char *const argv[], char *const envp[]), (fd, argv, envp)) \
+	X(execveat, int, (int dirfd, const char *path, char *const argv[], char *const envp[], int flags), \
+	  (dirfd, path, argv, envp, flags)) \
+	X(posix_spawn, int, (pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions, \
+	  const posix_spawnattr_t *attr, char *const argv[], char *const envp[]), (pid, path, actions, attr, argv, envp)) \
+	X(posix_spawnp, int, (pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions, \
+	  const posix_spawnattr_t *attr, char *const argv[], char *const envp[]), (pid, file, actions, attr, argv, envp)) \
+	X(system, int, (const char *command), (command)) \
+	X(popen, FILE *, (const char *command, const char *type), (command, type)) \
+	X(close, int, (int fd), (fd)) \
+	X(dup, int, (int fd), (fd)) \
+	X(dup2, int, (int fd, int to), (fd, to)) \
+	X(dup3, int, (int fd, int to, int flags), (fd, to, flags)) \
+	X(close_range, int, (unsigned int first, unsigned int last, int flags), (first, last, flags)) \
+	X(fcntl, int, (int fd, int cmd, ...), (fd, cmd)) \
+	X(fcntl64, int, (int fd, int cmd, ...), (fd, cmd))
 
 #define SAFESOCK_DECLARE_REAL(name, ret, params, args) \
 	typedef ret (*safesock_##name##_fn) params; \
@@ -65,11 +85,20 @@ struct safesock_destination {
 	socklen_t length;
 };
 
-/* The glibc-private alias of sendmmsg, declared here as glibc does not. */
+/* Declared here as glibc's headers do not (or not in C11 mode). */
 int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
+int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags);
+int close_range(unsigned int first, unsigned int last, int flags);
+int fcntl64(int fd, int cmd, ...);
+void closefrom(int lowest);
 
 /* Loads the table and settings once; safe to call from any interposer. */
 void safesock_init(void);
+
+/* Whether libc's `name` is known, loading first if an interposer runs
+ * before the constructor did (another library's constructor may close a
+ * file). If it stays unknown the interposer denies rather than guesses. */
+#define SAFESOCK_READY(name) (safesock_real_##name != NULL || (safesock_init(), safesock_real_##name != NULL))
 
 /* connect(2)-style check of `addr` for socket `fd`, on a private copy in
  * `out`. Side effects: a denial is reported (audit line). */

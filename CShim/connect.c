@@ -5,7 +5,7 @@
  */
 #include <errno.h>
 
-#include "common.h"
+#include "sockets.h"
 #include "verdict.h"
 
 static int checked_connect(safesock_connect_fn real, int fd, const struct sockaddr *addr, socklen_t len)
@@ -18,8 +18,18 @@ static int checked_connect(safesock_connect_fn real, int fd, const struct sockad
 	switch (safesock_check_destination(fd, addr, len, "connect", &checked)) {
 	case SAFESOCK_PASS:
 		return real(fd, addr, len);
-	case SAFESOCK_ALLOW:
-		return real(fd, (const struct sockaddr *)&checked.addr, checked.length);
+	case SAFESOCK_ALLOW: {
+		if (safesock_sockets_reserve("connect", "", NULL, -1) != 0)
+			return -1; /* EMFILE: maxSockets */
+		int rc = real(fd, (const struct sockaddr *)&checked.addr, checked.length);
+		int saved = errno;
+		if (rc == 0 || saved == EINPROGRESS)
+			safesock_sockets_hold(fd);
+		else
+			safesock_sockets_release();
+		errno = saved;
+		return rc;
+	}
 	case SAFESOCK_DENY:
 		break;
 	}
@@ -29,11 +39,13 @@ static int checked_connect(safesock_connect_fn real, int fd, const struct sockad
 /* connect(2) */
 SAFESOCK_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	(void)SAFESOCK_READY(connect);
 	return checked_connect(safesock_real_connect, fd, addr, len);
 }
 
 /* glibc's internal alias of connect(2) */
 SAFESOCK_EXPORT int __connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	(void)SAFESOCK_READY(__connect);
 	return checked_connect(safesock_real___connect, fd, addr, len);
 }

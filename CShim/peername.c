@@ -13,7 +13,7 @@
 /* getpeername(2) */
 SAFESOCK_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
-	if (safesock_real_getpeername == NULL) {
+	if (!SAFESOCK_READY(getpeername)) {
 		errno = EACCES;
 		return -1;
 	}
@@ -21,8 +21,7 @@ SAFESOCK_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	socklen_t size = sizeof domain;
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0 || (domain != AF_INET && domain != AF_INET6))
 		return safesock_real_getpeername(fd, addr, len); /* not an inet socket, or EBADF/ENOTSOCK */
-	const struct safesock_state *s = safesock_state();
-	int mode = s->table == NULL ? 0 : s->options.peername; /* no table: deny */
+	int mode = safesock_current_options().peername; /* no table: deny */
 	if (mode == 2)
 		return safesock_real_getpeername(fd, addr, len);
 	if (mode == 0) {

@@ -176,7 +176,7 @@ void safesock_report(const struct safesock_record *r)
 	struct safesock_line line = { .length = 0 };
 	safesock_line_add(&line, r->learn ? "safesock: learn: would deny " : "safesock: permission denied for ");
 	/* SPEC: "permission denied for host H port P"; other ops name themselves. */
-	int connect = strcmp(r->op, "connect") == 0;
+	int connect = strcmp(r->op, "connect") == 0 && r->host[0] != '\0';
 	if (!connect)
 		safesock_line_add(&line, r->op);
 	if (r->host[0] != '\0') {

@@ -45,24 +45,31 @@ static enum gate resolve_gate(const char *node, int port, char *canonical, const
 	if (family != 0)
 		return GATE_PASS; /* a numeric address: the connect that follows judges it */
 	record.host = canonical;
-	if (s->table == NULL) {
-		safesock_report_no_table(s->fault);
-		record.reason = "no table";
-		return safesock_deny(&record) == SAFESOCK_DENY ? GATE_REFUSE : GATE_NAME;
-	}
-	if (s->options.resolve == 0) {
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct safesock_current now;
+		if (safesock_acquire(&now) != 0) {
+			safesock_report_no_table(now.fault);
+			record.reason = "no table";
+			return safesock_deny(&record) == SAFESOCK_DENY ? GATE_REFUSE : GATE_NAME;
+		}
+		if (now.options.resolve != 0)
+			return GATE_NAME; /* resolve open: connect decides */
 		struct safesock_identity id = {
 			.text = (const uint8_t *)canonical, .text_length = (uint32_t)strlen(canonical),
 			.is_origin = s->origin[0] != '\0' && strcmp(canonical, s->origin) == 0,
 		};
-		if (safesock_table_name_possible(s->table, s->table_length, &id, 1) != 1) {
-			record.reason = "resolve strict: no allow rule could match this name";
-			if (safesock_deny(&record) == SAFESOCK_DENY)
-				return GATE_REFUSE;
-		}
+		int possible = safesock_table_name_possible(now.table, now.length, &id, 1);
+		if (!safesock_still(&now))
+			continue;
+		if (possible == 1)
+			return GATE_NAME;
+		record.reason = "resolve strict: no allow rule could match this name";
+		return safesock_deny(&record) == SAFESOCK_DENY ? GATE_REFUSE : GATE_NAME;
 	}
-	return GATE_NAME;
+	record.reason = "the published table kept changing";
+	return safesock_deny(&record) == SAFESOCK_DENY ? GATE_REFUSE : GATE_NAME;
 }
+
 
 static void remember(const char *name, int family, const void *address)
 {
@@ -121,7 +128,7 @@ static int refuse_service(const char *op, const char *name)
 /* getaddrinfo(3) */
 SAFESOCK_EXPORT int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
 {
-	if (safesock_real_getaddrinfo == NULL)
+	if (!SAFESOCK_READY(getaddrinfo))
 		return EAI_FAIL;
 	int port;
 	if (!numeric_service(service, &port) && refuse_service("service", service))
@@ -179,7 +186,7 @@ static struct hostent *checked_gethostbyname(const char *name, int af, int two)
 /* gethostbyname(3) */
 SAFESOCK_EXPORT struct hostent *gethostbyname(const char *name)
 {
-	if (safesock_real_gethostbyname == NULL) {
+	if (!SAFESOCK_READY(gethostbyname)) {
 		h_errno = NO_RECOVERY;
 		return NULL;
 	}
@@ -189,7 +196,7 @@ SAFESOCK_EXPORT struct hostent *gethostbyname(const char *name)
 /* gethostbyname2(3) */
 SAFESOCK_EXPORT struct hostent *gethostbyname2(const char *name, int af)
 {
-	if (safesock_real_gethostbyname2 == NULL) {
+	if (!SAFESOCK_READY(gethostbyname2)) {
 		h_errno = NO_RECOVERY;
 		return NULL;
 	}
@@ -218,7 +225,7 @@ static int checked_gethostbyname_r(const char *name, int af, int two, struct hos
 SAFESOCK_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen,
 				    struct hostent **result, int *h_errnop)
 {
-	if (safesock_real_gethostbyname_r == NULL)
+	if (!SAFESOCK_READY(gethostbyname_r))
 		return ENOSYS;
 	return checked_gethostbyname_r(name, AF_INET, 0, ret, buf, buflen, result, h_errnop);
 }
@@ -227,7 +234,7 @@ SAFESOCK_EXPORT int gethostbyname_r(const char *name, struct hostent *ret, char 
 SAFESOCK_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *ret, char *buf, size_t buflen,
 				     struct hostent **result, int *h_errnop)
 {
-	if (safesock_real_gethostbyname2_r == NULL)
+	if (!SAFESOCK_READY(gethostbyname2_r))
 		return ENOSYS;
 	return checked_gethostbyname_r(name, af, 1, ret, buf, buflen, result, h_errnop);
 }
@@ -235,7 +242,7 @@ SAFESOCK_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *r
 /* getservbyname(3): a service name becomes a port; refused. */
 SAFESOCK_EXPORT struct servent *getservbyname(const char *name, const char *proto)
 {
-	if (refuse_service("getservbyname", name) || safesock_real_getservbyname == NULL)
+	if (refuse_service("getservbyname", name) || !SAFESOCK_READY(getservbyname))
 		return NULL;
 	return safesock_real_getservbyname(name, proto);
 }
@@ -244,7 +251,7 @@ SAFESOCK_EXPORT struct servent *getservbyname(const char *name, const char *prot
 SAFESOCK_EXPORT int getservbyname_r(const char *name, const char *proto, struct servent *ret, char *buf, size_t buflen,
 				    struct servent **result)
 {
-	if (refuse_service("getservbyname", name) || safesock_real_getservbyname_r == NULL) {
+	if (refuse_service("getservbyname", name) || !SAFESOCK_READY(getservbyname_r)) {
 		*result = NULL;
 		return ENOENT;
 	}
@@ -254,7 +261,7 @@ SAFESOCK_EXPORT int getservbyname_r(const char *name, const char *proto, struct 
 /* getservent(3): the services database read entry by entry; refused. */
 SAFESOCK_EXPORT struct servent *getservent(void)
 {
-	if (refuse_service("getservent", "*") || safesock_real_getservent == NULL)
+	if (refuse_service("getservent", "*") || !SAFESOCK_READY(getservent))
 		return NULL;
 	return safesock_real_getservent();
 }
@@ -262,7 +269,7 @@ SAFESOCK_EXPORT struct servent *getservent(void)
 /* getservent_r(3) */
 SAFESOCK_EXPORT int getservent_r(struct servent *ret, char *buf, size_t buflen, struct servent **result)
 {
-	if (refuse_service("getservent", "*") || safesock_real_getservent_r == NULL) {
+	if (refuse_service("getservent", "*") || !SAFESOCK_READY(getservent_r)) {
 		*result = NULL;
 		return ENOENT;
 	}

@@ -11,7 +11,7 @@
 /* sendto(2) */
 SAFESOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
 {
-	if (safesock_real_sendto == NULL) {
+	if (!SAFESOCK_READY(sendto)) {
 		errno = EACCES; /* libc's sendto not found: deny rather than guess */
 		return -1;
 	}
@@ -32,7 +32,7 @@ SAFESOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, con
 /* sendmsg(2) */
 SAFESOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	if (safesock_real_sendmsg == NULL) {
+	if (!SAFESOCK_READY(sendmsg)) {
 		errno = EACCES;
 		return -1;
 	}
@@ -107,11 +107,13 @@ static int checked_sendmmsg(int (*real)(int, struct mmsghdr *, unsigned int, int
 /* sendmmsg(2) */
 SAFESOCK_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
+	(void)SAFESOCK_READY(sendmmsg);
 	return checked_sendmmsg(safesock_real_sendmmsg, fd, vec, vlen, flags);
 }
 
 /* glibc's private alias of sendmmsg(2) */
 SAFESOCK_EXPORT int __sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
+	(void)SAFESOCK_READY(__sendmmsg);
 	return checked_sendmmsg(safesock_real___sendmmsg, fd, vec, vlen, flags);
 }

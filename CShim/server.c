@@ -12,14 +12,13 @@
 
 static int servers_allowed(void)
 {
-	const struct safesock_state *s = safesock_state();
-	return s->table != NULL && s->options.servers == 1;
+	return safesock_current_options().servers == 1; /* no table: deny */
 }
 
 /* bind(2) */
 SAFESOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	if (safesock_real_bind == NULL) {
+	if (!SAFESOCK_READY(bind)) {
 		errno = EACCES;
 		return -1;
 	}
@@ -51,7 +50,7 @@ SAFESOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 /* listen(2) */
 SAFESOCK_EXPORT int listen(int fd, int backlog)
 {
-	if (safesock_real_listen == NULL) {
+	if (!SAFESOCK_READY(listen)) {
 		errno = EACCES;
 		return -1;
 	}

@@ -1,8 +1,11 @@
 /*
- * state.c: loads the compiled table (SAFESOCK_TABLE) and the settings the
- * launcher injected (SAFESOCK_ORIGIN, SAFESOCK_MODE) once, at library load.
+ * state.c: loads the table (SAFESOCK_TABLE: a file path, or without a '/'
+ * the name of a publication) and the settings the launcher injected
+ * (SAFESOCK_ORIGIN, SAFESOCK_MODE, SAFESOCK_LOG) once, at library load.
  * A table that is missing, unreadable or refused by the matcher's checks
- * leaves `table` NULL: every inet connection is then denied (fail closed).
+ * leaves no usable table: every inet connection is then denied (fail
+ * closed). A publication's tables are validated once each, the first time
+ * a decision meets them.
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -17,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "children.h"
 #include "report.h"
 #include "state.h"
 
@@ -61,9 +65,8 @@ static void load_table(const char *path)
 		set_fault(path, safesock_table_fault_reason(code));
 		return;
 	}
-	safesock_table_options(map, (size_t)st.st_size, &state.options);
-	state.table = map;
-	state.table_length = (size_t)st.st_size;
+	state.file_table = map;
+	state.file_length = (size_t)st.st_size;
 }
 
 static void load(void)
@@ -72,7 +75,13 @@ static void load(void)
 	safesock_real_##name = (safesock_##name##_fn)dlsym(RTLD_NEXT, #name);
 	SAFESOCK_CALLS(SAFESOCK_RESOLVE_REAL)
 
-	load_table(getenv("SAFESOCK_TABLE"));
+	const char *table = getenv("SAFESOCK_TABLE");
+	if (table != NULL && *table != '\0' && strchr(table, '/') == NULL) {
+		if (safesock_pub_attach(table, &state.publication, state.fault, sizeof state.fault) == 0)
+			state.published = 1;
+	} else {
+		load_table(table);
+	}
 	const char *origin = getenv("SAFESOCK_ORIGIN");
 	uint8_t family, address[16];
 	if (origin == NULL || strlen(origin) >= sizeof state.origin_text ||
@@ -82,6 +91,7 @@ static void load(void)
 		strcpy(state.origin_text, origin);
 	}
 	safesock_log_open(getenv("SAFESOCK_LOG"));
+	safesock_children_init();
 	const char *mode = getenv("SAFESOCK_MODE");
 	state.learn = mode != NULL && strcmp(mode, "learn") == 0;
 }
@@ -104,4 +114,53 @@ const struct safesock_state *safesock_state(void)
 		sched_yield();
 	static const struct safesock_state loading = { .fault = "library still loading" };
 	return atomic_load(&phase) == 2 ? &state : &loading;
+}
+
+/* The slot and sequence of the published table last validated, plus one
+ * (0: none yet). Each republished table is checked once, by whichever
+ * decision meets it first; a check costs no system call. */
+static _Atomic uint64_t validated;
+
+int safesock_acquire(struct safesock_current *now)
+{
+	const struct safesock_state *s = safesock_state();
+	memset(now, 0, sizeof *now);
+	now->fault = s->fault;
+	if (s->file_table != NULL) {
+		now->table = s->file_table;
+		now->length = s->file_length;
+		return safesock_table_options(now->table, now->length, &now->options) == 0 ? 0 : -1;
+	}
+	if (!s->published)
+		return -1;
+	for (int tries = 0; tries < 8; tries++) {
+		if (safesock_pub_current((struct safesock_pub_view *)&s->publication, &now->published) != 0) {
+			now->fault = "the published table stays mid-write or out of range";
+			return -1;
+		}
+		now->table = now->published.bytes;
+		now->length = now->published.length;
+		uint64_t key = ((now->published.sequence << 1) | (uint64_t)now->published.slot) + 1;
+		if (atomic_load(&validated) != key) {
+			int32_t code = safesock_table_check(now->table, now->length);
+			if (code != 0 && !safesock_still(now))
+				continue; /* torn by a republication during the check */
+			if (code != 0) {
+				now->fault = safesock_table_fault_reason(code);
+				return -1;
+			}
+			atomic_store(&validated, key);
+		}
+		return safesock_table_options(now->table, now->length, &now->options) == 0 ? 0 : -1;
+	}
+	now->fault = "the published table kept changing";
+	return -1;
+}
+
+int safesock_still(const struct safesock_current *now)
+{
+	const struct safesock_state *s = safesock_state();
+	if (!s->published)
+		return 1;
+	return safesock_pub_unchanged(&s->publication, &now->published);
 }

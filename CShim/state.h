@@ -1,26 +1,48 @@
 /*
  * state.h: the library's settings and table, loaded once (state.c) and
- * read-only afterwards, so deciding needs no lock.
+ * read-only afterwards, so deciding needs no lock. The table is a file
+ * mapped once, or a publication (SAFESOCK_TABLE without a '/') that may be
+ * republished at any time: every decision acquires the current table and,
+ * after deciding, checks it is still the same one.
  */
 #ifndef SAFESOCK_STATE_H
 #define SAFESOCK_STATE_H
 
 #include "common.h"
+#include "safesock_publication.h"
 
 #define SAFESOCK_NAME_MAX 256
 
 struct safesock_state {
-	const void *table;   /* NULL: fail closed, every inet connection denied */
-	size_t table_length;
-	char fault[192];     /* why there is no table */
-	struct safesock_options options;
+	const void *file_table; /* a table file, mapped once; NULL otherwise */
+	size_t file_length;
+	int published;          /* SAFESOCK_TABLE names a publication */
+	struct safesock_pub_view publication;
+	char fault[192];        /* why there is no usable table */
 	char origin[SAFESOCK_NAME_MAX]; /* canonical origin host, "" if none */
 	char origin_text[SAFESOCK_NAME_MAX]; /* the origin as given, for lookups */
-	int learn;           /* SAFESOCK_MODE=learn: record, never deny */
+	int learn;              /* SAFESOCK_MODE=learn: record, never deny */
+};
+
+/* The table one decision is made on. */
+struct safesock_current {
+	const void *table;
+	size_t length;
+	struct safesock_options options;
+	struct safesock_pub_table published; /* which slot and sequence, for `still` */
+	const char *fault;       /* why not, when acquire fails (static text) */
 };
 
 /* The loaded state; safesock_init() has run when this returns. */
 const struct safesock_state *safesock_state(void);
+
+/* The table to decide on now: 0, or -1 when there is none usable (fail
+ * closed; `now->fault` says why). */
+int safesock_acquire(struct safesock_current *now);
+
+/* 1 while `now` is still the current table: a decision made on it stands.
+ * 0: it was republished meanwhile, and the decision must be made again. */
+int safesock_still(const struct safesock_current *now);
 
 /* Canonical identity text of host text (SPEC section 2): an address in any
  * spelling becomes its canonical text and `*family` 4 or 6 with `address`

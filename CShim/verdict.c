@@ -27,6 +27,18 @@
 #define NAMES_PER_ADDRESS 3
 #define MAX_IDENTITIES (MAX_ADDRESSES * (1 + NAMES_PER_ADDRESS))
 
+struct safesock_options safesock_current_options(void)
+{
+	struct safesock_current now;
+	/* Options are one byte each, read from the header: a torn read of a
+	 * table being republished is still one of two tables' values. */
+	if (safesock_acquire(&now) != 0) {
+		struct safesock_options closed = { 0 };
+		return closed;
+	}
+	return now.options;
+}
+
 enum safesock_verdict safesock_deny(struct safesock_record *record)
 {
 	const struct safesock_state *s = safesock_state();
@@ -38,15 +50,14 @@ enum safesock_verdict safesock_deny(struct safesock_record *record)
 	return SAFESOCK_DENY;
 }
 
-void safesock_record_rules(struct safesock_record *record, const uint32_t *rules, size_t count)
+void safesock_record_rules(struct safesock_record *record, const struct safesock_current *now, const uint32_t *rules, size_t count)
 {
-	const struct safesock_state *s = safesock_state();
 	record->rule_count = 0;
 	for (size_t i = 0; i < count && i < SAFESOCK_RECORD_RULES; i++) {
 		const char *file;
 		size_t file_length;
 		uint32_t line;
-		if (safesock_table_rule(s->table, s->table_length, rules[i], &file, &file_length, &line) != 0)
+		if (safesock_table_rule(now->table, now->length, rules[i], &file, &file_length, &line) != 0)
 			continue;
 		struct safesock_line text = { .length = 0 };
 		safesock_line_add_n(&text, file, file_length);
@@ -143,31 +154,42 @@ enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *
 	struct safesock_record record = {
 		.op = op, .host = n_names > 0 ? names[0] : addresses[0], .address = addresses[0], .port = port,
 	};
-	if (s->table == NULL) {
-		safesock_report_no_table(s->fault);
-		record.reason = "no table";
-		return safesock_deny(&record);
-	}
 	int type = 0;
 	socklen_t type_length = sizeof type;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0)
 		return SAFESOCK_DENY; /* EBADF, ENOTSOCK: what the kernel would say; errno is set */
-	if (type != SOCK_STREAM && s->options.datagrams == 0) {
-		record.reason = "datagrams deny";
+
+	/* Decided on one table; made again if it was republished meanwhile. */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct safesock_current now;
+		if (safesock_acquire(&now) != 0) {
+			safesock_report_no_table(now.fault);
+			record.reason = "no table";
+			return safesock_deny(&record);
+		}
+		if (type != SOCK_STREAM && now.options.datagrams == 0) {
+			if (!safesock_still(&now))
+				continue;
+			record.reason = "datagrams deny";
+			return safesock_deny(&record);
+		}
+		uint32_t rules[SAFESOCK_RECORD_RULES];
+		size_t written = 0;
+		int32_t verdict = safesock_table_decide(now.table, now.length, ids, n, (uint16_t)port, rules,
+							SAFESOCK_RECORD_RULES, &written);
+		safesock_record_rules(&record, &now, rules, written);
+		if (!safesock_still(&now))
+			continue;
+		if (verdict == 1) {
+			if (s->learn) {
+				record.allowed = 1;
+				record.learn = 1;
+				safesock_report(&record);
+			}
+			return SAFESOCK_ALLOW;
+		}
 		return safesock_deny(&record);
 	}
-	uint32_t rules[SAFESOCK_RECORD_RULES];
-	size_t written = 0;
-	int32_t verdict = safesock_table_decide(s->table, s->table_length, ids, n, (uint16_t)port, rules,
-						SAFESOCK_RECORD_RULES, &written);
-	safesock_record_rules(&record, rules, written);
-	if (verdict == 1) {
-		if (s->learn) {
-			record.allowed = 1;
-			record.learn = 1;
-			safesock_report(&record);
-		}
-		return SAFESOCK_ALLOW;
-	}
+	record.reason = "the published table kept changing";
 	return safesock_deny(&record);
 }

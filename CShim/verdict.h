@@ -12,6 +12,9 @@
 enum safesock_verdict safesock_deny(struct safesock_record *record);
 
 /* Fills the record's rule texts from deciding rule indexes. */
-void safesock_record_rules(struct safesock_record *record, const uint32_t *rules, size_t count);
+void safesock_record_rules(struct safesock_record *record, const struct safesock_current *now, const uint32_t *rules, size_t count);
+
+/* The current table's options, or all-deny when there is no usable table. */
+struct safesock_options safesock_current_options(void);
 
 #endif

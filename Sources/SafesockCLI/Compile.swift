@@ -20,12 +20,13 @@ let compileCommand = Command(
 let showCommand = Command(
     name: "show",
     summary: """
-    Print a compiled table back as policy text: its header, options, and
-    every rule with the file:line it came from. A port pattern prints as the
-    ranges it compiled to, one rule line per range.
+    Print a compiled table (a file, or the table published as NAME) back as
+    policy text: its header, options, and every rule with the file:line it
+    came from. A port pattern prints as the ranges it compiled to, one rule
+    line per range.
       --json             print the table as JSON
     """,
-    usage: "safesock show TABLE [--json]",
+    usage: "safesock show TABLE|NAME [--json]",
     options: [.flag("--json")],
     run: show)
 
@@ -76,13 +77,10 @@ struct ShowJSON: Encodable {
 func show(_ arguments: ParsedArguments) -> Int32 {
     guard arguments.positionals.count == 1 else { return CLI.usageError("show", "name one table") }
     let path = arguments.positionals[0]
-    guard let data = FileManager.default.contents(atPath: path) else {
-        Output.err("safesock show: cannot read \(path): \(String(cString: strerror(errno)))")
-        return ExitStatus.failure
-    }
     let table: CompiledTable
+    let source: String
     do {
-        table = try CompiledTable(validating: [UInt8](data))
+        (table, source) = try TableSource(path).load()
     } catch {
         Output.err("safesock show: \(path) refused: \(error)")
         return ExitStatus.failure
@@ -106,7 +104,7 @@ func show(_ arguments: ParsedArguments) -> Int32 {
     let rules = table.rules
     let files = Set(rules.map(\.ref.file)).sorted()
     var text = """
-    # safesock table \(path)
+    # safesock table \(source)
     # format \(TableLayout.version), generation \(header.generation), \(table.bytes.count) bytes, checksum 0x\(checksum)
     # \(rules.count) rules\(files.isEmpty ? "" : " from " + files.joined(separator: ", "))
 

@@ -12,7 +12,8 @@ let runCommand = Command(
     Run CMD under a policy, enforced by the preload library in CMD and in
     every dynamically linked program it starts.
       --policy F       the policy file (default: the built-in default policy)
-      --table T        a table compiled by `safesock compile`, instead
+      --table T        a table compiled by `safesock compile` (a file), or
+                       the name of one published by `safesock reload`
       --origin H       the origin host: the empty host and $originSocketHost
       --log F          append a JSON audit record per denial to F
       --learn          deny nothing; record every decision (with --log)
@@ -69,12 +70,9 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
     let tablePath: String
     do {
         if let given = arguments.value("--table") {
-            guard let data = FileManager.default.contents(atPath: given) else {
-                Output.err("safesock run: cannot read \(given)")
-                return ExitStatus.failure
-            }
-            _ = try CompiledTable(validating: [UInt8](data))
-            tablePath = absolute(given)
+            let source = TableSource(given)
+            _ = try source.load()
+            tablePath = source.environmentValue
         } else {
             let path = arguments.value("--policy") ?? DefaultPolicy.name
             let result = CLI.loadPolicy(path)

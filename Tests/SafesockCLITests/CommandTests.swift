@@ -25,7 +25,8 @@ func safesock(_ arguments: String...) throws -> Run {
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    let watchdog = DispatchWorkItem { process.terminate() }
+    // SIGKILL: a child may have inherited blocked signals (Dispatch threads block them).
+    let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
     DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()

@@ -32,7 +32,8 @@ func run(_ path: String, _ arguments: [String], env: [String: String] = [:], inp
     try process.run()
     if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
     try stdin.fileHandleForWriting.close()
-    let watchdog = DispatchWorkItem { process.terminate() }
+    // SIGKILL: a child may have inherited blocked signals (Dispatch threads block them).
+    let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
     DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
     let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()

@@ -18,6 +18,19 @@
  *                                  to both destinations ROUNDS times; prints
  *                                  "A ok", "A errno N", "B ..." counts
  *   probe fork HOST PORT           the same connect in a forked child
+ *   probe spawn HOST PORT          posix_spawn of `probe connect` with an empty environment
+ *   probe vfork HOST PORT          vfork + execve of it with an empty environment
+ *   probe system HOST PORT         clearenv, then system() of it
+ *   probe escape HOST PORT         execve of it with SAFESOCK_MODE=learn and another table
+ *   probe maxsockets ADDR PORT     the maxSockets scenario, one line per step
+ *   probe signals HOST PORT DENIED ROUNDS
+ *                                  getaddrinfo(HOST) ROUNDS times while a 0.5 ms
+ *                                  timer's handler connects to 127.0.0.1:DENIED
+ *   probe stress THREADS MIN ADDR PORT_A PORT_B allow|deny
+ *                                  THREADS threads connect to PORT_A (policies
+ *                                  disagree) and PORT_B (both deny) until each
+ *                                  did MIN rounds, SIGUSR1 came, and 1,000
+ *                                  rounds followed it; prints the tallies
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,7 +42,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -137,8 +153,109 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* socket + connect + close to a numeric address: 0 or errno. */
+static int connect_numeric(const char *host, int port, int keep, int *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (numeric(host, port, &ss, &len) != 0)
+		return EINVAL;
+	int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return errno;
+	int rc = connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
+	if (keep && rc == 0)
+		*out = fd;
+	else
+		close(fd);
+	return rc;
+}
+
+static char self[4096];
+
+static void exec_probe_argv(char **argv, const char *host, const char *port)
+{
+	argv[0] = self;
+	argv[1] = "connect";
+	argv[2] = (char *)host;
+	argv[3] = (char *)port;
+	argv[4] = NULL;
+}
+
+static int child_status(pid_t child)
+{
+	int status;
+	if (waitpid(child, &status, 0) < 0)
+		return 3;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+}
+
+static _Atomic int signals_handled;
+static int denied_port;
+
+static void connect_in_handler(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	int ignored;
+	connect_numeric("127.0.0.1", denied_port, 0, &ignored);
+	atomic_fetch_add(&signals_handled, 1);
+	errno = saved;
+}
+
+static _Atomic int final_seen;
+static void on_final(int sig)
+{
+	(void)sig;
+	atomic_store(&final_seen, 1);
+}
+
+struct stress {
+	const char *host;
+	int port_a, port_b, rounds, final_allow;
+	_Atomic long a_allowed, a_denied, a_other, b_denied, b_other, after, wrong;
+};
+
+static void *stress_worker(void *arg)
+{
+	struct stress *st = arg;
+	long done = 0, after = 0;
+	int ignored;
+	/* Bounded: a missing signal ends the run after 5 times the rounds. */
+	while (done < (long)st->rounds * 5) {
+		int final = atomic_load(&final_seen);
+		if (done >= st->rounds && final && after >= 1000)
+			break;
+		int a = connect_numeric(st->host, st->port_a, 0, &ignored);
+		if (a == ECONNREFUSED)
+			atomic_fetch_add(&st->a_allowed, 1);
+		else if (a == EACCES)
+			atomic_fetch_add(&st->a_denied, 1);
+		else
+			atomic_fetch_add(&st->a_other, 1);
+		if (final) {
+			after++;
+			if (a != (st->final_allow ? ECONNREFUSED : EACCES))
+				atomic_fetch_add(&st->wrong, 1);
+		}
+		int b = connect_numeric(st->host, st->port_b, 0, &ignored);
+		atomic_fetch_add(b == EACCES ? &st->b_denied : &st->b_other, 1);
+		done++;
+	}
+	atomic_fetch_add(&st->after, after);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	/* A launcher may hand down blocked signals (Dispatch threads block
+	 * them): the scenarios below rely on SIGUSR1 and SIGALRM. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	ssize_t self_length = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (self_length > 0)
+		self[self_length] = '\0';
 	if (argc < 2)
 		return 2;
 	const char *cmd = argv[1];
@@ -212,6 +329,95 @@ int main(int argc, char **argv)
 		int status;
 		waitpid(child, &status, 0);
 		return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+	}
+	if (strcmp(cmd, "spawn") == 0 && argc == 4) {
+		char *args[5], *empty[] = { NULL };
+		exec_probe_argv(args, argv[2], argv[3]);
+		pid_t child;
+		fflush(stdout);
+		int rc = posix_spawn(&child, self, NULL, NULL, args, empty);
+		return rc != 0 ? say(rc) : child_status(child);
+	}
+	if (strcmp(cmd, "vfork") == 0 && argc == 4) {
+		char *args[5], *empty[] = { NULL };
+		exec_probe_argv(args, argv[2], argv[3]);
+		fflush(stdout);
+		pid_t child = vfork();
+		if (child == 0) {
+			execve(self, args, empty);
+			_exit(127);
+		}
+		return child_status(child);
+	}
+	if (strcmp(cmd, "system") == 0 && argc == 4) {
+		char command[8192];
+		snprintf(command, sizeof command, "'%s' connect '%s' '%s'", self, argv[2], argv[3]);
+		clearenv();
+		fflush(stdout);
+		int status = system(command);
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
+	}
+	if (strcmp(cmd, "escape") == 0 && argc == 4) {
+		char *args[5];
+		char *env[] = { "SAFESOCK_MODE=learn", "SAFESOCK_TABLE=/nonexistent", "LD_PRELOAD=", NULL };
+		exec_probe_argv(args, argv[2], argv[3]);
+		fflush(stdout);
+		execve(self, args, env);
+		return say(errno);
+	}
+	if (strcmp(cmd, "maxsockets") == 0 && argc == 4) {
+		int port = atoi(argv[3]), fd[4] = { -1, -1, -1, -1 }, extra = -1;
+		for (int i = 0; i < 3; i++)
+			printf("connect %d: %d\n", i, connect_numeric(argv[2], port, 1, &fd[i]));
+		printf("fourth: %d\n", connect_numeric(argv[2], port, 1, &fd[3]));
+		printf("dup when full: %d\n", dup(fd[0]) >= 0 ? 0 : errno);
+		close(fd[0]);
+		printf("after close: %d\n", connect_numeric(argv[2], port, 1, &fd[3]));
+		printf("fifth: %d\n", connect_numeric(argv[2], port, 1, &extra));
+		printf("dup2 over a held one: %d\n", dup2(fd[1], fd[2]) >= 0 ? 0 : errno);
+		printf("still full: %d\n", connect_numeric(argv[2], port, 1, &extra));
+		printf("close_range: %d\n", close_range((unsigned)fd[3], (unsigned)fd[3], 0) == 0 ? 0 : errno);
+		printf("after close_range: %d\n", connect_numeric(argv[2], port, 1, &extra));
+		return 0;
+	}
+	if (strcmp(cmd, "signals") == 0 && argc == 6) {
+		denied_port = atoi(argv[4]);
+		int rounds = atoi(argv[5]), resolved = 0;
+		struct sigaction sa = { .sa_handler = connect_in_handler, .sa_flags = SA_RESTART };
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+		struct itimerval every = { { 0, 500 }, { 0, 500 } }, off = { { 0, 0 }, { 0, 0 } };
+		setitimer(ITIMER_REAL, &every, NULL);
+		for (int i = 0; i < rounds; i++) {
+			struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+			if (getaddrinfo(argv[2], argv[3], &hints, &res) == 0) {
+				resolved++;
+				freeaddrinfo(res);
+			}
+		}
+		setitimer(ITIMER_REAL, &off, NULL);
+		printf("resolved %d of %d, signals %d\n", resolved, rounds, atomic_load(&signals_handled));
+		return 0;
+	}
+	if (strcmp(cmd, "stress") == 0 && argc == 8) {
+		static struct stress st;
+		st.host = argv[4];
+		st.port_a = atoi(argv[5]);
+		st.port_b = atoi(argv[6]);
+		st.rounds = atoi(argv[3]);
+		st.final_allow = strcmp(argv[7], "allow") == 0;
+		signal(SIGUSR1, on_final);
+		int n = atoi(argv[2]);
+		pthread_t threads[64];
+		printf("started\n");
+		fflush(stdout);
+		for (int i = 0; i < n && i < 64; i++)
+			pthread_create(&threads[i], NULL, stress_worker, &st);
+		for (int i = 0; i < n && i < 64; i++)
+			pthread_join(threads[i], NULL);
+		printf("a allowed %ld denied %ld other %ld\nb denied %ld other %ld\nafter %ld wrong %ld\n", st.a_allowed,
+		       st.a_denied, st.a_other, st.b_denied, st.b_other, st.after, st.wrong);
+		return 0;
 	}
 	fprintf(stderr, "probe: bad arguments\n");
 	return 2;

@@ -1,0 +1,274 @@
+/*
+ * children.c: programs this one starts stay under the policy. execve(2)
+ * and every exec(3) form, fexecve, execveat, posix_spawn(3) and
+ * posix_spawnp, system(3) and popen(3): the child's environment gets the
+ * library in LD_PRELOAD and this process's SAFESOCK_* variables back, and
+ * any SAFESOCK_* the caller set itself is replaced: a child cannot choose
+ * a looser table, mode or origin.
+ *
+ * The exec paths may run in a vfork(2) child, which borrows its parent's
+ * memory: they use the stack and the strings prepared at load, nothing
+ * else. Too large an environment fails with E2BIG rather than run free.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "children.h"
+
+extern char **environ;
+
+#define MAX_ENTRIES 4096
+#define MAX_ARGS 4096
+
+/* "NAME=value" for each variable this process has, prepared at load. */
+static char inherited[4][PATH_MAX + 32];
+static size_t inherited_count;
+static char library[PATH_MAX];
+
+static void keep(const char *name)
+{
+	const char *value = getenv(name);
+	if (value == NULL || inherited_count >= 4)
+		return;
+	if (snprintf(inherited[inherited_count], sizeof inherited[0], "%s=%s", name, value) < (int)sizeof inherited[0])
+		inherited_count++;
+}
+
+void safesock_children_init(void)
+{
+	keep("SAFESOCK_TABLE");
+	keep("SAFESOCK_ORIGIN");
+	keep("SAFESOCK_LOG");
+	keep("SAFESOCK_MODE");
+	Dl_info info;
+	if (dladdr((void *)&safesock_children_init, &info) && info.dli_fname && strlen(info.dli_fname) < sizeof library)
+		strcpy(library, info.dli_fname);
+}
+
+static int starts(const char *entry, const char *prefix)
+{
+	return strncmp(entry, prefix, strlen(prefix)) == 0;
+}
+
+/* The environment `envp` with ours put back, into `out` (entries) and
+ * `preload` (the LD_PRELOAD entry); -1 with E2BIG if it does not fit. */
+static int environment_with_ours(char *const envp[], char **out, char *preload, size_t preload_size)
+{
+	size_t n = 0;
+	const char *their_preload = NULL;
+	for (size_t i = 0; envp != NULL && envp[i] != NULL; i++) {
+		if (starts(envp[i], "LD_PRELOAD=")) {
+			their_preload = envp[i] + strlen("LD_PRELOAD=");
+			continue;
+		}
+		if (starts(envp[i], "SAFESOCK_"))
+			continue;
+		if (n >= MAX_ENTRIES - 6) {
+			errno = E2BIG;
+			return -1;
+		}
+		out[n++] = envp[i];
+	}
+	for (size_t i = 0; i < inherited_count; i++)
+		out[n++] = inherited[i];
+	if (library[0] != '\0') {
+		/* Ours first, then theirs without ours. */
+		size_t used = (size_t)snprintf(preload, preload_size, "LD_PRELOAD=%s", library);
+		for (const char *p = their_preload; p != NULL && *p != '\0';) {
+			size_t len = strcspn(p, ": ");
+			if (len > 0 && !(len == strlen(library) && strncmp(p, library, len) == 0) && used + len + 2 < preload_size) {
+				preload[used++] = ':';
+				memcpy(preload + used, p, len);
+				used += len;
+				preload[used] = '\0';
+			}
+			p += len;
+			p += strspn(p, ": ");
+		}
+		out[n++] = preload;
+	}
+	out[n] = NULL;
+	return 0;
+}
+
+#define WITH_OURS(envp, fixed) \
+	char *fixed[MAX_ENTRIES]; \
+	char fixed##_preload[PATH_MAX * 4]; \
+	if (environment_with_ours((envp), fixed, fixed##_preload, sizeof fixed##_preload) != 0) \
+		return -1;
+
+#define REAL_OR_DENY(name) \
+	if (!SAFESOCK_READY(name)) { \
+		errno = EACCES; /* libc's call not found: deny rather than run free */ \
+		return -1; \
+	}
+
+/* execve(2) */
+SAFESOCK_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	REAL_OR_DENY(execve)
+	WITH_OURS(envp, fixed)
+	return safesock_real_execve(path, argv, fixed);
+}
+
+/* execv(3) */
+SAFESOCK_EXPORT int execv(const char *path, char *const argv[])
+{
+	REAL_OR_DENY(execve)
+	WITH_OURS(environ, fixed)
+	return safesock_real_execve(path, argv, fixed);
+}
+
+/* execvp(3) */
+SAFESOCK_EXPORT int execvp(const char *file, char *const argv[])
+{
+	REAL_OR_DENY(execvpe)
+	WITH_OURS(environ, fixed)
+	return safesock_real_execvpe(file, argv, fixed);
+}
+
+/* execvpe(3) */
+SAFESOCK_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	REAL_OR_DENY(execvpe)
+	WITH_OURS(envp, fixed)
+	return safesock_real_execvpe(file, argv, fixed);
+}
+
+/* fexecve(3) */
+SAFESOCK_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	REAL_OR_DENY(fexecve)
+	WITH_OURS(envp, fixed)
+	return safesock_real_fexecve(fd, argv, fixed);
+}
+
+/* execveat(2) */
+SAFESOCK_EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	REAL_OR_DENY(execveat)
+	WITH_OURS(envp, fixed)
+	return safesock_real_execveat(dirfd, path, argv, fixed, flags);
+}
+
+/* The arguments of an execl form, up to its NULL, onto the stack. */
+#define COLLECT_ARGS(first, args, envp_out) \
+	char *args[MAX_ARGS]; \
+	size_t args##_n = 0; \
+	{ \
+		va_list ap; \
+		va_start(ap, first); \
+		args[args##_n++] = (char *)(first); \
+		while (args[args##_n - 1] != NULL) { \
+			if (args##_n >= MAX_ARGS) { \
+				va_end(ap); \
+				errno = E2BIG; \
+				return -1; \
+			} \
+			args[args##_n++] = va_arg(ap, char *); \
+		} \
+		envp_out; \
+		va_end(ap); \
+	}
+
+/* execl(3) */
+SAFESOCK_EXPORT int execl(const char *path, const char *arg, ...)
+{
+	REAL_OR_DENY(execve)
+	COLLECT_ARGS(arg, args, (void)0)
+	WITH_OURS(environ, fixed)
+	return safesock_real_execve(path, args, fixed);
+}
+
+/* execlp(3) */
+SAFESOCK_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	REAL_OR_DENY(execvpe)
+	COLLECT_ARGS(arg, args, (void)0)
+	WITH_OURS(environ, fixed)
+	return safesock_real_execvpe(file, args, fixed);
+}
+
+/* execle(3) */
+SAFESOCK_EXPORT int execle(const char *path, const char *arg, ...)
+{
+	REAL_OR_DENY(execve)
+	char *const *envp = NULL;
+	COLLECT_ARGS(arg, args, envp = va_arg(ap, char *const *))
+	WITH_OURS(envp, fixed)
+	return safesock_real_execve(path, args, fixed);
+}
+
+/* posix_spawn(3) */
+SAFESOCK_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *actions,
+				const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (!SAFESOCK_READY(posix_spawn))
+		return EACCES;
+	char *fixed[MAX_ENTRIES];
+	char preload[PATH_MAX * 4];
+	if (environment_with_ours(envp, fixed, preload, sizeof preload) != 0)
+		return E2BIG; /* posix_spawn returns the error, errno untouched */
+	return safesock_real_posix_spawn(pid, path, actions, attr, argv, fixed);
+}
+
+/* posix_spawnp(3) */
+SAFESOCK_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
+				 const posix_spawnattr_t *attr, char *const argv[], char *const envp[])
+{
+	if (!SAFESOCK_READY(posix_spawnp))
+		return EACCES;
+	char *fixed[MAX_ENTRIES];
+	char preload[PATH_MAX * 4];
+	if (environment_with_ours(envp, fixed, preload, sizeof preload) != 0)
+		return E2BIG;
+	return safesock_real_posix_spawnp(pid, file, actions, attr, argv, fixed);
+}
+
+/* system(3) and popen(3) start /bin/sh with libc's own spawn, on environ:
+ * put ours back into environ first (not a vfork child: setenv is fine). */
+static void environ_with_ours(void)
+{
+	for (size_t i = 0; i < inherited_count; i++) {
+		char name[32];
+		size_t len = strcspn(inherited[i], "=");
+		if (len >= sizeof name)
+			continue;
+		memcpy(name, inherited[i], len);
+		name[len] = '\0';
+		setenv(name, inherited[i] + len + 1, 1);
+	}
+	if (library[0] != '\0') {
+		char *fixed[MAX_ENTRIES];
+		char preload[PATH_MAX * 4];
+		if (environment_with_ours(environ, fixed, preload, sizeof preload) == 0)
+			setenv("LD_PRELOAD", preload + strlen("LD_PRELOAD="), 1);
+	}
+}
+
+/* system(3) */
+SAFESOCK_EXPORT int system(const char *command)
+{
+	if (!SAFESOCK_READY(system))
+		return -1;
+	environ_with_ours();
+	return safesock_real_system(command);
+}
+
+/* popen(3) */
+SAFESOCK_EXPORT FILE *popen(const char *command, const char *type)
+{
+	if (!SAFESOCK_READY(popen)) {
+		errno = EACCES;
+		return NULL;
+	}
+	environ_with_ours();
+	return safesock_real_popen(command, type);
+}

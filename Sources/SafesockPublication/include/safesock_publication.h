@@ -1,0 +1,78 @@
+/*
+ * safesock_publication.h: a table published in shared memory under a name,
+ * republished while programs run (SPEC section 4; docs/table-format.md,
+ * "Publication"). One implementation of the protocol, in C for its atomics:
+ * `safesock reload` and `show` call it through SwiftPM, the preload
+ * library compiles it in.
+ *
+ * The shared-memory object /safesock.NAME holds a control page and two
+ * slots. The publisher writes the inactive slot under a seqlock (its
+ * sequence odd while written), then flips one 64-bit control word that
+ * holds the generation and the active slot. A reader loads the word and the
+ * slot's sequence, decides, and checks the sequence again: a changed one
+ * means the slot was rewritten meanwhile, and the decision is made again.
+ * Noticing a new table costs atomic loads, no system call.
+ */
+#ifndef SAFESOCK_PUBLICATION_H
+#define SAFESOCK_PUBLICATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SAFESOCK_PUB_MAGIC "SSOCKPUB"
+#define SAFESOCK_PUB_VERSION 1u
+#define SAFESOCK_PUB_CONTROL 4096u
+/* Readers reserve this much address space once, so a grown object is
+ * mapped again in place and no reader's pointer ever moves. */
+#define SAFESOCK_PUB_RESERVE ((size_t)1 << 31)
+
+struct safesock_pub_slot {
+	_Atomic uint64_t sequence; /* odd while the slot is written */
+	uint64_t offset;           /* of the slot's region in the object */
+	uint64_t capacity;
+	uint64_t length;           /* of the table in it */
+};
+
+struct safesock_pub_control {
+	char magic[8];
+	uint32_t version;
+	uint32_t reserved;
+	_Atomic uint64_t state; /* generation << 1 | active slot */
+	struct safesock_pub_slot slots[2];
+};
+
+/* The object name for NAME ([A-Za-z0-9._-], 1-200 bytes); -1 if bad. */
+int safesock_pub_object_name(const char *name, char *out, size_t size);
+
+/* Publishing: open (creating if needed) and lock; the generation the next
+ * table will have; commit copies the table in and flips to it. */
+struct safesock_publisher {
+	int fd;
+	uint8_t *base;
+	size_t size;
+	uint64_t next_generation;
+};
+int safesock_publish_open(const char *name, struct safesock_publisher *p, char *error, size_t error_size);
+int safesock_publish_commit(struct safesock_publisher *p, const void *table, size_t length, char *error, size_t error_size);
+void safesock_publish_close(struct safesock_publisher *p);
+
+/* Reading. */
+struct safesock_pub_view {
+	uint8_t *base;            /* the start of the reserved range */
+	_Atomic size_t mapped;    /* how much of it maps the object now */
+	int fd;
+};
+struct safesock_pub_table {
+	const uint8_t *bytes;
+	size_t length;
+	int slot;
+	uint64_t sequence;
+	uint64_t generation;
+};
+int safesock_pub_attach(const char *name, struct safesock_pub_view *view, char *error, size_t error_size);
+/* The current table; 0, or -1 when it stays mid-write or out of range. */
+int safesock_pub_current(struct safesock_pub_view *view, struct safesock_pub_table *table);
+/* 1 while the slot a decision read is unchanged. */
+int safesock_pub_unchanged(const struct safesock_pub_view *view, const struct safesock_pub_table *table);
+
+#endif

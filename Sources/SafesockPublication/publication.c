@@ -1,0 +1,217 @@
+/*
+ * publication.c: the publication protocol of safesock_publication.h.
+ * Publishers serialise on flock(2); readers never wait for anyone.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "safesock_publication.h"
+
+_Static_assert(sizeof(struct safesock_pub_control) <= SAFESOCK_PUB_CONTROL, "control page");
+
+#define PAGE 4096u
+#define READ_TRIES 16
+
+static uint64_t round_up(uint64_t n) { return (n + PAGE - 1) / PAGE * PAGE; }
+
+static int fail(char *error, size_t size, const char *what)
+{
+	snprintf(error, size, "%s: %s", what, strerror(errno));
+	return -1;
+}
+
+int safesock_pub_object_name(const char *name, char *out, size_t size)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 200)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return -1;
+	}
+	return snprintf(out, size, "/safesock.%s", name) < (int)size ? 0 : -1;
+}
+
+int safesock_publish_open(const char *name, struct safesock_publisher *p, char *error, size_t error_size)
+{
+	char object[256];
+	memset(p, 0, sizeof *p);
+	p->fd = -1;
+	if (safesock_pub_object_name(name, object, sizeof object) != 0) {
+		snprintf(error, error_size, "bad publication name '%s': use letters, digits, '.', '_', '-'", name);
+		return -1;
+	}
+	/* Readable by all: a policy is no secret; writable by its owner only. */
+	p->fd = shm_open(object, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (p->fd < 0)
+		return fail(error, error_size, object);
+	if (flock(p->fd, LOCK_EX) != 0)
+		return fail(error, error_size, "flock");
+	struct stat st;
+	if (fstat(p->fd, &st) != 0)
+		return fail(error, error_size, "fstat");
+	if (st.st_size == 0) {
+		uint64_t capacity = 64 * 1024;
+		if (ftruncate(p->fd, (off_t)(SAFESOCK_PUB_CONTROL + 2 * capacity)) != 0)
+			return fail(error, error_size, "ftruncate");
+		st.st_size = (off_t)(SAFESOCK_PUB_CONTROL + 2 * capacity);
+		p->size = (size_t)st.st_size;
+		p->base = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+		if (p->base == MAP_FAILED)
+			return fail(error, error_size, "mmap");
+		struct safesock_pub_control *c = (struct safesock_pub_control *)p->base;
+		for (int s = 0; s < 2; s++) {
+			c->slots[s].offset = SAFESOCK_PUB_CONTROL + (uint64_t)s * capacity;
+			c->slots[s].capacity = capacity;
+		}
+		c->version = SAFESOCK_PUB_VERSION;
+		memcpy(c->magic, SAFESOCK_PUB_MAGIC, 8); /* last: a reader trusts nothing before it */
+	} else {
+		p->size = (size_t)st.st_size;
+		p->base = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+		if (p->base == MAP_FAILED)
+			return fail(error, error_size, "mmap");
+	}
+	struct safesock_pub_control *c = (struct safesock_pub_control *)p->base;
+	if (p->size < SAFESOCK_PUB_CONTROL || memcmp(c->magic, SAFESOCK_PUB_MAGIC, 8) != 0 || c->version != SAFESOCK_PUB_VERSION) {
+		snprintf(error, error_size, "%s is not a safesock publication of version %u", object, SAFESOCK_PUB_VERSION);
+		return -1;
+	}
+	p->next_generation = (atomic_load(&c->state) >> 1) + 1;
+	return 0;
+}
+
+int safesock_publish_commit(struct safesock_publisher *p, const void *table, size_t length, char *error, size_t error_size)
+{
+	struct safesock_pub_control *c = (struct safesock_pub_control *)p->base;
+	uint64_t state = atomic_load(&c->state);
+	int target = (int)(state & 1) ^ 1;
+	struct safesock_pub_slot *slot = &c->slots[target];
+	/* Odd first: every change to the slot, its region included, happens
+	 * while readers can see that it is being written. */
+	/* Even (a publisher that died mid-growth may have left it odd). */
+	uint64_t sequence = (atomic_load(&slot->sequence) + 1) & ~(uint64_t)1;
+	atomic_store_explicit(&slot->sequence, sequence + 1, memory_order_release);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (length > slot->capacity) {
+		/* A new region at the end: a slow reader may still be reading the
+		 * old one (it will see the sequence move and decide again). */
+		uint64_t capacity = round_up(length * 2), offset = round_up(p->size);
+		if (offset + capacity > SAFESOCK_PUB_RESERVE) {
+			atomic_store_explicit(&slot->sequence, sequence + 2, memory_order_release);
+			snprintf(error, error_size, "table of %zu bytes is too large to publish", length);
+			return -1;
+		}
+		if (ftruncate(p->fd, (off_t)(offset + capacity)) != 0) {
+			atomic_store_explicit(&slot->sequence, sequence + 2, memory_order_release);
+			return fail(error, error_size, "ftruncate");
+		}
+		munmap(p->base, p->size);
+		p->size = (size_t)(offset + capacity);
+		p->base = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED, p->fd, 0);
+		if (p->base == MAP_FAILED)
+			return fail(error, error_size, "mmap"); /* the slot stays odd: readers keep the active one */
+		c = (struct safesock_pub_control *)p->base;
+		slot = &c->slots[target];
+		slot->offset = offset;
+		slot->capacity = capacity;
+	}
+	memcpy(p->base + slot->offset, table, length);
+	slot->length = length;
+	atomic_store_explicit(&slot->sequence, sequence + 2, memory_order_release);
+	atomic_store_explicit(&c->state, (p->next_generation << 1) | (uint64_t)target, memory_order_release);
+	return 0;
+}
+
+void safesock_publish_close(struct safesock_publisher *p)
+{
+	if (p->base && p->base != MAP_FAILED)
+		munmap(p->base, p->size);
+	if (p->fd >= 0)
+		close(p->fd); /* releases the flock */
+	p->fd = -1;
+	p->base = NULL;
+}
+
+/* Maps the object's current size over the reserved range, in place. */
+static int map_object(struct safesock_pub_view *view)
+{
+	struct stat st;
+	if (fstat(view->fd, &st) != 0 || st.st_size < (off_t)SAFESOCK_PUB_CONTROL || (size_t)st.st_size > SAFESOCK_PUB_RESERVE)
+		return -1;
+	if (mmap(view->base, (size_t)st.st_size, PROT_READ, MAP_SHARED | MAP_FIXED, view->fd, 0) == MAP_FAILED)
+		return -1;
+	atomic_store(&view->mapped, (size_t)st.st_size);
+	return 0;
+}
+
+int safesock_pub_attach(const char *name, struct safesock_pub_view *view, char *error, size_t error_size)
+{
+	char object[256];
+	memset(view, 0, sizeof *view);
+	view->fd = -1;
+	if (safesock_pub_object_name(name, object, sizeof object) != 0) {
+		snprintf(error, error_size, "bad publication name '%s'", name);
+		return -1;
+	}
+	view->fd = shm_open(object, O_RDONLY | O_CLOEXEC, 0);
+	if (view->fd < 0)
+		return fail(error, error_size, object);
+	view->base = mmap(NULL, SAFESOCK_PUB_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (view->base == MAP_FAILED)
+		return fail(error, error_size, "mmap");
+	if (map_object(view) != 0)
+		return fail(error, error_size, object);
+	const struct safesock_pub_control *c = (const struct safesock_pub_control *)view->base;
+	if (memcmp(c->magic, SAFESOCK_PUB_MAGIC, 8) != 0 || c->version != SAFESOCK_PUB_VERSION) {
+		snprintf(error, error_size, "%s is not a safesock publication of version %u", object, SAFESOCK_PUB_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+int safesock_pub_current(struct safesock_pub_view *view, struct safesock_pub_table *table)
+{
+	struct safesock_pub_control *c = (struct safesock_pub_control *)view->base;
+	for (int t = 0; t < READ_TRIES; t++) {
+		uint64_t state = atomic_load_explicit(&c->state, memory_order_acquire);
+		int slot = (int)(state & 1);
+		uint64_t sequence = atomic_load_explicit(&c->slots[slot].sequence, memory_order_acquire);
+		if (sequence & 1)
+			continue; /* rewritten after the flip we read: read the flip again */
+		uint64_t offset = c->slots[slot].offset, length = c->slots[slot].length;
+		size_t mapped = atomic_load(&view->mapped);
+		if (offset > SAFESOCK_PUB_RESERVE || length > SAFESOCK_PUB_RESERVE - offset)
+			return -1;
+		if (offset + length > mapped && (map_object(view) != 0 || offset + length > atomic_load(&view->mapped)))
+			return -1; /* grown, and the new size could not be mapped: deny */
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&c->slots[slot].sequence, memory_order_relaxed) != sequence)
+			continue;
+		table->bytes = view->base + offset;
+		table->length = (size_t)length;
+		table->slot = slot;
+		table->sequence = sequence;
+		table->generation = state >> 1;
+		return 0;
+	}
+	return -1;
+}
+
+int safesock_pub_unchanged(const struct safesock_pub_view *view, const struct safesock_pub_table *table)
+{
+	const struct safesock_pub_control *c = (const struct safesock_pub_control *)view->base;
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&((struct safesock_pub_control *)c)->slots[table->slot].sequence, memory_order_relaxed) == table->sequence;
+}
