@@ -15,17 +15,19 @@ let package = Package(
         .target(name: "SafesockMatch"),
         // Policy text -> model, diagnostics, and the reference decision.
         .target(name: "SafesockPolicy", dependencies: ["SafesockMatch"]),
+        // The manual page's SECURITY advice, as findings on a model.
+        .target(name: "SafesockLint", dependencies: ["SafesockPolicy", "SafesockMatch"]),
         // Model -> compiled table bytes, and reading a table back for `show`.
         .target(name: "SafesockTable", dependencies: ["SafesockPolicy", "SafesockMatch"]),
         // The shared-memory publication protocol, in C for its atomics; the
         // preload library compiles the same file (see the Makefile).
         .target(name: "SafesockPublication"),
         // The commands, as a library so argument parsing can be unit-tested.
-        .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable", "SafesockPublication"]),
+        .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable", "SafesockPublication", "SafesockLint"]),
         .executableTarget(name: "safesock", dependencies: ["SafesockCLI"]),
         // `make bench`: the matcher, compiler and table at 10 to 1,000,000 rules.
         .executableTarget(name: "safesock-bench", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"]),
-        .testTarget(name: "SafesockPolicyTests", dependencies: ["SafesockPolicy", "SafesockMatch"]),
+        .testTarget(name: "SafesockPolicyTests", dependencies: ["SafesockPolicy", "SafesockMatch", "SafesockLint"]),
         .testTarget(name: "SafesockTableTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"],
                     exclude: ["Golden"]),
         .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI", "SafesockPolicy"]),

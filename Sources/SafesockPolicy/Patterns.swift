@@ -57,6 +57,34 @@ public enum PortPattern: Hashable, Sendable {
     /// `*`, `80*`: `string match` over the port's decimal text
     case glob(String)
 
+    /// The ports it matches, as sorted disjoint ranges (a glob by trying
+    /// all 65,536 ports). The table compiler and `lint` both read this.
+    public var ranges: [ClosedRange<UInt16>] {
+        switch self {
+        case .exact(let n):
+            return [n...n]
+        case .range(let low, let high):
+            guard low <= high, low <= 65535 else { return [] }
+            return [UInt16(low)...UInt16(min(high, 65535))]
+        case .above(let n):
+            return n >= 65535 ? [] : [UInt16(n + 1)...65535]
+        case .below(let n):
+            return n == 0 ? [] : [0...UInt16(min(n - 1, 65535))]
+        case .glob:
+            var out: [ClosedRange<UInt16>] = []
+            var start: Int? = nil
+            for port in 0...65536 {
+                let inside = port <= 65535 && matches(UInt16(port))
+                if inside && start == nil { start = port }
+                if !inside, let s = start {
+                    out.append(UInt16(s)...UInt16(port - 1))
+                    start = nil
+                }
+            }
+            return out
+        }
+    }
+
     public func matches(_ port: UInt16) -> Bool {
         switch self {
         case .exact(let n): return port == n

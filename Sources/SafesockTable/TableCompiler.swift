@@ -18,31 +18,7 @@ public enum TableCompiler {
     }
 
     /// The port ranges a port pattern stands for: sorted, disjoint.
-    public static func ranges(_ pattern: PortPattern) -> [ClosedRange<UInt16>] {
-        switch pattern {
-        case .exact(let n):
-            return [n...n]
-        case .range(let low, let high):
-            guard low <= high, low <= 65535 else { return [] }
-            return [UInt16(low)...UInt16(min(high, 65535))]
-        case .above(let n):
-            return n >= 65535 ? [] : [UInt16(n + 1)...65535]
-        case .below(let n):
-            return n == 0 ? [] : [0...UInt16(min(n - 1, 65535))]
-        case .glob:
-            var out: [ClosedRange<UInt16>] = []
-            var start: Int? = nil
-            for port in 0...65536 {
-                let inside = port <= 65535 && pattern.matches(UInt16(port))
-                if inside && start == nil { start = port }
-                if !inside, let s = start {
-                    out.append(UInt16(s)...UInt16(port - 1))
-                    start = nil
-                }
-            }
-            return out
-        }
-    }
+    public static func ranges(_ pattern: PortPattern) -> [ClosedRange<UInt16>] { pattern.ranges }
 }
 
 /// Where a glob can be looked up from (docs/table-format.md, hash tables).

@@ -102,7 +102,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let check = try safesock("check", bad, "policies/home.cfg")
         #expect(check.status == 1)
         #expect(check.stdout.contains("\(bad): 2 errors; not usable"))
-        #expect(check.stdout.contains("policies/home.cfg: ok: 1 allow, 0 disallow"))
+        #expect(check.stdout.contains("policies/home.cfg: ok: 1 allow, 4 disallow"))
         let json = try #require(JSONSerialization.jsonObject(with: Data(try safesock("check", "--json", bad).stdout.utf8)) as? [[String: Any]])
         let diagnostics = try #require(json.first?["diagnostics"] as? [[String: Any]])
         #expect(diagnostics.map { $0["line"] as? Int } == [3, 4])
@@ -114,7 +114,7 @@ func jsonObject(_ text: String) throws -> [String: Any] {
                              "policies/inside.cfg", "policies/outside.cfg", "policies/javascript.cfg", DefaultPolicy.name)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(!r.stderr.contains("error"))
-        #expect(r.stderr.contains("policies/home.cfg:10:9: note: section 'features' is not used by safesock"))
+        #expect(r.stderr.contains("policies/home.cfg:12:9: note: section 'features' is not used by safesock"))
         let file = try String(contentsOfFile: "\(packageRoot)/policies/default.cfg", encoding: .utf8)
         #expect(file == DefaultPolicy.text, "policies/default.cfg and the built-in default must be one text")
         #expect(try safesock("explain", DefaultPolicy.name, "", "8000", "--origin", "o.example").status == 0)
@@ -143,5 +143,18 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(try safesock("check").status == 2)
         let missing = try safesock("check", "no/such.cfg")
         #expect(missing.status == 1 && missing.stderr.contains("no/such.cfg:1:1: error: cannot read policy: No such file or directory"))
+    }
+}
+
+@Suite(.serialized) struct LintCommandTests {
+    @Test func exitStatusAndOutput() throws {
+        let home = try safesock("lint", "policies/home.cfg")
+        #expect(home.status == 0 && home.stdout == "policies/home.cfg: no findings\n")
+        let example = try safesock("lint", "policies/example.cfg")
+        #expect(example.status == 1)
+        #expect(example.stdout.contains("policies/example.cfg:11:33: warning: allow of the port range >1024 on www.sun.com; name the ports the program needs [range-in-allow]\n    If you do not have complete control"))
+        let json = try #require(JSONSerialization.jsonObject(with: Data(try safesock("lint", "--json", "policies/example.cfg").stdout.utf8)) as? [[String: Any]])
+        #expect(json.count == 12 && json.allSatisfy { $0["advice"] is String && $0["line"] is Int && $0["column"] is Int })
+        #expect(try safesock("lint").status == 2)
     }
 }

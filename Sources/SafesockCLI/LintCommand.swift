@@ -1,0 +1,52 @@
+// `safesock lint POLICY`: the page's SECURITY advice as findings.
+
+import SafesockLint
+import SafesockPolicy
+
+let lintCommand = Command(
+    name: "lint",
+    summary: """
+    Check a policy against the network manual page's SECURITY advice: port
+    ranges in allow rules, SMTP/NNTP and redirecting services (FTP, HTTP
+    proxies, SOCKS) allowed, broad host patterns, rules that can never
+    change a verdict, and names allowed while loopback, private, link-local
+    and cloud-metadata addresses are not disallowed (DNS rebinding).
+      --json             print the findings as JSON
+    Exit status 0 no findings, 1 findings or policy errors, 2 bad usage.
+    """,
+    usage: "safesock lint POLICY [--json]",
+    options: [.flag("--json")],
+    run: lint)
+
+struct FindingJSON: Encodable {
+    var file: String
+    var line: Int
+    var column: Int
+    var kind: String
+    var message: String
+    var advice: String
+}
+
+func lint(_ arguments: ParsedArguments) -> Int32 {
+    guard arguments.positionals.count == 1 else { return CLI.usageError("lint", "name one policy") }
+    let path = arguments.positionals[0]
+    let result = CLI.loadPolicy(path)
+    for d in result.diagnostics where d.severity != .note { Output.err(d.description) }
+    if result.hasErrors {
+        Output.err("safesock lint: \(path) has errors; fix them first (safesock check)")
+        return ExitStatus.failure
+    }
+    let findings = Linter.lint(result.policy)
+    if arguments.has("--json") {
+        Output.json(findings.map {
+            FindingJSON(file: $0.location.file, line: $0.location.line, column: $0.location.column,
+                        kind: $0.kind.rawValue, message: $0.message, advice: $0.advice)
+        })
+    } else {
+        for f in findings {
+            Output.out("\(f.location): warning: \(f.message) [\(f.kind.rawValue)]\n    \(f.advice)")
+        }
+        Output.out(findings.isEmpty ? "\(path): no findings" : "\(path): \(findings.count) finding\(findings.count == 1 ? "" : "s")")
+    }
+    return findings.isEmpty ? ExitStatus.success : ExitStatus.failure
+}
