@@ -22,7 +22,7 @@ struct Command: Sendable {
 public enum CLI {
     public static let version = "0.1.0"
 
-    static let commands: [Command] = [checkCommand, lintCommand, explainCommand, compileCommand, showCommand, runCommand, reloadCommand]
+    static let commands: [Command] = [checkCommand, lintCommand, explainCommand, compileCommand, showCommand, runCommand, reloadCommand, suggestCommand]
 
     public static func run(_ arguments: [String]) -> Int32 {
         guard let first = arguments.first else {

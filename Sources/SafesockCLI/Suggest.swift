@@ -1,0 +1,107 @@
+// `safesock suggest LOG`: the smallest policy that allows what a learn-mode
+// run did: exact names and exact ports, never ranges (the page's advice),
+// a name wherever the program used one, and a comment per rule saying how
+// often and by which programs.
+
+import Foundation
+import SafesockPolicy
+
+let suggestCommand = Command(
+    name: "suggest",
+    summary: """
+    Read the audit log of a learn-mode run (`safesock run --learn --log LOG`)
+    and print the smallest policy, exact names and ports, that allows what
+    the run did. Options it needed (datagrams, servers, peername) are set.
+      --origin H         write connections to H as $originSocketHost
+    """,
+    usage: "safesock suggest LOG [--origin H]",
+    options: [.value("--origin")],
+    run: suggest)
+
+/// What a log says one destination was used for.
+struct Use {
+    var count = 0
+    var programs: Set<String> = []
+}
+
+func suggest(_ arguments: ParsedArguments) -> Int32 {
+    guard arguments.positionals.count == 1 else { return CLI.usageError("suggest", "name one log") }
+    let path = arguments.positionals[0]
+    guard let data = FileManager.default.contents(atPath: path) else {
+        Output.err("safesock suggest: cannot read \(path): \(String(cString: strerror(errno)))")
+        return ExitStatus.failure
+    }
+    let origin = arguments.value("--origin").map { Identity(host: $0).description }
+    var destinations: [String: [UInt16: Use]] = [:]
+    var options: [String: (value: String, use: Use)] = [:]
+    var records = 0
+    for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+    where !line.isEmpty {
+        guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let op = record["op"] as? String else {
+            Output.err("\(path):\(number + 1): warning: not a safesock record; skipped")
+            continue
+        }
+        records += 1
+        let program = record["program"] as? String ?? "?"
+        func note(_ key: String, _ value: String) {
+            options[key, default: (value, Use())].use.count += 1
+            options[key]!.use.programs.insert(program)
+        }
+        switch (op, record["reason"] as? String) {
+        case ("getpeername", _): note("peername", "mask")
+        case ("bind", _), ("listen", _): note("servers", "allow")
+        case ("connect", _), ("sendto", _), ("sendmsg", _), ("sendmmsg", _):
+            guard let host = record["host"] as? String, let port = record["port"] as? Int, (0...65535).contains(port) else { continue }
+            if record["reason"] as? String == "datagrams deny" || op != "connect" { note("datagrams", "allow") }
+            let identity = Identity(host: host).description
+            let key = identity == origin ? "$originSocketHost" : identity
+            destinations[key, default: [:]][UInt16(port), default: Use()].count += 1
+            destinations[key]![UInt16(port)]!.programs.insert(program)
+        default:
+            continue // resolver records: a name used for a connection shows up there
+        }
+    }
+    let connections = destinations.values.flatMap(\.values).map(\.count).reduce(0, +)
+    var text = """
+    # Suggested by `safesock suggest \(path)`: \(records) records, \(connections) connections.
+    # Exact names and ports only, as the network manual page's SECURITY
+    # section advises; review it before use (`safesock lint`).
+
+    section hosts ports
+
+    """
+    let rows = destinations.flatMap { host, ports in ports.map { (host, $0.key, $0.value) } }
+        .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+    var skipped = 0
+    let width = max(4, rows.map { policyWord($0.0)?.count ?? 0 }.max() ?? 0)
+    for (host, port, use) in rows {
+        guard let word = policyWord(host) else {
+            skipped += 1
+            Output.err("safesock suggest: \(host) cannot be written as a host pattern; left out")
+            continue
+        }
+        text += "    allow  \(word.padding(toLength: width, withPad: " ", startingAt: 0))  \(String(port).padding(toLength: 5, withPad: " ", startingAt: 0))  # \(describe(use))\n"
+    }
+    if rows.isEmpty { text += "    # no connections were recorded\n" }
+    if !options.isEmpty {
+        text += "\nsection options\n"
+        for (key, option) in options.sorted(by: { $0.key < $1.key }) {
+            text += "    \(key.padding(toLength: 10, withPad: " ", startingAt: 0)) \(option.value.padding(toLength: 6, withPad: " ", startingAt: 0))  # \(describe(option.use))\n"
+        }
+    }
+    Output.out(text)
+    return skipped == 0 ? ExitStatus.success : ExitStatus.failure
+}
+
+func describe(_ use: Use) -> String {
+    "\(use.count) time\(use.count == 1 ? "" : "s"), by \(use.programs.sorted().joined(separator: ", "))"
+}
+
+/// A host as a policy word that matches it literally: glob characters
+/// escaped; nil when it cannot be written (blanks, braces, quotes, #).
+func policyWord(_ host: String) -> String? {
+    if host == "$originSocketHost" { return host }
+    guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || "{}\"#$".contains($0) || !$0.isASCII }) else { return nil }
+    return host.map { "*?[]\\".contains($0) ? "\\\($0)" : String($0) }.joined()
+}

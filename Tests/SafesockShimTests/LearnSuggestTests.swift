@@ -1,0 +1,60 @@
+// Learn -> suggest -> enforce, with real curl and python3.11 against
+// loopback services: the suggested policy lets the same run through and
+// denies a destination the run never used.
+
+import Foundation
+import Testing
+
+@Suite(.serialized) struct LearnSuggestTests {
+    @Test func learnSuggestEnforce() throws {
+        let sun = try GreetingServer("127.0.0.2", port: 1025), mysite = try GreetingServer("127.0.0.3", port: 1030)
+        let origin = try GreetingServer("127.0.0.4", port: 5000)
+        defer { sun.stop(); mysite.stop(); origin.stop() }
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let python = #"import socket; socket.create_connection(("a.cs.mysite.edu", 1030), timeout=5).close(); print("python ok")"#
+        let workload = ["/bin/sh", "-c", "/usr/bin/curl -sS --max-time 5 http://WWW.Sun.COM:1025/ && /usr/bin/python3.11 -c '\(python)'"]
+        let closed = "section hosts ports\n    disallow * *\n"
+
+        let learned = try underSafesock(closed, origin: nil, extra: ["--learn", "--log", "\(dir)/learn.log"], workload)
+        #expect(learned.status == 0 && learned.stdout == "hello\npython ok\n", "learn mode denies nothing: \(learned)")
+
+        let suggested = try run(safesockBinary, ["suggest", "\(dir)/learn.log"])
+        #expect(suggested.status == 0, "\(suggested)")
+        #expect(suggested.stdout.contains("    allow  a.cs.mysite.edu  1030   # 1 time, by python3.11\n"), "\(suggested.stdout)")
+        #expect(suggested.stdout.contains("    allow  www.sun.com      1025   # 1 time, by curl\n"), "\(suggested.stdout)")
+        #expect(suggested.stdout.components(separatedBy: "    allow ").count == 3, "exactly two rules: \(suggested.stdout)")
+        try suggested.stdout.write(toFile: "\(dir)/suggested.cfg", atomically: true, encoding: .utf8)
+        #expect(try run(safesockBinary, ["check", "\(dir)/suggested.cfg"]).status == 0)
+
+        let enforced = try underSafesock(suggested.stdout, origin: nil, workload)
+        #expect(enforced.status == 0 && enforced.stdout == "hello\npython ok\n", "\(enforced)")
+        #expect(enforced.stderr.isEmpty, "\(enforced.stderr)")
+        let elsewhere = try underSafesock(suggested.stdout, origin: nil, ["/usr/bin/curl", "-sS", "--max-time", "5", "http://tclet.example:5000/"])
+        #expect(elsewhere.status == 6 && elsewhere.stderr.contains("resolve of host tclet.example"), "\(elsewhere)")
+        let otherPort = try underSafesock(suggested.stdout, origin: nil, ["/usr/bin/curl", "-sS", "--max-time", "5", "http://www.sun.com:1024/"])
+        #expect(otherPort.status == 7 && otherPort.stderr.contains("permission denied for host www.sun.com port 1024"), "\(otherPort)")
+        #expect(origin.accepted == 0)
+    }
+
+    @Test func suggestNeedsAndSkips() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+        {"op":"connect","host":"a.example","addr":"192.0.2.1","port":443,"verdict":"deny","rules":["default"],"program":"x","mode":"learn"}
+        not json
+        {"op":"sendto","host":"192.0.2.9","addr":"192.0.2.9","port":53,"verdict":"deny","rules":[],"reason":"datagrams deny","program":"y"}
+        {"op":"listen","host":"","port":8000,"verdict":"deny","rules":[],"reason":"servers deny","program":"z"}
+        {"op":"connect","host":"A.Example.","addr":"192.0.2.1","port":443,"verdict":"deny","rules":["default"],"program":"w"}
+        {"op":"connect","host":"o.test","addr":"192.0.2.5","port":8000,"verdict":"allow","rules":["p:1"],"program":"x"}
+
+        """.write(toFile: "\(dir)/log", atomically: true, encoding: .utf8)
+        let r = try run(safesockBinary, ["suggest", "\(dir)/log", "--origin", "O.TEST"])
+        #expect(r.status == 0 && r.stderr.contains("\(dir)/log:2: warning: not a safesock record; skipped"))
+        #expect(r.stdout.contains("    allow  $originSocketHost  8000   # 1 time, by x\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("    allow  a.example          443    # 2 times, by w, x\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("    allow  192.0.2.9          53     # 1 time, by y\n"))
+        #expect(r.stdout.contains("    datagrams  allow   # 1 time, by y\n") && r.stdout.contains("    servers    allow   # 1 time, by z\n"))
+        #expect(try run(safesockBinary, ["suggest", "\(dir)/none"]).status == 1)
+    }
+}
