@@ -25,7 +25,10 @@ EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature 
 
 TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift_probe
 
-.PHONY: all cli lib test-programs test bench demo deps clean
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all cli lib test-programs test bench demo deps install clean
 
 all: cli lib
 
@@ -66,8 +69,13 @@ $(BUILD)/test/canonical: Tests/programs/canonical.c CShim/canonical.c CShim/stat
 # the test clients. The corruption suite runs again under the address
 # sanitizer, in its own build directory.
 TEST_ENV := SAFESOCK_BIN="$(CURDIR)/$(BUILD)/bin/safesock" SAFESOCK_LIB="$(CURDIR)/$(LIB)" \
-            SAFESOCK_TESTBIN="$(CURDIR)/$(BUILD)/test" SAFESOCK_ROOT="$(CURDIR)"
+            SAFESOCK_TESTBIN="$(CURDIR)/$(BUILD)/test" SAFESOCK_ROOT="$(CURDIR)" \
+            SAFESOCK_INSTALLED="$(CURDIR)/$(BUILD)/test/prefix"
+# `make install` is tested on a scratch prefix, installed before the suites
+# run (a build inside `swift test` would wait on its lock forever).
 test: all test-programs
+	rm -rf $(BUILD)/test/prefix
+	$(MAKE) -s install PREFIX="$(CURDIR)/$(BUILD)/test/prefix"
 	$(TEST_ENV) $(SWIFT) test $(SWIFTFLAGS) --disable-xctest
 	$(TEST_ENV) $(SWIFT) test $(SWIFTFLAGS) --disable-xctest --sanitize=address \
 	  --scratch-path .build-asan --filter CorruptionTests
@@ -80,6 +88,19 @@ bench: all
 # The manual page's example decided, and the home policy enforced in curl.
 demo: all
 	@Tests/demo.sh
+
+# The CLI in PREFIX/bin, the library in PREFIX/lib/safesock (where `run`
+# looks for it), the man pages in PREFIX/share/man. The installed CLI links
+# the Swift runtime statically, so it runs where no toolchain is.
+install: all
+	$(SWIFT) build $(SWIFTFLAGS) --product safesock --static-swift-stdlib --scratch-path .build-static
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/safesock \
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	install -m 0755 "$$($(SWIFT) build $(SWIFTFLAGS) --scratch-path .build-static --show-bin-path)/safesock" \
+	  $(DESTDIR)$(PREFIX)/bin/safesock
+	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/safesock/libsafesock.so
+	install -m 0644 docs/man/safesock.1 $(DESTDIR)$(PREFIX)/share/man/man1/safesock.1
+	install -m 0644 docs/man/safesock-policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/safesock-policy.5
 
 # Installs the test tools that are missing (needs root, as CI has).
 deps:

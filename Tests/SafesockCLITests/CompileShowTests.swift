@@ -1,6 +1,7 @@
 // `safesock compile` and `safesock show`, run as a user runs them.
 
 import Foundation
+import SafesockCLI
 import SafesockPolicy
 import Testing
 
@@ -89,5 +90,36 @@ import Testing
         #expect(flipped.status == 1 && flipped.stderr.contains("refused: table checksum does not match (corrupt)"))
         let missing = try safesock("show", "\(dir)/none.table")
         #expect(missing.status == 1 && missing.stderr.contains("No such file or directory"))
+    }
+}
+
+@Suite(.serialized) struct InstallTests {
+    /// `make install PREFIX=...` (which `make test` runs on a scratch prefix
+    /// first): the CLI, the library where `run` finds it, the man pages; the
+    /// installed CLI enforces with the installed library.
+    @Test func installIntoAPrefix() throws {
+        let prefix = try #require(ProcessInfo.processInfo.environment["SAFESOCK_INSTALLED"], "run through `make test`")
+        for file in ["bin/safesock", "lib/safesock/libsafesock.so", "share/man/man1/safesock.1", "share/man/man5/safesock-policy.5"] {
+            #expect(FileManager.default.fileExists(atPath: "\(prefix)/\(file)"), "\(file)")
+        }
+        let installed = Process()
+        installed.executableURL = URL(fileURLWithPath: "\(prefix)/bin/safesock")
+        installed.arguments = ["run", "--policy", "\(packageRoot)/policies/home.cfg", "--origin", "127.0.0.1", "--",
+                               "/usr/bin/curl", "-sS", "http://127.0.0.1:9/"]
+        installed.environment = ["PATH": "/usr/bin:/bin"]
+        let err = Pipe()
+        installed.standardError = err
+        try installed.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        installed.waitUntilExit()
+        #expect(installed.terminationStatus == 7 && text.contains("safesock: permission denied for host 127.0.0.1 port 9 (default)"), "\(text)")
+        let version = Process()
+        version.executableURL = URL(fileURLWithPath: "\(prefix)/bin/safesock")
+        version.arguments = ["--version"]
+        version.environment = [:]
+        let out = Pipe()
+        version.standardOutput = out
+        try version.run()
+        #expect(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "safesock \(CLI.version)\n")
     }
 }
