@@ -9,8 +9,9 @@ SWIFTFLAGS := -c $(CONFIG)
 
 # Debian packages the tests run for real: tclsh (glob differential, the page's
 # example), curl and python3.11 (clients under the library), unshare and mount
-# (private /etc/hosts), readelf and nm (the library's shape).
-TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils
+# (private /etc/hosts), readelf and nm (the library's shape), ip (verify's
+# private network namespace).
+TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2
 
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
@@ -23,7 +24,8 @@ SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -fPIC -fvisibility=hidden -fstack-pr
 EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature Embedded -wmo \
                   -parse-as-library -Osize -Xcc -fPIC -Xfrontend -function-sections
 
-TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift_probe
+TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift_probe \
+                 $(BUILD)/test/libsafesock-flipped.so
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -54,6 +56,12 @@ test-programs: $(TEST_PROGRAMS)
 $(BUILD)/test/probe: Tests/programs/probe.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror $< -o $@ -pthread
+
+# A deliberately broken library (one port's verdict flipped): `verify` must notice.
+$(BUILD)/test/libsafesock-flipped.so: $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h) CShim/exports.map
+	@mkdir -p $(@D)
+	$(CC) -shared $(SHIM_CFLAGS) -DSAFESOCK_TEST_FLIP_PORT=1030 $(SHIM_SOURCES) $(BUILD)/obj/match.o -o $@ \
+	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map
 
 # A Swift host program (Foundation, concurrency) for the library to live in.
 $(BUILD)/test/swift_probe: Tests/programs/swift_probe.swift

@@ -177,6 +177,11 @@ enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *
 		size_t written = 0;
 		int32_t verdict = safesock_table_decide(now.table, now.length, ids, n, (uint16_t)port, rules,
 							SAFESOCK_RECORD_RULES, &written);
+#ifdef SAFESOCK_TEST_FLIP_PORT
+		/* A deliberately broken build, for the test that `verify` notices. */
+		if (port == SAFESOCK_TEST_FLIP_PORT)
+			verdict = verdict == 1 ? 0 : 1;
+#endif
 		safesock_record_rules(&record, &now, rules, written);
 		if (!safesock_still(&now))
 			continue;

@@ -22,7 +22,10 @@ struct Command: Sendable {
 public enum CLI {
     public static let version = "0.1.0"
 
-    static let commands: [Command] = [checkCommand, lintCommand, explainCommand, compileCommand, showCommand, runCommand, reloadCommand, suggestCommand]
+    static let commands: [Command] = [
+        checkCommand, lintCommand, explainCommand, compileCommand, showCommand, runCommand, reloadCommand, suggestCommand,
+        verifyCommand, verifyInsideCommand, probeCommand,
+    ]
 
     public static func run(_ arguments: [String]) -> Int32 {
         guard let first = arguments.first else {
@@ -70,7 +73,7 @@ public enum CLI {
         commands:
 
         """
-        for c in commands { text += "  \(c.name.padding(toLength: 10, withPad: " ", startingAt: 0))\(c.summary)\n" }
+        for c in commands where !c.name.hasPrefix("__") { text += "  \(c.name.padding(toLength: 10, withPad: " ", startingAt: 0))\(c.summary)\n" }
         text += """
 
         A policy is a Tcl plugin .cfg file, or \(DefaultPolicy.name) for the built-in one.

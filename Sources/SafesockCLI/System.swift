@@ -71,4 +71,72 @@ enum System {
         execvp(command[0], argv)
         return SystemError.errno("cannot run \(command[0])")
     }
+
+    /// A listening TCP socket on `address` (IPv4 or IPv6 text), or nil.
+    static func listen(address: String, port: UInt16) -> Int32? {
+        var hints = addrinfo()
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(address, String(port), &hints, &list) == 0, let ai = list else { return nil }
+        defer { freeaddrinfo(list) }
+        let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, 0)
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard fd >= 0, bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0, Foundation.listen(fd, 128) == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    /// Resolves and connects once: "ok", "errno N" or "gai N".
+    static func connectOnce(host: String, port: String) -> String {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, port, &hints, &list)
+        guard rc == 0, let ai = list else { return "gai \(rc)" }
+        defer { freeaddrinfo(list) }
+        let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, 0)
+        defer { close(fd) }
+        return Foundation.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 ? "ok" : "errno \(Foundation.errno)"
+    }
+
+    /// posix_spawn(3) and wait: `input` on its standard input, the rest
+    /// inherited; the exit status (or -1). Foundation's Process is no use
+    /// in a new network namespace: its run loop needs a working loopback.
+    static func spawnAndWait(_ argv: [String], input: String? = nil) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        var pipeEnds: [Int32] = [-1, -1]
+        if input != nil {
+            guard pipe(&pipeEnds) == 0 else { return -1 }
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
+            posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+        }
+        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { cArgs.forEach { free($0) } }
+        var pid = pid_t()
+        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
+        if input != nil { close(pipeEnds[0]) }
+        guard rc == 0 else {
+            if input != nil { close(pipeEnds[1]) }
+            return -1
+        }
+        if let input {
+            let bytes = Array(input.utf8)
+            var written = 0
+            while written < bytes.count {
+                let n = bytes[written...].withUnsafeBytes { write(pipeEnds[1], $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                written += n
+            }
+            close(pipeEnds[1])
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && Foundation.errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+    }
 }

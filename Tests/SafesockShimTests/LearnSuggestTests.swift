@@ -1,19 +1,20 @@
 // Learn -> suggest -> enforce, with real curl and python3.11 against
 // loopback services: the suggested policy lets the same run through and
-// denies a destination the run never used.
+// denies a destination the run never used. (Ports of its own: suites run
+// in parallel with EnforcementTests' listeners.)
 
 import Foundation
 import Testing
 
 @Suite(.serialized) struct LearnSuggestTests {
     @Test func learnSuggestEnforce() throws {
-        let sun = try GreetingServer("127.0.0.2", port: 1025), mysite = try GreetingServer("127.0.0.3", port: 1030)
-        let origin = try GreetingServer("127.0.0.4", port: 5000)
+        let sun = try GreetingServer("127.0.0.2", port: 1026), mysite = try GreetingServer("127.0.0.3", port: 1031)
+        let origin = try GreetingServer("127.0.0.4", port: 5001)
         defer { sun.stop(); mysite.stop(); origin.stop() }
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let python = #"import socket; socket.create_connection(("a.cs.mysite.edu", 1030), timeout=5).close(); print("python ok")"#
-        let workload = ["/bin/sh", "-c", "/usr/bin/curl -sS --max-time 5 http://WWW.Sun.COM:1025/ && /usr/bin/python3.11 -c '\(python)'"]
+        let python = #"import socket; socket.create_connection(("a.cs.mysite.edu", 1031), timeout=5).close(); print("python ok")"#
+        let workload = ["/bin/sh", "-c", "/usr/bin/curl -sS --max-time 5 http://WWW.Sun.COM:1026/ && /usr/bin/python3.11 -c '\(python)'"]
         let closed = "section hosts ports\n    disallow * *\n"
 
         let learned = try underSafesock(closed, origin: nil, extra: ["--learn", "--log", "\(dir)/learn.log"], workload)
@@ -21,8 +22,8 @@ import Testing
 
         let suggested = try run(safesockBinary, ["suggest", "\(dir)/learn.log"])
         #expect(suggested.status == 0, "\(suggested)")
-        #expect(suggested.stdout.contains("    allow  a.cs.mysite.edu  1030   # 1 time, by python3.11\n"), "\(suggested.stdout)")
-        #expect(suggested.stdout.contains("    allow  www.sun.com      1025   # 1 time, by curl\n"), "\(suggested.stdout)")
+        #expect(suggested.stdout.contains("    allow  a.cs.mysite.edu  1031   # 1 time, by python3.11\n"), "\(suggested.stdout)")
+        #expect(suggested.stdout.contains("    allow  www.sun.com      1026   # 1 time, by curl\n"), "\(suggested.stdout)")
         #expect(suggested.stdout.components(separatedBy: "    allow ").count == 3, "exactly two rules: \(suggested.stdout)")
         try suggested.stdout.write(toFile: "\(dir)/suggested.cfg", atomically: true, encoding: .utf8)
         #expect(try run(safesockBinary, ["check", "\(dir)/suggested.cfg"]).status == 0)
@@ -30,7 +31,7 @@ import Testing
         let enforced = try underSafesock(suggested.stdout, origin: nil, workload)
         #expect(enforced.status == 0 && enforced.stdout == "hello\npython ok\n", "\(enforced)")
         #expect(enforced.stderr.isEmpty, "\(enforced.stderr)")
-        let elsewhere = try underSafesock(suggested.stdout, origin: nil, ["/usr/bin/curl", "-sS", "--max-time", "5", "http://tclet.example:5000/"])
+        let elsewhere = try underSafesock(suggested.stdout, origin: nil, ["/usr/bin/curl", "-sS", "--max-time", "5", "http://tclet.example:5001/"])
         #expect(elsewhere.status == 6 && elsewhere.stderr.contains("resolve of host tclet.example"), "\(elsewhere)")
         let otherPort = try underSafesock(suggested.stdout, origin: nil, ["/usr/bin/curl", "-sS", "--max-time", "5", "http://www.sun.com:1024/"])
         #expect(otherPort.status == 7 && otherPort.stderr.contains("permission denied for host www.sun.com port 1024"), "\(otherPort)")
