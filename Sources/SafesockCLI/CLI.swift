@@ -92,6 +92,19 @@ public enum CLI {
         return ExitStatus.usage
     }
 
+    /// A policy a command may use: its warnings and errors printed; nil,
+    /// after saying what `command` did not do (`consequence`), when it has
+    /// errors. A policy with an error is never compiled or enforced.
+    static func usablePolicy(_ path: String, for command: String, otherwise consequence: String) -> Policy? {
+        let result = loadPolicy(path)
+        for d in result.diagnostics where d.severity != .note { Output.err(d.description) }
+        guard !result.hasErrors else {
+            Output.err("safesock \(command): \(path) has errors; \(consequence)")
+            return nil
+        }
+        return result.policy
+    }
+
     /// Parses a policy named on the command line, file or built-in.
     static func loadPolicy(_ path: String) -> ParseResult {
         if path == DefaultPolicy.name {

@@ -39,16 +39,11 @@ func compile(_ arguments: ParsedArguments) -> Int32 {
         generation = g
     }
     let path = arguments.positionals[0]
-    let result = CLI.loadPolicy(path)
-    for d in result.diagnostics where d.severity != .note { Output.err(d.description) }
-    if result.hasErrors {
-        Output.err("safesock compile: \(path) has errors; nothing written")
-        return ExitStatus.failure
-    }
+    guard let policy = CLI.usablePolicy(path, for: "compile", otherwise: "nothing written") else { return ExitStatus.failure }
     do {
-        let table = try TableCompiler.compile(result.policy, generation: generation)
+        let table = try TableCompiler.compile(policy, generation: generation)
         try System.writeAtomically(table, to: output)
-        Output.out("\(output): \(table.count) bytes, \(result.policy.rules.count) rules, generation \(generation)")
+        Output.out("\(output): \(table.count) bytes, \(policy.rules.count) rules, generation \(generation)")
         return ExitStatus.success
     } catch {
         Output.err("safesock compile: \(error)")

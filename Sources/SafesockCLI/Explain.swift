@@ -41,10 +41,7 @@ func explain(_ arguments: ParsedArguments) -> Int32 {
         return CLI.usageError("explain", "expected POLICY HOST PORT, got \(arguments.positionals.count) arguments")
     }
     let (path, host, portText) = (arguments.positionals[0], arguments.positionals[1], arguments.positionals[2])
-    let result = CLI.loadPolicy(path)
-    for d in result.diagnostics where d.severity != .note { Output.err(d.description) }
-    if result.hasErrors {
-        Output.err("safesock explain: \(path) has errors; a policy with errors decides nothing")
+    guard let policy = CLI.usablePolicy(path, for: "explain", otherwise: "a policy with errors decides nothing") else {
         return ExitStatus.failure
     }
     let origin = arguments.value("--origin").map { Identity(host: $0) }
@@ -72,7 +69,7 @@ func explain(_ arguments: ParsedArguments) -> Int32 {
     for name in arguments.values["--name"] ?? [] where !identities.contains(Identity(host: name)) {
         identities.append(Identity(host: name))
     }
-    let decision = result.policy.decide(Destination(identities: identities, port: port), origin: origin)
+    let decision = policy.decide(Destination(identities: identities, port: port), origin: origin)
     let matched = (decision.allowMatches + decision.disallowMatches).sorted { $0.ref < $1.ref }
     report.verdict = decision.verdict
     report.identities = identities.map(\.description)
@@ -80,7 +77,7 @@ func explain(_ arguments: ParsedArguments) -> Int32 {
     report.matched = matched.map {
         ExplainJSON.Match(rule: $0.ref, action: $0.action.rawValue, host: $0.hostText, port: $0.portText)
     }
-    if !result.policy.hasHostsPorts { report.reason = "the policy has no hosts ports section" }
+    if !policy.hasHostsPorts { report.reason = "the policy has no hosts ports section" }
     if arguments.has("--json") {
         Output.json(report)
     } else {

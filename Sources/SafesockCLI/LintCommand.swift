@@ -30,13 +30,10 @@ struct FindingJSON: Encodable {
 func lint(_ arguments: ParsedArguments) -> Int32 {
     guard arguments.positionals.count == 1 else { return CLI.usageError("lint", "name one policy") }
     let path = arguments.positionals[0]
-    let result = CLI.loadPolicy(path)
-    for d in result.diagnostics where d.severity != .note { Output.err(d.description) }
-    if result.hasErrors {
-        Output.err("safesock lint: \(path) has errors; fix them first (safesock check)")
+    guard let policy = CLI.usablePolicy(path, for: "lint", otherwise: "fix them first (safesock check)") else {
         return ExitStatus.failure
     }
-    let findings = Linter.lint(result.policy)
+    let findings = Linter.lint(policy)
     if arguments.has("--json") {
         Output.json(findings.map {
             FindingJSON(file: $0.location.file, line: $0.location.line, column: $0.location.column,

@@ -19,20 +19,15 @@ let reloadCommand = Command(
 func reload(_ arguments: ParsedArguments) -> Int32 {
     guard arguments.positionals.count == 2 else { return CLI.usageError("reload", "expected NAME POLICY") }
     let (name, path) = (arguments.positionals[0], arguments.positionals[1])
-    let result = CLI.loadPolicy(path)
-    for d in result.diagnostics where d.severity != .note { Output.err(d.description) }
-    if result.hasErrors {
-        Output.err("safesock reload: \(path) has errors; \(name) is unchanged")
-        return ExitStatus.failure
-    }
+    guard let policy = CLI.usablePolicy(path, for: "reload", otherwise: "\(name) is unchanged") else { return ExitStatus.failure }
     do {
         var size = 0
         let generation = try Publication.publish(name: name) { generation in
-            let table = try TableCompiler.compile(result.policy, generation: generation)
+            let table = try TableCompiler.compile(policy, generation: generation)
             size = table.count
             return table
         }
-        Output.out("\(name): generation \(generation), \(size) bytes, \(result.policy.rules.count) rules")
+        Output.out("\(name): generation \(generation), \(size) bytes, \(policy.rules.count) rules")
         return ExitStatus.success
     } catch {
         Output.err("safesock reload: \(error)")

@@ -75,13 +75,8 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
             tablePath = source.environmentValue
         } else {
             let path = arguments.value("--policy") ?? DefaultPolicy.name
-            let result = CLI.loadPolicy(path)
-            for d in result.diagnostics where d.severity != .note { Output.err(d.description) }
-            if result.hasErrors {
-                Output.err("safesock run: \(path) has errors; nothing was run")
-                return ExitStatus.failure
-            }
-            let bytes = try TableCompiler.compile(result.policy)
+            guard let policy = CLI.usablePolicy(path, for: "run", otherwise: "nothing was run") else { return ExitStatus.failure }
+            let bytes = try TableCompiler.compile(policy)
             let name = bytes.withUnsafeBytes { String(format: "%016llx", TableHashName.of($0)) }
             tablePath = "\(try tableDirectory())/\(name).table"
             if !System.isReadableFile(tablePath) { try System.writeAtomically(bytes, to: tablePath, mode: 0o600) }

@@ -42,14 +42,9 @@ struct VerifyPlan: Codable {
 func verify(_ arguments: ParsedArguments) -> Int32 {
     guard arguments.positionals.count == 1 else { return CLI.usageError("verify", "name one policy") }
     let path = arguments.positionals[0]
-    let result = CLI.loadPolicy(path)
-    for d in result.diagnostics where d.severity != .note { Output.err(d.description) }
-    if result.hasErrors {
-        Output.err("safesock verify: \(path) has errors")
-        return ExitStatus.failure
-    }
+    guard let policy = CLI.usablePolicy(path, for: "verify", otherwise: "nothing verified") else { return ExitStatus.failure }
     let origin = arguments.value("--origin")
-    let probes = ProbePlanner.probes(result.policy, origin: origin)
+    let probes = ProbePlanner.probes(policy, origin: origin)
 
     // Every name gets a loopback address of its own, clear of the probed ones.
     let probedAddresses = Set(probes.compactMap { IPAddress(parsing: $0.host) })
@@ -83,7 +78,7 @@ func verify(_ arguments: ParsedArguments) -> Int32 {
             identities = [.address(address), direct]
             listeners.insert("\(address) \(probe.port)")
         }
-        predictions.append(result.policy.decide(Destination(identities: identities, port: probe.port), origin: originIdentity).verdict)
+        predictions.append(policy.decide(Destination(identities: identities, port: probe.port), origin: originIdentity).verdict)
     }
     let extra = Set(probedAddresses.map(\.description)).filter { !$0.hasPrefix("127.") && $0 != "::1" }.sorted()
     let plan = VerifyPlan(policy: path == DefaultPolicy.name ? path : absolute(path), origin: origin, hosts: hosts, addresses: extra, listeners: listeners.sorted(),
