@@ -69,6 +69,7 @@ func explain(_ arguments: ParsedArguments) -> Int32 {
     for name in arguments.values["--name"] ?? [] where !identities.contains(Identity(host: name)) {
         identities.append(Identity(host: name))
     }
+    if let reached = identities[0].alsoReached, !identities.contains(reached) { identities.append(reached) }
     let decision = policy.decide(Destination(identities: identities, port: port), origin: origin)
     let matched = (decision.allowMatches + decision.disallowMatches).sorted { $0.ref < $1.ref }
     report.verdict = decision.verdict

@@ -80,6 +80,14 @@ public enum Identity: Hashable, Sendable, CustomStringConvertible {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The host the kernel actually reaches for this one, when it differs:
+    /// Linux connects 0.0.0.0 and :: to loopback, so a policy must judge
+    /// them as loopback too (the library does; CShim/verdict.c).
+    public var alsoReached: Identity? {
+        guard case .address(let a) = self, a.bytes.allSatisfy({ $0 == 0 }) else { return nil }
+        return Identity(host: a.isIPv4 ? "127.0.0.1" : "::1")
+    }
+
     /// The text host patterns are matched against.
     public var description: String {
         switch self {

@@ -67,6 +67,14 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         #expect(without.stdout.contains("the empty host means the origin, and no --origin was given"))
     }
 
+    /// 0.0.0.0 and :: reach loopback: explain judges them so, as the library does.
+    @Test func explainJudgesTheUnspecifiedAddressAsLoopback() throws {
+        let r = try safesock("explain", "policies/home.cfg", "0.0.0.0", "8000", "--origin", "127.0.0.1")
+        #expect(r.status == 0 && r.stdout.contains("known as: 0.0.0.0, 127.0.0.1"), "\(r.stdout)")
+        let v6 = try safesock("explain", "policies/home.cfg", "::", "8000", "--origin", "::1", "--json")
+        #expect(v6.status == 0 && v6.stdout.contains("\"identities\":[\"::\",\"::1\"]"), "\(v6.stdout)")
+    }
+
     @Test func explainRefusesServiceNames() throws {
         for port in ["http", "80x", "+80", " 80", "65536", "-1", ""] {
             let r = try safesock("explain", "policies/javascript.cfg", "www.sun.com", port)

@@ -107,6 +107,10 @@ section hosts ports
         #expect(Identity(host: "2001:db8:0:1:0:0:0:1").description == "2001:db8:0:1::1")
         #expect(Identity(host: "2001:db8:0:1:1:1:1:1").description == "2001:db8:0:1:1:1:1:1")
         #expect(Identity(host: "1.2.3.4 junk") == .name("1.2.3.4 junk"))
+        #expect(Identity(host: "0.0.0.0").alsoReached == Identity(host: "127.0.0.1"))
+        #expect(Identity(host: "0").alsoReached == Identity(host: "127.0.0.1"))
+        #expect(Identity(host: "::").alsoReached == Identity(host: "::1"))
+        #expect(Identity(host: "127.0.0.1").alsoReached == nil && Identity(host: "a").alsoReached == nil)
     }
 
     @Test func cidrBlocksAtTheirEdges() {
