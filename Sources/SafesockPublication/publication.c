@@ -43,19 +43,37 @@ int safesock_pub_object_name(const char *name, char *out, size_t size)
 	return snprintf(out, size, "/safesock.%s", name) < (int)size ? 0 : -1;
 }
 
-int safesock_publish_open(const char *name, struct safesock_publisher *p, char *error, size_t error_size)
+/* The object for `name`, opened with `flags`: its descriptor, or -1 with
+ * the reason in `error` (and its name in `object`). */
+static int open_object(const char *name, int flags, char *object, size_t object_size, char *error, size_t error_size)
 {
-	char object[256];
-	memset(p, 0, sizeof *p);
-	p->fd = -1;
-	if (safesock_pub_object_name(name, object, sizeof object) != 0) {
+	if (safesock_pub_object_name(name, object, object_size) != 0) {
 		snprintf(error, error_size, "bad publication name '%s': use letters, digits, '.', '_', '-'", name);
 		return -1;
 	}
 	/* Readable by all: a policy is no secret; writable by its owner only. */
-	p->fd = shm_open(object, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	int fd = shm_open(object, flags | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fail(error, error_size, object);
+	return fd;
+}
+
+/* Whether a mapped control page is one this code reads; if not, says so. */
+static int control_is_ours(const struct safesock_pub_control *c, const char *object, char *error, size_t error_size)
+{
+	if (memcmp(c->magic, SAFESOCK_PUB_MAGIC, 8) == 0 && c->version == SAFESOCK_PUB_VERSION)
+		return 1;
+	snprintf(error, error_size, "%s is not a safesock publication of version %u", object, SAFESOCK_PUB_VERSION);
+	return 0;
+}
+
+int safesock_publish_open(const char *name, struct safesock_publisher *p, char *error, size_t error_size)
+{
+	char object[256];
+	memset(p, 0, sizeof *p);
+	p->fd = open_object(name, O_RDWR | O_CREAT, object, sizeof object, error, error_size);
 	if (p->fd < 0)
-		return fail(error, error_size, object);
+		return -1;
 	if (flock(p->fd, LOCK_EX) != 0)
 		return fail(error, error_size, "flock");
 	struct stat st;
@@ -84,10 +102,8 @@ int safesock_publish_open(const char *name, struct safesock_publisher *p, char *
 			return fail(error, error_size, "mmap");
 	}
 	struct safesock_pub_control *c = (struct safesock_pub_control *)p->base;
-	if (p->size < SAFESOCK_PUB_CONTROL || memcmp(c->magic, SAFESOCK_PUB_MAGIC, 8) != 0 || c->version != SAFESOCK_PUB_VERSION) {
-		snprintf(error, error_size, "%s is not a safesock publication of version %u", object, SAFESOCK_PUB_VERSION);
+	if (p->size < SAFESOCK_PUB_CONTROL || !control_is_ours(c, object, error, error_size))
 		return -1;
-	}
 	p->next_generation = (atomic_load(&c->state) >> 1) + 1;
 	return 0;
 }
@@ -160,25 +176,15 @@ int safesock_pub_attach(const char *name, struct safesock_pub_view *view, char *
 {
 	char object[256];
 	memset(view, 0, sizeof *view);
-	view->fd = -1;
-	if (safesock_pub_object_name(name, object, sizeof object) != 0) {
-		snprintf(error, error_size, "bad publication name '%s'", name);
-		return -1;
-	}
-	view->fd = shm_open(object, O_RDONLY | O_CLOEXEC, 0);
+	view->fd = open_object(name, O_RDONLY, object, sizeof object, error, error_size);
 	if (view->fd < 0)
-		return fail(error, error_size, object);
+		return -1;
 	view->base = mmap(NULL, SAFESOCK_PUB_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (view->base == MAP_FAILED)
 		return fail(error, error_size, "mmap");
 	if (map_object(view) != 0)
 		return fail(error, error_size, object);
-	const struct safesock_pub_control *c = (const struct safesock_pub_control *)view->base;
-	if (memcmp(c->magic, SAFESOCK_PUB_MAGIC, 8) != 0 || c->version != SAFESOCK_PUB_VERSION) {
-		snprintf(error, error_size, "%s is not a safesock publication of version %u", object, SAFESOCK_PUB_VERSION);
-		return -1;
-	}
-	return 0;
+	return control_is_ours((const struct safesock_pub_control *)view->base, object, error, error_size) ? 0 : -1;
 }
 
 int safesock_pub_current(struct safesock_pub_view *view, struct safesock_pub_table *table)
