@@ -17,12 +17,15 @@ CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
 MATCH_SOURCES := $(sort $(wildcard Sources/SafesockMatch/*.swift))
 SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publication.c
-SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -fPIC -fvisibility=hidden -fstack-protector-strong \
+# -flto: the small per-family files inline into each other (fewer
+# instructions a connect), and stay small files to read.
+SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -flto -fPIC -fvisibility=hidden -fstack-protector-strong \
                  -ISources/SafesockPublication/include \
                  -Wall -Wextra -Werror
-# The matcher, in Embedded Swift: no runtime library, only libc.
+# The matcher, in Embedded Swift: no runtime library, only libc. -O rather
+# than -Osize: 12% fewer instructions a decision, and no larger a library.
 EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature Embedded -wmo \
-                  -parse-as-library -Osize -Xcc -fPIC -Xfrontend -function-sections
+                  -parse-as-library -O -Xcc -fPIC -Xfrontend -function-sections
 
 TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift_probe \
                  $(BUILD)/test/libsafesock-flipped.so
@@ -30,7 +33,7 @@ TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all cli lib test-programs test bench demo deps install clean
+.PHONY: all cli lib test-programs test bench bench-deps demo deps install clean
 
 all: cli lib
 
@@ -46,10 +49,12 @@ $(BUILD)/obj/match.o: $(MATCH_SOURCES)
 	swiftc $(EMBEDDED_FLAGS) -module-name SafesockMatch -emit-object $(MATCH_SOURCES) -o $@
 
 # The version script is what keeps swift_* symbols from being exported.
+# Lazy binding (no -z now): binding every import at load added some 19,000
+# instructions to the start of every program; RELRO stays.
 $(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/SafesockPublication/include/*.h) CShim/exports.map
 	@mkdir -p $(@D)
 	$(CC) -shared $(SHIM_CFLAGS) $(SHIM_SOURCES) $(BUILD)/obj/match.o -o $@ \
-	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map -Wl,-z,relro,-z,now
+	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map -Wl,-z,relro
 
 test-programs: $(TEST_PROGRAMS)
 
@@ -88,10 +93,29 @@ test: all test-programs
 	$(TEST_ENV) $(SWIFT) test $(SWIFTFLAGS) --disable-xctest --sanitize=address \
 	  --scratch-path .build-asan --filter CorruptionTests
 
-# Figures as a table, and build/bench.json (docs/benchmarks.md says what they mean).
-bench: all
+# Figures as tables, and build/bench.json (docs/benchmarks.md says what they
+# mean). The bench's own programs, and the peers it is measured against.
+BENCH_PACKAGES := valgrind proxychains4 torsocks util-linux mount
+
+$(BUILD)/bench/netbench: Tests/bench/netbench.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Werror $< -o $@
+
+$(BUILD)/bench/empty: Tests/bench/empty.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $< -o $@
+
+# Static, so that its own pages do not count in the child's peak RSS.
+$(BUILD)/bench/rss: Tests/bench/rss.c
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -Wall -Werror $< -o $@
+
+bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/empty $(BUILD)/bench/rss
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock-bench
 	"$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock-bench"
+
+bench-deps:
+	@$(MAKE) -s deps TEST_PACKAGES="$(BENCH_PACKAGES)"
 
 # The manual page's example decided, and the home policy enforced in curl.
 demo: all

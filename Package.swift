@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable", "SafesockPublication", "SafesockLint"]),
         .executableTarget(name: "safesock", dependencies: ["SafesockCLI"]),
         // `make bench`: the matcher, compiler and table at 10 to 1,000,000 rules.
-        .executableTarget(name: "safesock-bench", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"]),
+        .executableTarget(name: "safesock-bench", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch", "SafesockPublication"]),
         .testTarget(name: "SafesockPolicyTests", dependencies: ["SafesockPolicy", "SafesockMatch", "SafesockLint"]),
         .testTarget(name: "SafesockTableTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"],
                     exclude: ["Golden"]),

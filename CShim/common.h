@@ -83,6 +83,7 @@ enum safesock_verdict {
 struct safesock_destination {
 	struct sockaddr_storage addr;
 	socklen_t length;
+	uint32_t max_sockets; /* the deciding table's maxSockets (0: no limit) */
 };
 
 /* Declared here as glibc's headers do not (or not in C11 mode). */
@@ -95,10 +96,17 @@ void closefrom(int lowest);
 /* Loads the table and settings once; safe to call from any interposer. */
 void safesock_init(void);
 
-/* Whether libc's `name` is known, loading first if an interposer runs
- * before the constructor did (another library's constructor may close a
- * file). If it stays unknown the interposer denies rather than guesses. */
-#define SAFESOCK_READY(name) (safesock_real_##name != NULL || (safesock_init(), safesock_real_##name != NULL))
+/* Whether libc's `name` is known. The calls a signal handler may make
+ * (async-signal-safe in POSIX) are looked up at load, as dlsym itself is
+ * not async-signal-safe; the rest on first use, which keeps start-up cheap
+ * (a dlsym costs about 700 instructions; most programs make few of these
+ * calls). Loads first if an interposer runs before the constructor did
+ * (another library's constructor may close a file). If it stays unknown
+ * the interposer denies rather than guesses. */
+#define SAFESOCK_READY(name) \
+	(__atomic_load_n(&safesock_real_##name, __ATOMIC_ACQUIRE) != NULL || \
+	 safesock_resolve((void **)&safesock_real_##name, #name))
+int safesock_resolve(void **slot, const char *name);
 
 /* connect(2)-style check of `addr` for socket `fd`, on a private copy in
  * `out`. Side effects: a denial is reported (audit line). */

@@ -19,7 +19,7 @@ static int checked_connect(safesock_connect_fn real, int fd, const struct sockad
 	case SAFESOCK_PASS:
 		return real(fd, addr, len);
 	case SAFESOCK_ALLOW: {
-		if (safesock_sockets_reserve("connect", "", NULL, -1) != 0)
+		if (safesock_sockets_reserve(checked.max_sockets, "connect", "", NULL, -1) != 0)
 			return -1; /* EMFILE: maxSockets */
 		int rc = real(fd, (const struct sockaddr *)&checked.addr, checked.length);
 		int saved = errno;

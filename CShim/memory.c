@@ -30,6 +30,14 @@ struct entry {
 
 static struct entry entries[SLOTS];
 static _Atomic uint32_t evictions;
+/* Counts writes, so that a verdict remembered by a thread (cache.c) is
+ * forgotten once the names an address is known by may have changed. */
+static _Atomic uint32_t epoch;
+
+uint32_t safesock_memory_epoch(void)
+{
+	return atomic_load_explicit(&epoch, memory_order_acquire);
+}
 
 static uint32_t home(uint8_t family, const uint8_t address[16])
 {
@@ -93,6 +101,7 @@ void safesock_memory_remember(const char *name, uint8_t family, const uint8_t ad
 		memcpy(entries[i].address, address, 16);
 		memcpy(entries[i].name, name, length);
 		atomic_store_explicit(&entries[i].sequence, sequence + 2, memory_order_release);
+		atomic_fetch_add_explicit(&epoch, 1, memory_order_release);
 		return;
 	}
 	/* Every entry of the neighbourhood is being written right now: this

@@ -19,4 +19,7 @@ void safesock_memory_remember(const char *name, uint8_t family, const uint8_t ad
  * path and in signal handlers. */
 size_t safesock_memory_names(uint8_t family, const uint8_t address[16], char (*names)[SAFESOCK_NAME_MAX], size_t max);
 
+/* Changes whenever a name is remembered; read it before the names. */
+uint32_t safesock_memory_epoch(void);
+
 #endif

@@ -26,9 +26,8 @@ static int is_marked(int fd)
 	return fd >= 0 && fd < TRACKED && (atomic_load(&marked[fd / 64]) >> (fd % 64)) & 1;
 }
 
-int safesock_sockets_reserve(const char *op, const char *host, const char *address, int port)
+int safesock_sockets_reserve(uint32_t limit, const char *op, const char *host, const char *address, int port)
 {
-	uint32_t limit = safesock_current_options().max_sockets;
 	unsigned int n = atomic_load(&held);
 	while (limit == 0 || n < limit)
 		if (atomic_compare_exchange_weak(&held, &n, n + 1))
@@ -103,7 +102,7 @@ SAFESOCK_EXPORT int dup(int fd)
 	}
 	if (!is_marked(fd))
 		return safesock_real_dup(fd);
-	if (safesock_sockets_reserve("dup", "", NULL, -1) != 0)
+	if (safesock_sockets_reserve(safesock_current_options().max_sockets, "dup", "", NULL, -1) != 0)
 		return -1;
 	return copied(safesock_real_dup(fd));
 }
@@ -121,7 +120,7 @@ static int duplicate_onto(int fd, int to, int flags, int three)
 	/* A copy of a held socket onto a held descriptor: one place for one. */
 	if (is_marked(to))
 		return three ? safesock_real_dup3(fd, to, flags) : safesock_real_dup2(fd, to);
-	if (safesock_sockets_reserve("dup2", "", NULL, -1) != 0)
+	if (safesock_sockets_reserve(safesock_current_options().max_sockets, "dup2", "", NULL, -1) != 0)
 		return -1;
 	return copied(three ? safesock_real_dup3(fd, to, flags) : safesock_real_dup2(fd, to));
 }
@@ -178,7 +177,7 @@ static int checked_fcntl(int (*real)(int, int, ...), int fd, int cmd, va_list ap
 	}
 	if ((cmd != F_DUPFD && cmd != F_DUPFD_CLOEXEC) || !is_marked(fd))
 		return real(fd, cmd, arg);
-	if (safesock_sockets_reserve("dup", "", NULL, -1) != 0)
+	if (safesock_sockets_reserve(safesock_current_options().max_sockets, "dup", "", NULL, -1) != 0)
 		return -1;
 	return copied(real(fd, cmd, arg));
 }

@@ -4,8 +4,8 @@
  * (SAFESOCK_ORIGIN, SAFESOCK_MODE, SAFESOCK_LOG) once, at library load.
  * A table that is missing, unreadable or refused by the matcher's checks
  * leaves no usable table: every inet connection is then denied (fail
- * closed). A publication's tables are validated once each, the first time
- * a decision meets them.
+ * closed). A table file is validated once, and a publication's tables once
+ * each, the first time a decision meets them.
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -59,21 +59,31 @@ static void load_table(const char *path)
 		set_fault(path, strerror(errno));
 		return;
 	}
-	int32_t code = safesock_table_check(map, (size_t)st.st_size);
-	if (code != 0) {
-		munmap(map, (size_t)st.st_size);
-		set_fault(path, safesock_table_fault_reason(code));
-		return;
-	}
+	/* Checked at the first decision (safesock_acquire), not here: a
+	 * program that never connects should not pay a walk of the table, nor
+	 * the memory of its pages (a page cache of large folios maps 2 MB at
+	 * the first touch of one byte). */
 	state.file_table = map;
 	state.file_length = (size_t)st.st_size;
 }
 
 static void load(void)
 {
-#define SAFESOCK_RESOLVE_REAL(name, ret, params, args) \
-	safesock_real_##name = (safesock_##name##_fn)dlsym(RTLD_NEXT, #name);
-	SAFESOCK_CALLS(SAFESOCK_RESOLVE_REAL)
+	/* POSIX's async-signal-safe calls among ours; common.h says why. */
+#define SAFESOCK_RESOLVE_REAL(name) (void)safesock_resolve((void **)&safesock_real_##name, #name);
+	SAFESOCK_RESOLVE_REAL(connect)
+	SAFESOCK_RESOLVE_REAL(__connect)
+	SAFESOCK_RESOLVE_REAL(sendto)
+	SAFESOCK_RESOLVE_REAL(sendmsg)
+	SAFESOCK_RESOLVE_REAL(bind)
+	SAFESOCK_RESOLVE_REAL(listen)
+	SAFESOCK_RESOLVE_REAL(getpeername)
+	SAFESOCK_RESOLVE_REAL(close)
+	SAFESOCK_RESOLVE_REAL(dup)
+	SAFESOCK_RESOLVE_REAL(dup2)
+	SAFESOCK_RESOLVE_REAL(execve)
+	SAFESOCK_RESOLVE_REAL(fexecve)
+	SAFESOCK_RESOLVE_REAL(fcntl)
 
 	const char *table = getenv("SAFESOCK_TABLE");
 	if (table != NULL && *table != '\0' && strchr(table, '/') == NULL) {
@@ -96,8 +106,21 @@ static void load(void)
 	state.learn = mode != NULL && strcmp(mode, "learn") == 0;
 }
 
+int safesock_resolve(void **slot, const char *name)
+{
+	safesock_init();
+	void *real = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (real == NULL) {
+		real = dlsym(RTLD_NEXT, name);
+		__atomic_store_n(slot, real, __ATOMIC_RELEASE);
+	}
+	return real != NULL;
+}
+
 __attribute__((constructor)) void safesock_init(void)
 {
+	if (atomic_load_explicit(&phase, memory_order_acquire) == 2)
+		return;
 	int expected = 0;
 	if (atomic_compare_exchange_strong(&phase, &expected, 1)) {
 		load();
@@ -107,6 +130,8 @@ __attribute__((constructor)) void safesock_init(void)
 
 const struct safesock_state *safesock_state(void)
 {
+	if (atomic_load_explicit(&phase, memory_order_acquire) == 2)
+		return &state;
 	safesock_init();
 	/* Another thread is loading (only possible before main): wait a
 	 * bounded while rather than lock, so a signal handler cannot hang. */
@@ -116,6 +141,13 @@ const struct safesock_state *safesock_state(void)
 	return atomic_load(&phase) == 2 ? &state : &loading;
 }
 
+/* A table file's check, made at the first decision. Threads that meet it
+ * unchecked or being checked make it themselves; the first one stores its
+ * answer, and the options, for all later decisions. */
+enum { FILE_UNCHECKED, FILE_CHECKING, FILE_GOOD, FILE_REFUSED };
+static _Atomic int32_t file_check; /* FILE_REFUSED + fault code when refused */
+static struct safesock_options file_options; /* written before FILE_GOOD */
+
 /* The slot and sequence of the published table last validated, plus one
  * (0: none yet). Each republished table is checked once, by whichever
  * decision meets it first; a check costs no system call. */
@@ -124,15 +156,35 @@ static _Atomic uint64_t validated;
 int safesock_acquire(struct safesock_current *now)
 {
 	const struct safesock_state *s = safesock_state();
-	memset(now, 0, sizeof *now);
+	/* Per connect: fields set one by one, not the whole struct zeroed. */
 	now->fault = s->fault;
+	now->key = 0;
 	if (s->file_table != NULL) {
+		now->key = 1;
 		now->table = s->file_table;
 		now->length = s->file_length;
-		return safesock_table_options(now->table, now->length, &now->options) == 0 ? 0 : -1;
+		int32_t checked = atomic_load_explicit(&file_check, memory_order_acquire);
+		if (checked == FILE_GOOD) {
+			now->options = file_options;
+			return 0;
+		}
+		int32_t code = checked >= FILE_REFUSED ? checked - FILE_REFUSED : safesock_table_check(now->table, now->length);
+		if (code == 0 && safesock_table_options(now->table, now->length, &now->options) != 0)
+			code = -1;
+		int32_t expected = FILE_UNCHECKED;
+		if (checked == FILE_UNCHECKED && atomic_compare_exchange_strong(&file_check, &expected, FILE_CHECKING)) {
+			file_options = now->options;
+			atomic_store_explicit(&file_check, code == 0 ? FILE_GOOD : FILE_REFUSED + code, memory_order_release);
+		}
+		if (code != 0) {
+			now->fault = safesock_table_fault_reason(code);
+			return -1;
+		}
+		return 0;
 	}
 	if (!s->published)
 		return -1;
+	memset(&now->options, 0, sizeof now->options);
 	for (int tries = 0; tries < 8; tries++) {
 		if (safesock_pub_current((struct safesock_pub_view *)&s->publication, &now->published) != 0) {
 			now->fault = "the published table stays mid-write or out of range";
@@ -151,6 +203,7 @@ int safesock_acquire(struct safesock_current *now)
 			}
 			atomic_store(&validated, key);
 		}
+		now->key = key + 1;
 		return safesock_table_options(now->table, now->length, &now->options) == 0 ? 0 : -1;
 	}
 	now->fault = "the published table kept changing";

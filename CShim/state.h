@@ -31,6 +31,7 @@ struct safesock_current {
 	struct safesock_options options;
 	struct safesock_pub_table published; /* which slot and sequence, for `still` */
 	const char *fault;       /* why not, when acquire fails (static text) */
+	uint64_t key;            /* which table: the same key, the same bytes */
 };
 
 /* The loaded state; safesock_init() has run when this returns. */
@@ -49,5 +50,14 @@ int safesock_still(const struct safesock_current *now);
  * filled; anything else is a name, ASCII lower case, trailing dots dropped
  * (`*family` 0). 0 on success, -1 if it does not fit in `size`. */
 int safesock_canonical_host(const char *text, char *out, size_t size, uint8_t *family, uint8_t address[16]);
+
+/* IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d, not :: or
+ * ::1) IPv6 addresses are the IPv4 host: 1 when folded into `v4`. */
+int safesock_fold_ipv4(const uint8_t address[16], uint8_t v4[4]);
+
+/* The canonical text of an address (family 4 or 6), NUL-terminated, as
+ * inet_ntop writes it; returns its length. */
+#define SAFESOCK_ADDRESS_MAX 46
+size_t safesock_format_address(uint8_t family, const uint8_t address[16], char out[SAFESOCK_ADDRESS_MAX]);
 
 #endif

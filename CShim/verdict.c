@@ -12,6 +12,8 @@
  *      them) and every name the resolver returned the address for.
  * The address is copied first and the copy is what the caller forwards,
  * so another thread cannot change it between the check and the call.
+ * Allow verdicts are remembered per thread (cache.c) for the table they
+ * were made on; a repeated destination skips the names and the matcher.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "cache.h"
 #include "memory.h"
 #include "report.h"
 #include "verdict.h"
@@ -69,29 +72,28 @@ void safesock_record_rules(struct safesock_record *record, const struct safesock
 	}
 }
 
-/* The address identity of an inet sockaddr; 0 on success. */
-static int address_identity(const struct sockaddr_storage *addr, struct safesock_identity *id, char *text, size_t size, int *port)
+/* The address identity of an inet sockaddr (canonical: IPv4-mapped
+ * folded; its text is written on a cache miss) and its port. */
+static int address_identity(const struct sockaddr_storage *addr, struct safesock_identity *id)
 {
-	char raw[INET6_ADDRSTRLEN];
-	const void *bytes;
+	int port;
 	memset(id, 0, sizeof *id);
 	if (addr->ss_family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-		*port = ntohs(in->sin_port);
-		bytes = &in->sin_addr;
+		port = ntohs(in->sin_port);
+		id->family = 4;
+		memcpy(id->address, &in->sin_addr, 4);
 	} else {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-		*port = ntohs(in6->sin6_port);
-		bytes = &in6->sin6_addr;
+		port = ntohs(in6->sin6_port);
+		if (safesock_fold_ipv4(in6->sin6_addr.s6_addr, id->address)) {
+			id->family = 4;
+		} else {
+			id->family = 6;
+			memcpy(id->address, &in6->sin6_addr, 16);
+		}
 	}
-	if (!inet_ntop(addr->ss_family, bytes, raw, sizeof raw))
-		return -1;
-	/* Through the canonicaliser names use too: folds IPv4-mapped. */
-	if (safesock_canonical_host(raw, text, size, &id->family, id->address) != 0)
-		return -1;
-	id->text = (const uint8_t *)text;
-	id->text_length = (uint32_t)strlen(text);
-	return 0;
+	return port;
 }
 
 static void name_identity(struct safesock_identity *id, const char *text)
@@ -99,6 +101,116 @@ static void name_identity(struct safesock_identity *id, const char *text)
 	memset(id, 0, sizeof *id);
 	id->text = (const uint8_t *)text;
 	id->text_length = (uint32_t)strlen(text);
+}
+
+/* A destination's identities: its addresses first, then, completed on the
+ * first cache miss, their texts and the names the resolver returned them
+ * for. */
+struct identities {
+	struct safesock_identity ids[MAX_IDENTITIES];
+	size_t n_addresses, n; /* n == 0: names not read yet */
+	char addresses[MAX_ADDRESSES][SAFESOCK_ADDRESS_MAX];
+	char names[MAX_ADDRESSES * NAMES_PER_ADDRESS][SAFESOCK_NAME_MAX];
+	size_t n_names;
+};
+
+static void add_names(struct identities *d, struct safesock_record *record, const char *origin)
+{
+	if (d->n != 0)
+		return;
+	d->n = d->n_addresses;
+	for (size_t a = 0; a < d->n_addresses; a++) {
+		d->ids[a].text = (const uint8_t *)d->addresses[a];
+		d->ids[a].text_length = (uint32_t)safesock_format_address(d->ids[a].family, d->ids[a].address, d->addresses[a]);
+		size_t found = safesock_memory_names(d->ids[a].family, d->ids[a].address, d->names + d->n_names,
+						     NAMES_PER_ADDRESS);
+		for (size_t k = 0; k < found; k++)
+			name_identity(&d->ids[d->n++], d->names[d->n_names + k]);
+		d->n_names += found;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		d->ids[i].is_origin = origin[0] != '\0' && strcmp((const char *)d->ids[i].text, origin) == 0;
+	if (d->n_names > 0)
+		record->host = d->names[0];
+}
+
+/* The full decision, after the cache missed (the big stack frame lives here). */
+static __attribute__((noinline)) enum safesock_verdict
+decide(const struct safesock_identity *first, int port, int type, struct safesock_cache_key *remembered, const char *op,
+       struct safesock_destination *out)
+{
+	const struct safesock_state *s = safesock_state();
+	struct identities d; /* not zeroed: 2 KB of name buffers, filled as read */
+	d.n_addresses = 1;
+	d.n = d.n_names = 0;
+	struct safesock_identity *ids = d.ids;
+	ids[0] = *first;
+	/* The kernel sends 0.0.0.0 and :: to loopback: judge the host reached too. */
+	static const uint8_t unspecified[16];
+	if (memcmp(ids[0].address, unspecified, ids[0].family == 4 ? 4 : 16) == 0) {
+		static const uint8_t loopback6[16] = { [15] = 1 };
+		static const uint8_t loopback4[4] = { 127, 0, 0, 1 };
+		ids[1] = ids[0];
+		memcpy(ids[1].address, ids[0].family == 4 ? loopback4 : loopback6, ids[0].family == 4 ? 4 : 16);
+		d.n_addresses = 2;
+	}
+	/* Not zeroed as a whole: its rule texts are 2.4 KB, written as used. */
+	struct safesock_record record;
+	record.op = op;
+	record.host = record.address = d.addresses[0];
+	record.port = port;
+	record.allowed = record.learn = 0;
+	record.reason = NULL;
+	record.rule_count = 0;
+
+	/* Decided on one table; made again if it was republished meanwhile. */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct safesock_current now;
+		if (safesock_acquire(&now) != 0) {
+			add_names(&d, &record, s->origin);
+			safesock_report_no_table(now.fault);
+			record.reason = "no table";
+			return safesock_deny(&record);
+		}
+		if (type != SOCK_STREAM && now.options.datagrams == 0) {
+			if (!safesock_still(&now))
+				continue;
+			add_names(&d, &record, s->origin);
+			record.reason = "datagrams deny";
+			return safesock_deny(&record);
+		}
+		out->max_sockets = now.options.max_sockets;
+		add_names(&d, &record, s->origin);
+		uint32_t rules[SAFESOCK_RECORD_RULES];
+		size_t written = 0;
+		int32_t verdict = safesock_table_decide(now.table, now.length, ids, d.n, (uint16_t)port, rules,
+							SAFESOCK_RECORD_RULES, &written);
+#ifdef SAFESOCK_TEST_FLIP_PORT
+		/* A deliberately broken build, for the test that `verify` notices. */
+		if (port == SAFESOCK_TEST_FLIP_PORT)
+			verdict = verdict == 1 ? 0 : 1;
+#endif
+		if (verdict == 1 && !s->learn) {
+			if (!safesock_still(&now))
+				continue;
+			remembered->table = now.key;
+			safesock_cache_allow(remembered);
+			return SAFESOCK_ALLOW;
+		}
+		safesock_record_rules(&record, &now, rules, written);
+		if (!safesock_still(&now))
+			continue;
+		if (verdict == 1) {
+			record.allowed = 1;
+			record.learn = 1;
+			safesock_report(&record);
+			return SAFESOCK_ALLOW;
+		}
+		return safesock_deny(&record);
+	}
+	add_names(&d, &record, s->origin);
+	record.reason = "the published table kept changing";
+	return safesock_deny(&record);
 }
 
 enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *addr, socklen_t len,
@@ -116,85 +228,30 @@ enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *
 		errno = EINVAL;
 		return SAFESOCK_DENY;
 	}
-	memset(&out->addr, 0, sizeof out->addr);
-	memcpy(&out->addr, addr, len);
+	memcpy(&out->addr, addr, len); /* only these `len` bytes are read or forwarded */
 	out->length = len;
 
-	const struct safesock_state *s = safesock_state();
-	struct safesock_identity ids[MAX_IDENTITIES];
-	char addresses[MAX_ADDRESSES][INET6_ADDRSTRLEN];
-	char names[MAX_ADDRESSES * NAMES_PER_ADDRESS][SAFESOCK_NAME_MAX];
-	int port;
-	if (address_identity(&out->addr, &ids[0], addresses[0], sizeof addresses[0], &port) != 0) {
-		errno = EINVAL;
-		return SAFESOCK_DENY;
-	}
-	size_t n_addresses = 1;
-	/* The kernel sends 0.0.0.0 and :: to loopback: judge the host reached too. */
-	static const uint8_t unspecified[16];
-	if (memcmp(ids[0].address, unspecified, ids[0].family == 4 ? 4 : 16) == 0) {
-		const char *loopback = ids[0].family == 4 ? "127.0.0.1" : "::1";
-		memset(&ids[1], 0, sizeof ids[1]);
-		if (safesock_canonical_host(loopback, addresses[1], sizeof addresses[1], &ids[1].family, ids[1].address) == 0) {
-			ids[1].text = (const uint8_t *)addresses[1];
-			ids[1].text_length = (uint32_t)strlen(addresses[1]);
-			n_addresses = 2;
-		}
-	}
-	size_t n = n_addresses, n_names = 0;
-	for (size_t a = 0; a < n_addresses; a++) {
-		size_t found = safesock_memory_names(ids[a].family, ids[a].address, names + n_names, NAMES_PER_ADDRESS);
-		for (size_t k = 0; k < found; k++)
-			name_identity(&ids[n++], names[n_names + k]);
-		n_names += found;
-	}
-	for (size_t i = 0; i < n; i++)
-		ids[i].is_origin = s->origin[0] != '\0' && strcmp((const char *)ids[i].text, s->origin) == 0;
-
-	struct safesock_record record = {
-		.op = op, .host = n_names > 0 ? names[0] : addresses[0], .address = addresses[0], .port = port,
-	};
+	struct safesock_identity first;
+	int port = address_identity(&out->addr, &first);
 	int type = 0;
 	socklen_t type_length = sizeof type;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0)
 		return SAFESOCK_DENY; /* EBADF, ENOTSOCK: what the kernel would say; errno is set */
 
-	/* Decided on one table; made again if it was republished meanwhile. */
-	for (int attempt = 0; attempt < 8; attempt++) {
-		struct safesock_current now;
-		if (safesock_acquire(&now) != 0) {
-			safesock_report_no_table(now.fault);
-			record.reason = "no table";
-			return safesock_deny(&record);
-		}
-		if (type != SOCK_STREAM && now.options.datagrams == 0) {
-			if (!safesock_still(&now))
-				continue;
-			record.reason = "datagrams deny";
-			return safesock_deny(&record);
-		}
-		uint32_t rules[SAFESOCK_RECORD_RULES];
-		size_t written = 0;
-		int32_t verdict = safesock_table_decide(now.table, now.length, ids, n, (uint16_t)port, rules,
-							SAFESOCK_RECORD_RULES, &written);
-#ifdef SAFESOCK_TEST_FLIP_PORT
-		/* A deliberately broken build, for the test that `verify` notices. */
-		if (port == SAFESOCK_TEST_FLIP_PORT)
-			verdict = verdict == 1 ? 0 : 1;
-#endif
-		safesock_record_rules(&record, &now, rules, written);
-		if (!safesock_still(&now))
-			continue;
-		if (verdict == 1) {
-			if (s->learn) {
-				record.allowed = 1;
-				record.learn = 1;
-				safesock_report(&record);
-			}
+	/* Read before the names are (decide), so a name remembered meanwhile
+	 * makes this key stale rather than the cache wrong. */
+	struct safesock_cache_key remembered = {
+		.names_epoch = safesock_memory_epoch(), .port = (uint16_t)port, .family = first.family,
+		.stream = type == SOCK_STREAM,
+	};
+	memcpy(remembered.address, first.address, 16);
+	struct safesock_current now;
+	if (!safesock_state()->learn && safesock_acquire(&now) == 0) {
+		remembered.table = now.key;
+		if (safesock_cache_allowed(&remembered)) {
+			out->max_sockets = now.options.max_sockets;
 			return SAFESOCK_ALLOW;
 		}
-		return safesock_deny(&record);
 	}
-	record.reason = "the published table kept changing";
-	return safesock_deny(&record);
+	return decide(&first, port, type, &remembered, op, out);
 }

@@ -99,14 +99,14 @@ public func safesockTableRule(
 /// peername, datagrams, servers, resolve (one byte each), maxSockets, flags.
 @_cdecl("safesock_table_options")
 public func safesockTableOptions(_ table: UnsafeRawPointer?, _ length: Int, _ out: UnsafeMutableRawPointer?) -> Int32 {
+    // Read per connect: only the six fields, not the whole header.
     guard let table, let out, length >= TableLayout.headerSize else { return -1 }
     var v = TableView(UnsafeRawBufferPointer(start: table, count: length))
-    let h = TableHeader(&v)
-    out.storeBytes(of: h.peername, toByteOffset: 0, as: UInt8.self)
-    out.storeBytes(of: h.datagrams, toByteOffset: 1, as: UInt8.self)
-    out.storeBytes(of: h.servers, toByteOffset: 2, as: UInt8.self)
-    out.storeBytes(of: h.resolve, toByteOffset: 3, as: UInt8.self)
-    out.storeBytes(of: h.maxSockets, toByteOffset: 4, as: UInt32.self)
-    out.storeBytes(of: h.flags, toByteOffset: 8, as: UInt32.self)
+    out.storeBytes(of: v.u8(TableLayout.peernameOffset), toByteOffset: 0, as: UInt8.self)
+    out.storeBytes(of: v.u8(TableLayout.datagramsOffset), toByteOffset: 1, as: UInt8.self)
+    out.storeBytes(of: v.u8(TableLayout.serversOffset), toByteOffset: 2, as: UInt8.self)
+    out.storeBytes(of: v.u8(TableLayout.resolveOffset), toByteOffset: 3, as: UInt8.self)
+    out.storeBytes(of: v.u32(TableLayout.maxSocketsOffset), toByteOffset: 4, as: UInt32.self)
+    out.storeBytes(of: v.u32(TableLayout.flagsOffset), toByteOffset: 8, as: UInt32.self)
     return v.fault ? -1 : 0
 }

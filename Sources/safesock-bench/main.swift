@@ -1,147 +1,134 @@
-// safesock-bench: `make bench`. For policies of 10 to 1,000,000 rules of a
-// realistic mix it measures parse and compile time, table size, and the
-// matcher's decision time (per destination, name and address identities).
-// Prints one table and writes build/bench.json. Times are this machine's.
+// safesock-bench: `make bench`. The matcher and compiler at 10 to 1,000,000
+// rules (MatcherBench), then real programs bare, under safesock and under
+// the LD_PRELOAD peers proxychains4 and torsocks (SystemBench). Prints the
+// figures as tables, then each goal of issue 8 met or missed, and writes
+// the same to build/bench.json. docs/benchmarks.md says what each means.
+//
+//   safesock-bench [--matcher-only] [RULES...]
 
 import Foundation
-import SafesockMatch
-import SafesockPolicy
-import SafesockTable
 
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+let arguments = Array(CommandLine.arguments.dropFirst())
+let matcherOnly = arguments.contains("--matcher-only")
+let sizes = arguments.compactMap { Int($0) }
 
-/// A policy of `count` rules: mostly exact names and domains, addresses
-/// and CIDR blocks, some globs, a few disallows (the kinds a site lists).
-func realisticPolicy(_ count: Int, _ rng: inout SeededGenerator) -> String {
-    var lines = ["section hosts ports", "    disallow * 25", "    disallow 169.254.169.254 *"]
-    let domains = max(1, count / 50)
-    for i in 0..<max(0, count - 2) {
-        let d = Int.random(in: 0..<domains, using: &rng)
-        let port = ["80", "443", "8080", "3000-3999", "443"].randomElement(using: &rng)!
-        switch Int.random(in: 0..<100, using: &rng) {
-        case 0..<45: lines.append("    allow host\(i).domain\(d).com \(port)")
-        case 45..<60: lines.append("    allow *.domain\(d).org 443")
-        case 60..<70: lines.append("    allow 10.\(i >> 16 & 255).\(i >> 8 & 255).\(i & 255) \(port)")
-        case 70..<80: lines.append("    allow 11.\(i >> 8 & 255).\(i & 255).0/24 *")
-        case 80..<85: lines.append("    allow 12.\(i & 255).0.0/16 443")
-        case 85..<90: lines.append("    disallow host\(i).domain\(d).com 8080")
-        case 90..<95: lines.append("    allow 2001:db8:\(String(i & 0xffff, radix: 16))::/48 443")
-        case 95..<99: lines.append("    allow api-*.svc\(d).net 8443")
-        default: lines.append("    allow 172.\(i & 255).*.* 80")
-        }
-    }
-    return lines.joined(separator: "\n") + "\n"
-}
-
-/// Destinations that hit each kind of rule, and misses: (name, address).
-func destinations(_ count: Int, _ rng: inout SeededGenerator) -> [(String, String, UInt16)] {
-    let domains = max(1, count / 50)
-    return (0..<1000).map { k in
-        let i = Int.random(in: 0..<max(1, count), using: &rng)
-        let d = Int.random(in: 0..<domains, using: &rng)
-        switch k % 8 {
-        case 0: return ("host\(i).domain\(d).com", "10.\(i >> 16 & 255).\(i >> 8 & 255).\(i & 255)", 443)
-        case 1: return ("www.domain\(d).org", "11.\(i >> 8 & 255).\(i & 255).7", 443)
-        case 2: return ("api-7.svc\(d).net", "12.\(i & 255).3.4", 8443)
-        case 3: return ("x\(i).example", "2001:db8:\(String(i & 0xffff, radix: 16))::9", 443)
-        case 4: return ("a.b.c.d.e.f.miss\(i).net", "192.0.2.\(i & 255)", 80)
-        case 5: return ("host\(i).domain\(d).com", "172.\(i & 255).9.9", 80)
-        case 6: return ("mail.domain\(d).com", "10.9.9.9", 25)
-        default: return ("metadata.internal", "169.254.169.254", 80)
-        }
-    }
-}
-
-func now() -> UInt64 {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
-}
-
-func percentile(_ sorted: [Double], _ p: Double) -> Double {
-    sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p + 0.5))]
-}
-
-struct Row: Encodable {
-    var rules: Int
-    var parse_ms: Double
-    var compile_ms: Double
-    var table_bytes: Int
-    var table_bytes_per_rule: Double
-    var decide_median_ns: Double
-    var decide_p99_ns: Double
-}
-
-var rows: [Row] = []
-let sizes = CommandLine.arguments.dropFirst().compactMap { Int($0) }
-for count in sizes.isEmpty ? [10, 1_000, 100_000, 1_000_000] : sizes {
-    var rng = SeededGenerator(state: UInt64(count))
-    let text = realisticPolicy(count, &rng)
-    var t = now()
-    let parsed = PolicyParser.parse(text: text, name: "bench.cfg")
-    let parseMs = Double(now() - t) / 1e6
-    guard !parsed.hasErrors else { fatalError("bench policy has errors: \(parsed.diagnostics.prefix(3))") }
-    t = now()
-    let bytes = try TableCompiler.compile(parsed.policy)
-    let compileMs = Double(now() - t) / 1e6
-
-    // Identities as the library passes them: canonical text, address bytes.
-    let cases = destinations(count, &rng).map { (name, address, port) -> ([UInt8], [UInt8], [UInt8], UInt8, UInt16) in
-        let a = IPAddress(parsing: address)!
-        return (Array(name.utf8), Array(a.description.utf8), a.bytes, a.isIPv4 ? 4 : 6, port)
-    }
-    var perDestination: [Double] = []
-    var out = [UInt32](repeating: 0, count: 8)
-    var allowed = 0
-    bytes.withUnsafeBytes { table in
-        out.withUnsafeMutableBufferPointer { o in
-            for (name, text, address, family, port) in cases {
-                name.withUnsafeBufferPointer { n in
-                    text.withUnsafeBufferPointer { tx in
-                        address.withUnsafeBufferPointer { ad in
-                            let ids = [IdentityInput(text: n, family: 0, address: UnsafeBufferPointer(start: nil, count: 0), isOrigin: false),
-                                       IdentityInput(text: tx, family: family, address: ad, isOrigin: false)]
-                            ids.withUnsafeBufferPointer { idp in
-                                let repeats = 200
-                                let start = now()
-                                for _ in 0..<repeats {
-                                    if TableMatcher.decide(table, identities: idp, port: port, deciding: o).verdict == .allow { allowed += 1 }
-                                }
-                                perDestination.append(Double(now() - start) / Double(repeats))
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    perDestination.sort()
-    rows.append(Row(rules: count, parse_ms: parseMs, compile_ms: compileMs, table_bytes: bytes.count,
-                    table_bytes_per_rule: Double(bytes.count) / Double(count),
-                    decide_median_ns: percentile(perDestination, 0.5), decide_p99_ns: percentile(perDestination, 0.99)))
-    if allowed == 0 { print("warning: no destination was allowed at \(count) rules") }
+// The system figures resolve names from a hosts file of the bench's own:
+// run again inside a private mount namespace with it on /etc/hosts.
+if !matcherOnly && getenv("SAFESOCK_BENCH_INSIDE") == nil {
+    try FileManager.default.createDirectory(atPath: "build/bench", withIntermediateDirectories: true)
+    let hosts = FileManager.default.currentDirectoryPath + "/build/bench/hosts"
+    try SystemBench.hostsFile(cycle: 64).write(toFile: hosts, atomically: true, encoding: .utf8)
+    let me = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
+    let argv = ["unshare", "-m", "/bin/sh", "-c",
+                "mount --bind \"$0\" /etc/hosts && SAFESOCK_BENCH_INSIDE=1 exec \"$@\"", hosts, me] + arguments
+    let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+    execvp("unshare", cArgs)
+    print("note: cannot enter a mount namespace (unshare -m needs root): matcher figures only")
 }
 
 func cell(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
-print("matcher and compiler (\(ProcessInfo.processInfo.processorCount) cores; decision = name + address identities, median/p99 over 1,000 destinations)")
-print([cell("rules", 9), cell("parse ms", 10), cell("compile ms", 11), cell("table bytes", 13), cell("bytes/rule", 11),
-       cell("decide median ns", 17), cell("decide p99 ns", 14)].joined(separator: " "))
-for r in rows {
-    print([cell("\(r.rules)", 9), cell(String(format: "%.1f", r.parse_ms), 10), cell(String(format: "%.1f", r.compile_ms), 11),
-           cell("\(r.table_bytes)", 13), cell(String(format: "%.1f", r.table_bytes_per_rule), 11),
-           cell(String(format: "%.0f", r.decide_median_ns), 17), cell(String(format: "%.0f", r.decide_p99_ns), 14)].joined(separator: " "))
+func row(_ cells: [(String, Int)]) -> String { cells.map { cell($0.0, $0.1) }.joined(separator: " ") }
+func f(_ x: Double, _ digits: Int = 0) -> String { x.isNaN ? "-" : String(format: "%.\(digits)f", x) }
+
+let matcher = try MatcherBench.run(sizes: sizes.isEmpty ? [10, 1_000, 100_000, 1_000_000] : sizes)
+print("\nmatcher and compiler (\(ProcessInfo.processInfo.processorCount) cores; decision = name + address identities, median/p99 over 1,000 destinations)")
+print(row([("rules", 9), ("parse ms", 10), ("compile ms", 11), ("table bytes", 13), ("bytes/rule", 11), ("w/o names", 10),
+           ("decide median ns", 17), ("decide p99 ns", 14)]))
+for r in matcher {
+    print(row([("\(r.rules)", 9), (f(r.parse_ms, 1), 10), (f(r.compile_ms, 1), 11), ("\(r.table_bytes)", 13),
+               (f(r.table_bytes_per_rule, 1), 11), (f(r.table_bytes_per_rule_without_names, 1), 10),
+               (f(r.decide_median_ns), 17), (f(r.decide_p99_ns), 14)]))
+}
+
+struct Goal: Encodable {
+    var figure: String
+    var measured: String
+    var goal: String
+    var met: Bool
+}
+var goals: [Goal] = []
+@MainActor func goal(_ figure: String, _ measured: String, _ target: String, _ met: Bool) {
+    goals.append(Goal(figure: figure, measured: measured, goal: target, met: met))
+}
+
+if let at100k = matcher.first(where: { $0.rules == 100_000 }) {
+    let medians = matcher.map(\.decide_median_ns)
+    let spread = (medians.max() ?? 0) / max(1, medians.min() ?? 1)
+    goal("matcher decision, flat from \(matcher.first!.rules) to \(matcher.last!.rules) rules", "\(f(spread, 2))x", "within 2x", spread <= 2)
+    goal("matcher decision median at 100k rules", "\(f(at100k.decide_median_ns)) ns", "<= 100 ns", at100k.decide_median_ns <= 100)
+}
+if let million = matcher.first(where: { $0.rules == 1_000_000 }) {
+    let seconds = (million.parse_ms + million.compile_ms) / 1000
+    goal("compile 1,000,000 rules (parse + compile)", "\(f(seconds, 2)) s", "<= 2 s", seconds <= 2)
+    goal("table bytes a rule at 1M, names aside", f(million.table_bytes_per_rule_without_names, 1), "<= 64", million.table_bytes_per_rule_without_names <= 64)
+}
+
+var system: SystemFigures?
+if !matcherOnly && getenv("SAFESOCK_BENCH_INSIDE") != nil {
+    let bench = try SystemBench()
+    let s = try bench.run()
+    system = s
+    let names = bench.variants.map(\.name)
+    let peers = names.filter { $0 != "bare" && $0 != "safesock" }
+    print("\nreal programs: bare, and each preload library's addition (instructions: valgrind --tool=callgrind, exact;")
+    print("times: ratio to bare in the same round, median of \(bench.repetitions) rounds, min-max in brackets; safesock policy: 100k rules)")
+    print(row([("figure", 44)] + names.map { ($0, 22) }))
+    func added(_ d: [String: Double], _ n: String) -> String {
+        guard let v = d[n], let b = d["bare"] else { return "-" }
+        return n == "bare" ? f(v) : (v - b >= 0 ? "+" : "") + f(v - b)
+    }
+    print(row([("instructions, start /bin/true", 44)] + names.map { (added(s.startup_instructions, $0), 22) }))
+    print(row([("instructions a connect, same destination", 44)] + names.map { (added(s.connect_instructions, $0), 22) }))
+    print(row([("instructions a connect, new destination", 44)] + names.map { (added(s.connect_new_instructions, $0), 22) }))
+    print(row([("peak RSS of /bin/true, KiB", 44)] + names.map { (added(s.true_max_rss_kib, $0), 22) }))
+    func ratio(_ times: [String: Sample], _ ratios: [String: Sample], _ n: String) -> String {
+        if n == "bare" { return times[n].map { "\(f($0.median / 1000, 1)) us" } ?? "-" }
+        guard let r = ratios[n] else { return "-" }
+        return "\(f(r.median, 3)) [\(f(r.min, 2))-\(f(r.max, 2))]"
+    }
+    print(row([("allowed connect + close", 44)] + names.map { (ratio(s.connect_ns, s.connect_ratio, $0), 22) }))
+    print(row([("getaddrinfo, hosts-file name", 44)] + names.map { (ratio(s.resolve_ns, s.resolve_ratio, $0), 22) }))
+    print(row([("start a small C program (posix_spawn+wait)", 44)] + names.map { (ratio(s.spawn_ns, s.spawn_ratio, $0), 22) }))
+    print(row([("denied connect / bare allowed connect", 44), ("-", 22),
+               ("\(f(s.denied_ratio.median, 3)) [\(f(s.denied_ratio.min, 2))-\(f(s.denied_ratio.max, 2))]", 22)]))
+    for (label, sample) in s.reload_ms.sorted(by: { $0.key < $1.key }) {
+        print(row([("reload, publish to first decision, \(label)", 44), ("-", 22),
+                   ("\(f(sample.median, 3)) ms [\(f(sample.min, 2))-\(f(sample.max, 2))]", 22)]))
+    }
+    if !s.peers_missing.isEmpty { print("not installed, not measured: \(s.peers_missing.joined(separator: ", ")) (make bench-deps)") }
+    if !peers.isEmpty { print("torsocks: connects by address and has no getaddrinfo figure (it sends every lookup to Tor, absent here)") }
+
+    func add(_ d: [String: Double]) -> Double { (d["safesock"] ?? .nan) - (d["bare"] ?? .nan) }
+    goal("instructions added a connect, 100k rules, same destination", f(add(s.connect_instructions)), "<= 300", add(s.connect_instructions) <= 300)
+    goal("instructions added a connect, 100k rules, new destination", f(add(s.connect_new_instructions)), "<= 300", add(s.connect_new_instructions) <= 300)
+    goal("instructions added to start /bin/true", f(add(s.startup_instructions)), "<= 30,000", add(s.startup_instructions) <= 30_000)
+    goal("peak RSS added to /bin/true", "\(f(add(s.true_max_rss_kib))) KiB", "<= 256 KiB", add(s.true_max_rss_kib) <= 256)
+    let c = s.connect_ratio["safesock"]!.median
+    goal("allowed connect+close / bare", f(c, 3), "<= 1.03", c <= 1.03)
+    let d = s.denied_ratio.median
+    goal("denied connect / bare allowed connect", f(d, 3), "<= 0.10", d <= 0.10)
+    let r = s.resolve_ratio["safesock"]!.median
+    goal("getaddrinfo of a hosts-file name / bare", f(r, 3), "<= 1.05", r <= 1.05)
+    let p = s.spawn_ratio["safesock"]!.median
+    goal("start of a small C program / bare", f(p, 3), "<= 1.05", p <= 1.05)
+    for (label, sample) in s.reload_ms.sorted(by: { $0.key < $1.key }) {
+        goal("reload to first decision, \(label)", "\(f(sample.median, 3)) ms", "<= 1 ms", sample.median <= 1)
+    }
+}
+
+print("\ngoals (issue 8)")
+print(row([("figure", 60), ("measured", 12), ("goal", 12), ("", 7)]))
+for g in goals { print(row([(g.figure, 60), (g.measured, 12), (g.goal, 12), (g.met ? "met" : "MISSED", 7)])) }
+
+struct Report: Encodable {
+    var cores: Int
+    var matcher: [Row]
+    var system: SystemFigures?
+    var goals: [Goal]
 }
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
 try FileManager.default.createDirectory(atPath: "build", withIntermediateDirectories: true)
-try encoder.encode(["matcher": rows]).write(to: URL(fileURLWithPath: "build/bench.json"))
+try encoder.encode(Report(cores: ProcessInfo.processInfo.processorCount, matcher: matcher, system: system, goals: goals))
+    .write(to: URL(fileURLWithPath: "build/bench.json"))
 print("written: build/bench.json")
