@@ -114,7 +114,13 @@ size_t safesock_memory_names(uint8_t family, const uint8_t address[16], char (*n
 	uint32_t start = home(family, address);
 	struct entry copy;
 	for (uint32_t k = 0; k < NEIGHBOURHOOD && found < max; k++) {
-		if (!read_entry((start + k) & (SLOTS - 1), &copy) || !same_address(&copy, family, address))
+		size_t i = (start + k) & (SLOTS - 1);
+		/* The address first, without copying the name: most entries of a
+		 * neighbourhood are other addresses. A torn read here only decides
+		 * whether read_entry, which checks, is asked. */
+		if (entries[i].family != family || memcmp(entries[i].address, address, family == 4 ? 4 : 16) != 0)
+			continue;
+		if (!read_entry(i, &copy) || !same_address(&copy, family, address))
 			continue;
 		memcpy(names[found], copy.name, copy.name_length);
 		names[found][copy.name_length] = '\0';

@@ -89,13 +89,26 @@ public enum TableHash {
     /// bit 63 stays in bit 63 and two such flips cancel). The checksum field
     /// reads as zero. `bytes.count` is a multiple of 8.
     public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        @inline(__always) func step(_ h: UInt64, _ w: UInt64) -> UInt64 {
+            let m = (h ^ w) &* 0x0000_0100_0000_01B3
+            return m ^ (m >> 29)
+        }
+        // The loop has no branch for the checksum field: it is stepped over.
+        let words = bytes.count / 8
+        let field = TableLayout.checksumOffset / 8
         var h: UInt64 = 0xCBF2_9CE4_8422_2325
         var i = 0
-        while i + 8 <= bytes.count {
-            let w = i == TableLayout.checksumOffset ? 0 : UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            h = (h ^ w) &* 0x0000_0100_0000_01B3
-            h ^= h >> 29
-            i += 8
+        while i < min(field, words) {
+            h = step(h, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self)))
+            i &+= 1
+        }
+        if i < words {
+            h = step(h, 0)
+            i &+= 1
+        }
+        while i < words {
+            h = step(h, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self)))
+            i &+= 1
         }
         return h
     }

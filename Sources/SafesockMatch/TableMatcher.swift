@@ -109,25 +109,32 @@ struct Decider {
         let text = id.text
         if id.isOrigin { visitList(header.originList, glob: nil) }
         visitList(header.allHostsList, glob: nil)
-        if let list = lookup(.exact, text, TableHash.forward(text)) { visitList(list, glob: nil) }
+
+        if tables.0.slotCount > 0, let list = lookup(tables.0, text, TableHash.forward(text)) { visitList(list, glob: nil) }
 
         // Backward: every suffix that starts at a dot.
         var h = TableHash.fnvOffset
-        var i = text.count
-        while i > 0 && !finished {
-            i -= 1
-            h = (h ^ UInt32(text[i])) &* TableHash.fnvPrime
-            guard text[i] == UInt8(ascii: ".") else { continue }
-            let suffix = UnsafeBufferPointer(rebasing: text[i...])
-            if let list = lookup(.starSuffix, suffix, h) { visitList(list, glob: nil) }
-            if let list = lookup(.globSuffix, suffix, h) { visitList(list, glob: text) }
+        if tables.1.slotCount > 0 || tables.2.slotCount > 0 {
+            var i = text.count
+            while i > 0 {
+                i &-= 1
+                let c = text[i]
+                h = (h ^ UInt32(c)) &* TableHash.fnvPrime
+                guard c == UInt8(ascii: "."), !finished else { continue }
+                let suffix = UnsafeBufferPointer(rebasing: text[i...])
+                if let list = lookup(tables.1, suffix, h) { visitList(list, glob: nil) }
+                if let list = lookup(tables.2, suffix, h) { visitList(list, glob: text) }
+            }
         }
         // Forward: every prefix that ends at a dot.
-        h = TableHash.fnvOffset
-        for j in 0..<text.count where !finished {
-            h = (h ^ UInt32(text[j])) &* TableHash.fnvPrime
-            guard text[j] == UInt8(ascii: ".") else { continue }
-            if let list = lookup(.globPrefix, UnsafeBufferPointer(rebasing: text[...j]), h) { visitList(list, glob: text) }
+        if tables.3.slotCount > 0 {
+            h = TableHash.fnvOffset
+            for j in 0..<text.count {
+                let c = text[j]
+                h = (h ^ UInt32(c)) &* TableHash.fnvPrime
+                guard c == UInt8(ascii: "."), !finished else { continue }
+                if let list = lookup(tables.3, UnsafeBufferPointer(rebasing: text[...j]), h) { visitList(list, glob: text) }
+            }
         }
         visitList(header.unindexedList, glob: text)
         if id.family == 4 || id.family == 6 { visitBlocks(id) }
@@ -155,34 +162,30 @@ struct Decider {
                         k[2 + b] = id.address[b] & UInt8(truncatingIfNeeded: 0xFF << (8 - keep))
                     }
                     let keyBytes = UnsafeBufferPointer(rebasing: k[0..<(2 + size)])
-                    if let list = lookup(.cidr, keyBytes, TableHash.forward(keyBytes)) { visitList(list, glob: nil) }
+                    if let list = lookup(tables.4, keyBytes, TableHash.forward(keyBytes)) { visitList(list, glob: nil) }
                 }
             }
         }
     }
 
-    /// The list word index for `key`, or nil; at most `longestProbe` slots.
-    mutating func lookup(_ kind: HashTableKind, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32) -> Int? {
-        let t: HashTableDescriptor
-        switch kind {
-        case .exact: t = tables.0
-        case .starSuffix: t = tables.1
-        case .globSuffix: t = tables.2
-        case .globPrefix: t = tables.3
-        case .cidr: t = tables.4
-        }
+    /// The list word index for `key` in table `t`, or nil; at most
+    /// `longestProbe` slots.
+    @inline(__always)
+    mutating func lookup(_ t: HashTableDescriptor, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32) -> Int? {
         guard t.slotCount > 0 else { return nil }
-        let mask = t.slotCount - 1
+        let mask = t.slotCount &- 1
         var slot = Int(hash) & mask
-        for _ in 0..<min(t.longestProbe, t.slotCount) {
-            let at = t.slotsOffset + slot * TableLayout.slotSize
-            let list = view.u32(at + 12)
+        var probes = min(t.longestProbe, t.slotCount)
+        while probes > 0 {
+            probes &-= 1
+            let s = view.record(t.slotsOffset &+ slot &* TableLayout.slotSize, TableLayout.slotSize)
+            let list = s.u32(12)
             if list == TableLayout.emptySlot || view.fault { return nil }
-            if view.u32(at) == hash && Int(view.u32(at + 8)) == key.count {
-                let stored = view.slice(header.stringsOffset + Int(view.u32(at + 4)), key.count)
+            if s.u32(0) == hash && Int(s.u32(8)) == key.count {
+                let stored = view.slice(header.stringsOffset &+ Int(s.u32(4)), key.count)
                 if !view.fault && equal(stored, key) { return Int(list) }
             }
-            slot = (slot + 1) & mask
+            slot = (slot &+ 1) & mask
         }
         return nil
     }
@@ -196,14 +199,15 @@ struct Decider {
     /// Every rule of the list at word `index`; with `glob`, only those whose
     /// pattern matches that text.
     mutating func visitList(_ index: Int, glob text: UnsafeBufferPointer<UInt8>?) {
-        let base = header.listsOffset + index * 4
+        let base = header.listsOffset &+ index &* 4
         let n = Int(view.u32(base))
         guard n <= header.listWords else { view.fault = true; return }
+        let list = view.record(base, (n &+ 1) &* 4)
         var i = 0
         while i < n && !finished {
-            i += 1
-            let rule = Int(view.u32(base + i * 4))
-            guard rule < header.ruleCount else { view.fault = true; return }
+            i &+= 1
+            let rule = Int(list.u32(i &* 4))
+            guard rule < header.ruleCount, !view.fault else { view.fault = true; return }
             visitRule(rule, glob: text)
         }
     }
@@ -226,9 +230,9 @@ struct Decider {
     mutating func portMatches(_ first: Int, _ count: Int) -> Bool {
         var low = 0, high = count
         while low < high {
-            let mid = (low + high) / 2
-            let at = header.rangesOffset + (first + mid) * TableLayout.rangeSize
-            let lo = view.u16(at), hi = view.u16(at + 2)
+            let mid = (low &+ high) / 2
+            let range = view.record(header.rangesOffset &+ (first &+ mid) &* TableLayout.rangeSize, TableLayout.rangeSize)
+            let lo = range.u16(0), hi = range.u16(2)
             if view.fault { return false }
             if port < lo { high = mid } else if port > hi { low = mid + 1 } else { return true }
         }

@@ -67,6 +67,17 @@ public struct TableView {
         return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
+    /// `size` bytes at `offset`, checked once here, for the several reads
+    /// of one record; a record out of bounds reads as zeros (and faults).
+    @inline(__always)
+    public mutating func record(_ offset: Int, _ size: Int) -> TableRecord {
+        guard inBounds(offset, size), let base = bytes.baseAddress else {
+            fault = true
+            return TableRecord(base: nil, size: 0)
+        }
+        return TableRecord(base: base + offset, size: size)
+    }
+
     /// `length` bytes at `offset`, or an empty buffer (and a fault).
     @inline(__always)
     public mutating func slice(_ offset: Int, _ length: Int) -> UnsafeBufferPointer<UInt8> {
@@ -75,6 +86,37 @@ public struct TableView {
             return UnsafeBufferPointer(start: nil, count: 0)
         }
         return UnsafeBufferPointer(start: (base + offset).assumingMemoryBound(to: UInt8.self), count: length)
+    }
+}
+
+/// Bytes whose bounds `TableView.record` checked: reads inside need no
+/// further check against the table, only against the record's size.
+public struct TableRecord {
+    let base: UnsafeRawPointer?
+    let size: Int
+
+    @inline(__always)
+    public func u8(_ offset: Int) -> UInt8 {
+        guard let base, offset >= 0, offset < size else { return 0 }
+        return base.load(fromByteOffset: offset, as: UInt8.self)
+    }
+
+    @inline(__always)
+    public func u16(_ offset: Int) -> UInt16 {
+        guard let base, offset >= 0, offset <= size - 2 else { return 0 }
+        return UInt16(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    @inline(__always)
+    public func u32(_ offset: Int) -> UInt32 {
+        guard let base, offset >= 0, offset <= size - 4 else { return 0 }
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    @inline(__always)
+    public func u64(_ offset: Int) -> UInt64 {
+        guard let base, offset >= 0, offset <= size - 8 else { return 0 }
+        return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 }
 
@@ -93,8 +135,9 @@ public struct TableHeader {
     public var cidr4Mask: UInt64 = 0
     public var cidr6Mask: (UInt64, UInt64, UInt64) = (0, 0, 0)
 
-    public init(_ v: inout TableView) {
+    public init(_ view: inout TableView) {
         typealias L = TableLayout
+        let v = view.record(0, L.headerSize)
         generation = v.u64(L.generationOffset)
         peername = v.u8(L.peernameOffset)
         datagrams = v.u8(L.datagramsOffset)
@@ -128,11 +171,12 @@ public struct HashTableDescriptor {
     public var slotCount: Int
     public var longestProbe: Int
 
-    public init(_ v: inout TableView, _ kind: HashTableKind) {
-        let at = TableLayout.hashTablesOffset + kind.rawValue * TableLayout.hashTableDescriptorSize
-        slotsOffset = Int(v.u32(at))
-        slotCount = Int(v.u32(at + 4))
-        longestProbe = Int(v.u32(at + 8))
+    public init(_ view: inout TableView, _ kind: HashTableKind) {
+        let v = view.record(TableLayout.hashTablesOffset + kind.rawValue * TableLayout.hashTableDescriptorSize,
+                            TableLayout.hashTableDescriptorSize)
+        slotsOffset = Int(v.u32(0))
+        slotCount = Int(v.u32(4))
+        longestProbe = Int(v.u32(8))
     }
 }
 
@@ -147,16 +191,17 @@ public struct RuleRecord {
     public var firstRange: Int
     public var rangeCount: Int
 
-    public init(_ v: inout TableView, _ header: TableHeader, _ index: Int) {
-        let at = header.rulesOffset + index * TableLayout.ruleSize
-        action = v.u8(at)
-        hostKind = v.u8(at + 1)
-        patternLength = Int(v.u16(at + 2))
-        patternOffset = Int(v.u32(at + 4))
-        file = Int(v.u32(at + 8))
-        line = v.u32(at + 12)
-        firstRange = Int(v.u32(at + 16))
-        rangeCount = Int(v.u32(at + 20))
+    @inline(__always)
+    public init(_ view: inout TableView, _ header: TableHeader, _ index: Int) {
+        let v = view.record(header.rulesOffset &+ index &* TableLayout.ruleSize, TableLayout.ruleSize)
+        action = v.u8(0)
+        hostKind = v.u8(1)
+        patternLength = Int(v.u16(2))
+        patternOffset = Int(v.u32(4))
+        file = Int(v.u32(8))
+        line = v.u32(12)
+        firstRange = Int(v.u32(16))
+        rangeCount = Int(v.u32(20))
     }
 }
 
@@ -190,8 +235,8 @@ public enum TableValidator {
             guard inStrings(Int(v.u32(at)), Int(v.u32(at + 4))) else { return .badFile }
         }
         for r in 0..<h.rangeCount {
-            let at = h.rangesOffset + r * L.rangeSize
-            guard v.u16(at) <= v.u16(at + 2) else { return .badRange }
+            let range = v.record(h.rangesOffset + r * L.rangeSize, L.rangeSize)
+            guard range.u16(0) <= range.u16(2) else { return .badRange }
         }
         for r in 0..<h.ruleCount {
             let rule = RuleRecord(&v, h, r)
@@ -204,8 +249,9 @@ public enum TableValidator {
             guard index >= 0, index < h.listWords else { return false }
             let count = Int(v.u32(h.listsOffset + index * 4))
             guard count <= h.listWords - index - 1 else { return false }
-            for i in 0..<count where Int(v.u32(h.listsOffset + (index + 1 + i) * 4)) >= h.ruleCount { return false }
-            return true
+            let list = v.record(h.listsOffset + index * 4, (count + 1) * 4)
+            for i in 1...max(1, count) where count > 0 && Int(list.u32(i * 4)) >= h.ruleCount { return false }
+            return !v.fault
         }
         guard listIsValid(h.originList), listIsValid(h.allHostsList), listIsValid(h.unindexedList) else { return .badList }
         for kind in HashTableKind.allCases {
@@ -217,10 +263,10 @@ public enum TableValidator {
             guard t.slotCount & (t.slotCount - 1) == 0, t.longestProbe <= t.slotCount,
                   section(t.slotsOffset, t.slotCount, L.slotSize) else { return .badHashTable }
             for s in 0..<t.slotCount {
-                let at = t.slotsOffset + s * L.slotSize
-                let list = v.u32(at + 12)
+                let slot = v.record(t.slotsOffset + s * L.slotSize, L.slotSize)
+                let list = slot.u32(12)
                 if list == L.emptySlot { continue }
-                guard inStrings(Int(v.u32(at + 4)), Int(v.u32(at + 8))) else { return .badSlot }
+                guard inStrings(Int(slot.u32(4)), Int(slot.u32(8))) else { return .badSlot }
                 guard listIsValid(Int(list)) else { return .badList }
             }
         }

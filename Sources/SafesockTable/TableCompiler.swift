@@ -12,7 +12,7 @@ public struct TableCompileError: Error, CustomStringConvertible {
 
 public enum TableCompiler {
     public static func compile(_ policy: Policy, generation: UInt64 = 1) throws(TableCompileError) -> [UInt8] {
-        var builder = TableBuilder()
+        var builder = TableBuilder(capacity: policy.rules.count)
         for (index, rule) in policy.rules.enumerated() { builder.add(rule, index: UInt32(index), files: policy.files) }
         return try builder.emit(policy, generation: generation)
     }
@@ -87,27 +87,73 @@ enum GlobIndex: Equatable {
     }
 }
 
+/// Bytes as a dictionary key, hashed in one call rather than byte by byte.
+struct ByteKey: Hashable {
+    var bytes: [UInt8]
+
+    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+}
+
+/// One hash table's keys in the order first seen (policy order: the same
+/// policy, the same order, with no sort), each with its rules, chained
+/// through `TableBuilder.previousRule` rather than an array per key.
+struct KeyedRules {
+    var index: [ByteKey: Int] = [:]
+    var keys: [[UInt8]] = []
+    var lastRule: [UInt32] = []
+    var ruleCount: [Int] = []
+}
+
 struct TableBuilder {
     var rules: [UInt8] = []
     var ranges: [UInt8] = []
     var rangeCount = 0
     var strings: [UInt8] = []
-    var stringOffsets: [[UInt8]: Int] = [:]
+    var stringOffsets: [ByteKey: Int] = [:]
     var fileNames: [String] = []
     var originRules: [UInt32] = []
     var allHostsRules: [UInt32] = []
     var unindexedRules: [UInt32] = []
-    var keys: [HashTableKind: [[UInt8]: [UInt32]]] = [:]
+    var keys = [KeyedRules](repeating: KeyedRules(), count: HashTableKind.allCases.count)
+    /// For each rule, the rule before it under the same key.
+    var previousRule: [UInt32] = []
+
+    /// Room for `rules` rules up front: growing by doubling copied a 1M-rule
+    /// policy's arrays and rehashed its dictionaries several times over.
+    init(capacity rules: Int) {
+        self.rules.reserveCapacity(rules * TableLayout.ruleSize)
+        ranges.reserveCapacity(rules * TableLayout.rangeSize)
+        strings.reserveCapacity(rules * 24)
+        stringOffsets.reserveCapacity(rules)
+        previousRule.reserveCapacity(rules)
+        keys[HashTableKind.exact.rawValue].index.reserveCapacity(rules)
+    }
     var cidr4Mask: UInt64 = 0
     var cidr6Mask: [UInt64] = [0, 0, 0]
     var globRangeCache: [String: [ClosedRange<UInt16>]] = [:]
 
     mutating func string(_ bytes: [UInt8]) -> Int {
-        if let at = stringOffsets[bytes] { return at }
+        let key = ByteKey(bytes: bytes)
+        if let at = stringOffsets[key] { return at }
         let at = strings.count
         strings += bytes
-        stringOffsets[bytes] = at
+        stringOffsets[key] = at
         return at
+    }
+
+    mutating func index(_ kind: HashTableKind, _ key: [UInt8], _ rule: UInt32) {
+        while previousRule.count <= Int(rule) { previousRule.append(TableLayout.emptySlot) }
+        let k = ByteKey(bytes: key)
+        if let i = keys[kind.rawValue].index[k] {
+            previousRule[Int(rule)] = keys[kind.rawValue].lastRule[i]
+            keys[kind.rawValue].lastRule[i] = rule
+            keys[kind.rawValue].ruleCount[i] += 1
+        } else {
+            keys[kind.rawValue].index[k] = keys[kind.rawValue].keys.count
+            keys[kind.rawValue].keys.append(key)
+            keys[kind.rawValue].lastRule.append(rule)
+            keys[kind.rawValue].ruleCount.append(1)
+        }
     }
 
     mutating func add(_ rule: Rule, index: UInt32, files: [String]) {
@@ -124,26 +170,26 @@ struct TableBuilder {
         case .name(let name):
             kind = .name
             pattern = Array(name.utf8)
-            keys[.exact, default: [:]][pattern, default: []].append(index)
+            self.index(.exact, pattern, index)
         case .address(let address):
             kind = .address
             pattern = Array(address.description.utf8)
-            keys[.exact, default: [:]][pattern, default: []].append(index)
+            self.index(.exact, pattern, index)
         case .block(let network, let bits):
             kind = .block
             pattern = Array("\(network)/\(bits)".utf8)
             let family: UInt8 = network.isIPv4 ? 4 : 6
-            keys[.cidr, default: [:]][[family, UInt8(bits)] + network.bytes, default: []].append(index)
+            self.index(.cidr, [family, UInt8(bits)] + network.bytes, index)
             if family == 4 { cidr4Mask |= 1 << UInt64(bits) } else { cidr6Mask[bits / 64] |= 1 << UInt64(bits % 64) }
         case .glob(let glob):
             kind = .glob
             pattern = Array(glob.utf8)
             switch GlobIndex(pattern) {
-            case .literal(let key): keys[.exact, default: [:]][key, default: []].append(index)
+            case .literal(let key): self.index(.exact, key, index)
             case .everything: allHostsRules.append(index)
-            case .starSuffix(let key): keys[.starSuffix, default: [:]][key, default: []].append(index)
-            case .globSuffix(let key): keys[.globSuffix, default: [:]][key, default: []].append(index)
-            case .globPrefix(let key): keys[.globPrefix, default: [:]][key, default: []].append(index)
+            case .starSuffix(let key): self.index(.starSuffix, key, index)
+            case .globSuffix(let key): self.index(.globSuffix, key, index)
+            case .globPrefix(let key): self.index(.globPrefix, key, index)
             case .unindexed: unindexedRules.append(index)
             }
         }
@@ -161,14 +207,18 @@ struct TableBuilder {
             file = fileNames.count
             fileNames.append(rule.ref.file)
         }
-        rules += [rule.action == .disallow ? 1 : 0, kind.rawValue]
-        rules += le16(UInt16(pattern.count))
-        rules += le32(UInt32(string(pattern)))
-        rules += le32(UInt32(file))
-        rules += le32(UInt32(rule.ref.line))
-        rules += le32(UInt32(rangeCount))
-        rules += le32(UInt32(portRanges.count))
-        for r in portRanges { ranges += le16(r.lowerBound) + le16(r.upperBound) }
+        rules.append(rule.action == .disallow ? 1 : 0)
+        rules.append(kind.rawValue)
+        rules.appendLE(UInt16(pattern.count))
+        rules.appendLE(UInt32(string(pattern)))
+        rules.appendLE(UInt32(file))
+        rules.appendLE(UInt32(rule.ref.line))
+        rules.appendLE(UInt32(rangeCount))
+        rules.appendLE(UInt32(portRanges.count))
+        for r in portRanges {
+            ranges.appendLE(r.lowerBound)
+            ranges.appendLE(r.upperBound)
+        }
         rangeCount += portRanges.count
     }
 
@@ -184,8 +234,21 @@ struct TableBuilder {
         }
         let origin = list(b.originRules), allHosts = list(b.allHostsRules), unindexed = list(b.unindexedRules)
         var tables: [(slots: [UInt8], count: Int, probe: Int)] = []
+        // A key's rules, ascending: its chain walked back from the last.
+        func keyList(_ kind: HashTableKind, _ i: Int) -> UInt32 {
+            let at = UInt32(lists.count)
+            let n = b.keys[kind.rawValue].ruleCount[i]
+            lists.append(UInt32(n))
+            lists.append(contentsOf: repeatElement(0, count: n))
+            var rule = b.keys[kind.rawValue].lastRule[i]
+            for k in stride(from: n, to: 0, by: -1) {
+                lists[Int(at) + k] = rule
+                rule = Int(rule) < b.previousRule.count ? b.previousRule[Int(rule)] : TableLayout.emptySlot
+            }
+            return at
+        }
         for kind in HashTableKind.allCases {
-            let entries = (b.keys[kind] ?? [:]).sorted { $0.key.lexicographicallyPrecedes($1.key) }
+            let entries = b.keys[kind.rawValue].keys
             guard !entries.isEmpty else {
                 tables.append(([], 0, 0))
                 continue
@@ -194,7 +257,7 @@ struct TableBuilder {
             while slotCount < entries.count * 2 { slotCount <<= 1 }
             var slots = [(hash: UInt32, key: Int, length: Int, list: UInt32)?](repeating: nil, count: slotCount)
             var longest = 0
-            for (key, rules) in entries {
+            for (i, key) in entries.enumerated() {
                 let hash = key.withUnsafeBufferPointer { kind.hashesBackward ? TableHash.backward($0) : TableHash.forward($0) }
                 var slot = Int(hash) & (slotCount - 1)
                 var probe = 1
@@ -202,16 +265,16 @@ struct TableBuilder {
                     slot = (slot + 1) & (slotCount - 1)
                     probe += 1
                 }
-                slots[slot] = (hash, b.string(key), key.count, list(rules))
+                slots[slot] = (hash, b.string(key), key.count, keyList(kind, i))
                 longest = max(longest, probe)
             }
             var bytes: [UInt8] = []
+            bytes.reserveCapacity(slotCount * TableLayout.slotSize)
             for s in slots {
-                if let s {
-                    bytes += le32(s.hash) + le32(UInt32(s.key)) + le32(UInt32(s.length)) + le32(s.list)
-                } else {
-                    bytes += le32(0) + le32(0) + le32(0) + le32(TableLayout.emptySlot)
-                }
+                bytes.appendLE(s?.hash ?? 0)
+                bytes.appendLE(UInt32(s?.key ?? 0))
+                bytes.appendLE(UInt32(s?.length ?? 0))
+                bytes.appendLE(s?.list ?? TableLayout.emptySlot)
             }
             tables.append((bytes, slotCount, longest))
         }
@@ -231,7 +294,10 @@ struct TableBuilder {
         }
         let rulesAt = place(b.rules)
         let rangesAt = place(b.ranges)
-        let listsAt = place(lists.flatMap(le32))
+        var listBytes: [UInt8] = []
+        listBytes.reserveCapacity(lists.count * 4)
+        for word in lists { listBytes.appendLE(word) }
+        let listsAt = place(listBytes)
         let filesAt = place(files)
         let slotsAt = tables.map { place($0.slots) }
         let stringsAt = place(b.strings)
@@ -271,6 +337,16 @@ struct TableBuilder {
     }
 }
 
-func le16(_ v: UInt16) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
+extension Array where Element == UInt8 {
+    /// Appends `v` little-endian, without a temporary array.
+    mutating func appendLE<T: FixedWidthInteger>(_ v: T) {
+        var x = v // low byte first, whatever the host's order
+        for _ in 0..<MemoryLayout<T>.size {
+            append(UInt8(truncatingIfNeeded: x))
+            x >>= 8
+        }
+    }
+}
+
 func le32(_ v: UInt32) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
 func le64(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
