@@ -28,25 +28,19 @@ extern char **environ;
 #define MAX_ARGS 4096
 
 /* "NAME=value" for each variable this process has, prepared at load. */
-static char inherited[4][PATH_MAX + 32];
+static char inherited[SAFESOCK_SETTINGS][PATH_MAX + 32];
 static size_t inherited_count;
 static char library[PATH_MAX];
 
-static void keep(const char *name)
+void safesock_children_init(const char *const entries[SAFESOCK_SETTINGS])
 {
-	const char *value = getenv(name);
-	if (value == NULL || inherited_count >= 4)
-		return;
-	if (snprintf(inherited[inherited_count], sizeof inherited[0], "%s=%s", name, value) < (int)sizeof inherited[0])
-		inherited_count++;
-}
-
-void safesock_children_init(void)
-{
-	keep("SAFESOCK_TABLE");
-	keep("SAFESOCK_ORIGIN");
-	keep("SAFESOCK_LOG");
-	keep("SAFESOCK_MODE");
+	/* Copied: a program may rewrite its environment strings in place. */
+	for (int i = 0; i < SAFESOCK_SETTINGS; i++) {
+		size_t n = entries[i] == NULL ? 0 : strlen(entries[i]);
+		if (n == 0 || n >= sizeof inherited[0])
+			continue;
+		memcpy(inherited[inherited_count++], entries[i], n + 1);
+	}
 	Dl_info info;
 	if (dladdr((void *)&safesock_children_init, &info) && info.dli_fname && strlen(info.dli_fname) < sizeof library)
 		strcpy(library, info.dli_fname);

@@ -7,6 +7,7 @@
 #include "common.h"
 
 /* Prepares, at load, what children get back: called by state.c. */
-void safesock_children_init(void);
+/* Keeps the settings' "NAME=value" entries (NULL: not set) for children. */
+void safesock_children_init(const char *const entries[SAFESOCK_SETTINGS]);
 
 #endif

@@ -93,6 +93,15 @@ int close_range(unsigned int first, unsigned int last, int flags);
 int fcntl64(int fd, int cmd, ...);
 void closefrom(int lowest);
 
+/* The settings the launcher injects, as environment variables. */
+enum {
+	SAFESOCK_SETTING_TABLE,  /* SAFESOCK_TABLE: a table file, or a publication's name */
+	SAFESOCK_SETTING_ORIGIN, /* SAFESOCK_ORIGIN: the origin host */
+	SAFESOCK_SETTING_LOG,    /* SAFESOCK_LOG: the audit log */
+	SAFESOCK_SETTING_MODE,   /* SAFESOCK_MODE: learn */
+	SAFESOCK_SETTINGS
+};
+
 /* Loads the table and settings once; safe to call from any interposer. */
 void safesock_init(void);
 

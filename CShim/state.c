@@ -67,6 +67,31 @@ static void load_table(const char *path)
 	state.file_length = (size_t)st.st_size;
 }
 
+extern char **environ;
+
+/* The settings' "NAME=value" entries, in one pass over the environment
+ * (four getenv calls made four, and drew more of libc into memory). The
+ * first of each name counts, as with getenv. */
+static void read_settings(const char *entries[SAFESOCK_SETTINGS])
+{
+	static const char *const names[SAFESOCK_SETTINGS] = {
+		[SAFESOCK_SETTING_TABLE] = "SAFESOCK_TABLE=", [SAFESOCK_SETTING_ORIGIN] = "SAFESOCK_ORIGIN=",
+		[SAFESOCK_SETTING_LOG] = "SAFESOCK_LOG=", [SAFESOCK_SETTING_MODE] = "SAFESOCK_MODE=",
+	};
+	for (char **e = environ; e != NULL && *e != NULL; e++) {
+		if ((*e)[0] != 'S' || strncmp(*e, "SAFESOCK_", 9) != 0)
+			continue;
+		for (int i = 0; i < SAFESOCK_SETTINGS; i++)
+			if (entries[i] == NULL && strncmp(*e, names[i], strlen(names[i])) == 0)
+				entries[i] = *e;
+	}
+}
+
+static const char *value(const char *entry)
+{
+	return entry == NULL ? NULL : strchr(entry, '=') + 1;
+}
+
 static void load(void)
 {
 	/* POSIX's async-signal-safe calls among ours; common.h says why. */
@@ -85,14 +110,16 @@ static void load(void)
 	SAFESOCK_RESOLVE_REAL(fexecve)
 	SAFESOCK_RESOLVE_REAL(fcntl)
 
-	const char *table = getenv("SAFESOCK_TABLE");
+	const char *entries[SAFESOCK_SETTINGS] = { NULL };
+	read_settings(entries);
+	const char *table = value(entries[SAFESOCK_SETTING_TABLE]);
 	if (table != NULL && *table != '\0' && strchr(table, '/') == NULL) {
 		if (safesock_pub_attach(table, &state.publication, state.fault, sizeof state.fault) == 0)
 			state.published = 1;
 	} else {
 		load_table(table);
 	}
-	const char *origin = getenv("SAFESOCK_ORIGIN");
+	const char *origin = value(entries[SAFESOCK_SETTING_ORIGIN]);
 	uint8_t family, address[16];
 	if (origin == NULL || strlen(origin) >= sizeof state.origin_text ||
 	    safesock_canonical_host(origin, state.origin, sizeof state.origin, &family, address) != 0) {
@@ -100,9 +127,9 @@ static void load(void)
 	} else {
 		strcpy(state.origin_text, origin);
 	}
-	safesock_log_open(getenv("SAFESOCK_LOG"));
-	safesock_children_init();
-	const char *mode = getenv("SAFESOCK_MODE");
+	safesock_log_open(value(entries[SAFESOCK_SETTING_LOG]));
+	safesock_children_init(entries);
+	const char *mode = value(entries[SAFESOCK_SETTING_MODE]);
 	state.learn = mode != NULL && strcmp(mode, "learn") == 0;
 }
 

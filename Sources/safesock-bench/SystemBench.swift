@@ -39,7 +39,7 @@ struct SystemBench {
     let port = 7311
     let deniedPort = 7312
     let cycle = 64
-    let repetitions = 11
+    let repetitions = 15
     var variants: [Variant] = []
     var missing: [String] = []
 
