@@ -22,35 +22,37 @@
 
 enum gate { GATE_PASS, GATE_NAME, GATE_REFUSE };
 
+/* A refused lookup, reported; 1 when it is refused (not learning). Built
+ * only here: a record holds 2.4 KB of rule texts, too many to zero per call. */
+static int refused(const char *host, int port, const char *reason)
+{
+	struct safesock_record record = { .op = "resolve", .host = host, .port = port, .reason = reason };
+	return safesock_deny(&record) == SAFESOCK_DENY;
+}
+
 static enum gate resolve_gate(const char *node, int port, char *canonical, const char **lookup)
 {
 	*lookup = node;
 	if (node == NULL)
 		return GATE_PASS; /* AI_PASSIVE or loopback addresses: nothing is looked up */
 	const struct safesock_state *s = safesock_state();
-	struct safesock_record record = { .op = "resolve", .host = node, .port = port };
 	if (*node == '\0') {
 		if (s->origin[0] == '\0') {
-			record.reason = "the empty host means the origin, and SAFESOCK_ORIGIN is not set";
-			safesock_deny(&record);
+			refused(node, port, "the empty host means the origin, and SAFESOCK_ORIGIN is not set");
 			return GATE_REFUSE; /* even learning, there is nothing to look up */
 		}
 		*lookup = s->origin_text;
 	}
 	uint8_t family, address[16];
-	if (safesock_canonical_host(*lookup, canonical, SAFESOCK_NAME_MAX, &family, address) != 0) {
-		record.reason = "name too long";
-		return safesock_deny(&record) == SAFESOCK_DENY ? GATE_REFUSE : GATE_PASS;
-	}
+	if (safesock_canonical_host(*lookup, canonical, SAFESOCK_NAME_MAX, &family, address) != 0)
+		return refused(node, port, "name too long") ? GATE_REFUSE : GATE_PASS;
 	if (family != 0)
 		return GATE_PASS; /* a numeric address: the connect that follows judges it */
-	record.host = canonical;
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct safesock_current now;
 		if (safesock_acquire(&now) != 0) {
 			safesock_report_no_table(now.fault);
-			record.reason = "no table";
-			return safesock_deny(&record) == SAFESOCK_DENY ? GATE_REFUSE : GATE_NAME;
+			return refused(canonical, port, "no table") ? GATE_REFUSE : GATE_NAME;
 		}
 		if (now.options.resolve != 0)
 			return GATE_NAME; /* resolve open: connect decides */
@@ -63,11 +65,9 @@ static enum gate resolve_gate(const char *node, int port, char *canonical, const
 			continue;
 		if (possible == 1)
 			return GATE_NAME;
-		record.reason = "resolve strict: no allow rule could match this name";
-		return safesock_deny(&record) == SAFESOCK_DENY ? GATE_REFUSE : GATE_NAME;
+		return refused(canonical, port, "resolve strict: no allow rule could match this name") ? GATE_REFUSE : GATE_NAME;
 	}
-	record.reason = "the published table kept changing";
-	return safesock_deny(&record) == SAFESOCK_DENY ? GATE_REFUSE : GATE_NAME;
+	return refused(canonical, port, "the published table kept changing") ? GATE_REFUSE : GATE_NAME;
 }
 
 

@@ -1,6 +1,7 @@
 // TableCompiler: Policy model -> table bytes (docs/table-format.md). Its one
-// interface is `compile`; everything it emits comes out in a sorted order,
-// so the same policy always gives the same bytes.
+// interface is `compile`; everything it emits comes out in an order the
+// policy fixes (rule order, keys in the order of their first rule), so the
+// same policy always gives the same bytes.
 // Tests: Tests/SafesockTableTests (golden bytes, differential, corruption).
 
 import SafesockMatch
@@ -224,7 +225,7 @@ struct TableBuilder {
 
     func emit(_ policy: Policy, generation: UInt64) throws(TableCompileError) -> [UInt8] {
         var b = self
-        // Lists: the three fixed ones, then each table's keys in sorted order.
+        // Lists: the three fixed ones, then each table's keys in first-seen order.
         var lists: [UInt32] = []
         func list(_ rules: [UInt32]) -> UInt32 {
             let at = UInt32(lists.count)
@@ -254,7 +255,9 @@ struct TableBuilder {
                 continue
             }
             var slotCount = 1
-            while slotCount < entries.count * 2 { slotCount <<= 1 }
+            // Load at most 3/4: at 1M rules the rounding to a power of two at
+            // load 1/2 made the slots a third of the table.
+            while slotCount * 3 < entries.count * 4 { slotCount <<= 1 }
             var slots = [(hash: UInt32, key: Int, length: Int, list: UInt32)?](repeating: nil, count: slotCount)
             var longest = 0
             for (i, key) in entries.enumerated() {
