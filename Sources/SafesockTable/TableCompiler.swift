@@ -101,6 +101,9 @@ struct ByteKey: Hashable {
 struct KeyedRules {
     var index: [ByteKey: Int] = [:]
     var keys: [[UInt8]] = []
+    /// Where each key's bytes are in the string pool (a rule whose pattern
+    /// is its key points there too).
+    var stringAt: [Int] = []
     var lastRule: [UInt32] = []
     var ruleCount: [Int] = []
 }
@@ -142,24 +145,33 @@ struct TableBuilder {
         return at
     }
 
-    mutating func index(_ kind: HashTableKind, _ key: [UInt8], _ rule: UInt32) {
+    /// Files `rule` under `key`; where the key's bytes are in the string pool.
+    @discardableResult
+    mutating func index(_ kind: HashTableKind, _ key: [UInt8], _ rule: UInt32) -> Int {
         while previousRule.count <= Int(rule) { previousRule.append(TableLayout.emptySlot) }
         let k = ByteKey(bytes: key)
         if let i = keys[kind.rawValue].index[k] {
             previousRule[Int(rule)] = keys[kind.rawValue].lastRule[i]
             keys[kind.rawValue].lastRule[i] = rule
             keys[kind.rawValue].ruleCount[i] += 1
-        } else {
-            keys[kind.rawValue].index[k] = keys[kind.rawValue].keys.count
-            keys[kind.rawValue].keys.append(key)
-            keys[kind.rawValue].lastRule.append(rule)
-            keys[kind.rawValue].ruleCount.append(1)
+            return keys[kind.rawValue].stringAt[i]
         }
+        // Keys are distinct already: their bytes go in without the pool's
+        // dictionary (one lookup a rule fewer).
+        let at = strings.count
+        strings += key
+        keys[kind.rawValue].index[k] = keys[kind.rawValue].keys.count
+        keys[kind.rawValue].keys.append(key)
+        keys[kind.rawValue].stringAt.append(at)
+        keys[kind.rawValue].lastRule.append(rule)
+        keys[kind.rawValue].ruleCount.append(1)
+        return at
     }
 
     mutating func add(_ rule: Rule, index: UInt32, files: [String]) {
         let kind: HostKindCode
         let pattern: [UInt8]
+        var patternAt: Int? // known when the pattern is an exact key
         switch rule.host {
         case .nothing:
             kind = .nothing
@@ -171,11 +183,11 @@ struct TableBuilder {
         case .name(let name):
             kind = .name
             pattern = Array(name.utf8)
-            self.index(.exact, pattern, index)
+            patternAt = self.index(.exact, pattern, index)
         case .address(let address):
             kind = .address
             pattern = Array(address.description.utf8)
-            self.index(.exact, pattern, index)
+            patternAt = self.index(.exact, pattern, index)
         case .block(let network, let bits):
             kind = .block
             pattern = Array("\(network)/\(bits)".utf8)
@@ -211,7 +223,7 @@ struct TableBuilder {
         rules.append(rule.action == .disallow ? 1 : 0)
         rules.append(kind.rawValue)
         rules.appendLE(UInt16(pattern.count))
-        rules.appendLE(UInt32(string(pattern)))
+        rules.appendLE(UInt32(patternAt ?? string(pattern)))
         rules.appendLE(UInt32(file))
         rules.appendLE(UInt32(rule.ref.line))
         rules.appendLE(UInt32(rangeCount))
@@ -223,8 +235,8 @@ struct TableBuilder {
         rangeCount += portRanges.count
     }
 
-    func emit(_ policy: Policy, generation: UInt64) throws(TableCompileError) -> [UInt8] {
-        var b = self
+    /// Consumes the builder: its dictionaries are not copied.
+    consuming func emit(_ policy: Policy, generation: UInt64) throws(TableCompileError) -> [UInt8] {
         // Lists: the three fixed ones, then each table's keys in first-seen order.
         var lists: [UInt32] = []
         func list(_ rules: [UInt32]) -> UInt32 {
@@ -233,23 +245,23 @@ struct TableBuilder {
             lists += rules
             return at
         }
-        let origin = list(b.originRules), allHosts = list(b.allHostsRules), unindexed = list(b.unindexedRules)
+        let origin = list(self.originRules), allHosts = list(self.allHostsRules), unindexed = list(self.unindexedRules)
         var tables: [(slots: [UInt8], count: Int, probe: Int)] = []
         // A key's rules, ascending: its chain walked back from the last.
         func keyList(_ kind: HashTableKind, _ i: Int) -> UInt32 {
             let at = UInt32(lists.count)
-            let n = b.keys[kind.rawValue].ruleCount[i]
+            let n = self.keys[kind.rawValue].ruleCount[i]
             lists.append(UInt32(n))
             lists.append(contentsOf: repeatElement(0, count: n))
-            var rule = b.keys[kind.rawValue].lastRule[i]
+            var rule = self.keys[kind.rawValue].lastRule[i]
             for k in stride(from: n, to: 0, by: -1) {
                 lists[Int(at) + k] = rule
-                rule = Int(rule) < b.previousRule.count ? b.previousRule[Int(rule)] : TableLayout.emptySlot
+                rule = Int(rule) < self.previousRule.count ? self.previousRule[Int(rule)] : TableLayout.emptySlot
             }
             return at
         }
         for kind in HashTableKind.allCases {
-            let entries = b.keys[kind.rawValue].keys
+            let entries = self.keys[kind.rawValue].keys
             guard !entries.isEmpty else {
                 tables.append(([], 0, 0))
                 continue
@@ -268,7 +280,7 @@ struct TableBuilder {
                     slot = (slot + 1) & (slotCount - 1)
                     probe += 1
                 }
-                slots[slot] = (hash, b.string(key), key.count, keyList(kind, i))
+                slots[slot] = (hash, self.keys[kind.rawValue].stringAt[i], key.count, keyList(kind, i))
                 longest = max(longest, probe)
             }
             var bytes: [UInt8] = []
@@ -282,9 +294,9 @@ struct TableBuilder {
             tables.append((bytes, slotCount, longest))
         }
         var files: [UInt8] = []
-        for name in b.fileNames {
+        for name in self.fileNames {
             let bytes = Array(name.utf8)
-            files += le32(UInt32(b.string(bytes))) + le32(UInt32(bytes.count))
+            files += le32(UInt32(self.string(bytes))) + le32(UInt32(bytes.count))
         }
 
         // Layout: header, then each section 8-aligned.
@@ -295,15 +307,15 @@ struct TableBuilder {
             table += section
             return at
         }
-        let rulesAt = place(b.rules)
-        let rangesAt = place(b.ranges)
+        let rulesAt = place(self.rules)
+        let rangesAt = place(self.ranges)
         var listBytes: [UInt8] = []
         listBytes.reserveCapacity(lists.count * 4)
         for word in lists { listBytes.appendLE(word) }
         let listsAt = place(listBytes)
         let filesAt = place(files)
         let slotsAt = tables.map { place($0.slots) }
-        let stringsAt = place(b.strings)
+        let stringsAt = place(self.strings)
         while table.count % 8 != 0 { table.append(0) }
         guard table.count <= TableLayout.maxTableBytes else {
             throw TableCompileError(description: "the table would be \(table.count) bytes, over the 1 GiB limit")
@@ -324,12 +336,12 @@ struct TableBuilder {
         put(le32(o.maxSockets), at: L.maxSocketsOffset)
         put(le32(policy.hasHostsPorts ? L.flagHasHostsPorts : 0), at: L.flagsOffset)
         put(le32(rulesAt) + le32(UInt32(policy.rules.count)), at: L.rulesOffset)
-        put(le32(rangesAt) + le32(UInt32(b.rangeCount)), at: L.rangesOffset)
+        put(le32(rangesAt) + le32(UInt32(self.rangeCount)), at: L.rangesOffset)
         put(le32(listsAt) + le32(UInt32(lists.count)), at: L.listsOffset)
-        put(le32(stringsAt) + le32(UInt32(b.strings.count)), at: L.stringsOffset)
-        put(le32(filesAt) + le32(UInt32(b.fileNames.count)), at: L.filesOffset)
+        put(le32(stringsAt) + le32(UInt32(self.strings.count)), at: L.stringsOffset)
+        put(le32(filesAt) + le32(UInt32(self.fileNames.count)), at: L.filesOffset)
         put(le32(origin) + le32(allHosts) + le32(unindexed), at: L.originListOffset)
-        put(le64(b.cidr4Mask) + le64(b.cidr6Mask[0]) + le64(b.cidr6Mask[1]) + le64(b.cidr6Mask[2]), at: L.cidr4MaskOffset)
+        put(le64(self.cidr4Mask) + le64(self.cidr6Mask[0]) + le64(self.cidr6Mask[1]) + le64(self.cidr6Mask[2]), at: L.cidr4MaskOffset)
         for (i, t) in tables.enumerated() {
             put(le32(t.count == 0 ? 0 : slotsAt[i]) + le32(UInt32(t.count)) + le32(UInt32(t.probe)),
                 at: L.hashTablesOffset + i * L.hashTableDescriptorSize)
