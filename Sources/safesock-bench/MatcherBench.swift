@@ -52,12 +52,17 @@ enum MatcherBench {
                                     let ids = [IdentityInput(text: n, family: 0, address: UnsafeBufferPointer(start: nil, count: 0), isOrigin: false),
                                                IdentityInput(text: tx, family: family, address: ad, isOrigin: false)]
                                     ids.withUnsafeBufferPointer { idp in
-                                        let repeats = 200
-                                        let start = now()
-                                        for _ in 0..<repeats {
-                                            if TableMatcher.decide(table, identities: idp, port: port, deciding: o).verdict == .allow { allowed += 1 }
+                                        // The best of 5 batches of 40: on a shared machine a
+                                        // batch's time is its work plus whatever interrupted it.
+                                        var best = Double.infinity
+                                        for _ in 0..<5 {
+                                            let start = now()
+                                            for _ in 0..<40 {
+                                                if TableMatcher.decide(table, identities: idp, port: port, deciding: o).verdict == .allow { allowed += 1 }
+                                            }
+                                            best = min(best, Double(now() - start) / 40)
                                         }
-                                        perDestination.append(Double(now() - start) / Double(repeats))
+                                        perDestination.append(best)
                                     }
                                 }
                             }

@@ -39,7 +39,7 @@ struct SystemBench {
     let port = 7311
     let deniedPort = 7312
     let cycle = 64
-    let repetitions = 15
+    let repetitions = 31
     var variants: [Variant] = []
     var missing: [String] = []
 
@@ -120,7 +120,9 @@ struct SystemBench {
         server.standardOutput = ready
         try server.run()
         defer { server.terminate(); server.waitUntilExit() }
-        _ = ready.fileHandleForReading.availableData // "ready"
+        guard String(decoding: ready.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("ready") else {
+            throw BenchFailure(description: "the listener could not start on port \(port) (in use?)")
+        }
 
         let destination = ["bench.example.com", "\(port)"]
         let every = variants
