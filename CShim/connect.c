@@ -8,7 +8,8 @@
 #include "sockets.h"
 #include "verdict.h"
 
-static int checked_connect(safesock_connect_fn real, int fd, const struct sockaddr *addr, socklen_t len)
+static inline __attribute__((always_inline)) int checked_connect(safesock_connect_fn real, int fd,
+								   const struct sockaddr *addr, socklen_t len)
 {
 	if (real == NULL) {
 		errno = EACCES; /* libc's connect not found: deny rather than guess */

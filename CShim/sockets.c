@@ -28,8 +28,12 @@ static int is_marked(int fd)
 
 int safesock_sockets_reserve(uint32_t limit, const char *op, const char *host, const char *address, int port)
 {
+	if (limit == 0) { /* counted all the same: a later table may set a limit */
+		atomic_fetch_add(&held, 1);
+		return 0;
+	}
 	unsigned int n = atomic_load(&held);
-	while (limit == 0 || n < limit)
+	while (n < limit)
 		if (atomic_compare_exchange_weak(&held, &n, n + 1))
 			return 0;
 	struct safesock_line reason = { .length = 0 };

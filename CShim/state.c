@@ -186,6 +186,7 @@ int safesock_acquire(struct safesock_current *now)
 	/* Per connect: fields set one by one, not the whole struct zeroed. */
 	now->fault = s->fault;
 	now->key = 0;
+	now->learn = s->learn;
 	if (s->file_table != NULL) {
 		now->key = 1;
 		now->table = s->file_table;

@@ -32,6 +32,7 @@ struct safesock_current {
 	struct safesock_pub_table published; /* which slot and sequence, for `still` */
 	const char *fault;       /* why not, when acquire fails (static text) */
 	uint64_t key;            /* which table: the same key, the same bytes */
+	int learn;               /* SAFESOCK_MODE=learn */
 };
 
 /* The loaded state; safesock_init() has run when this returns. */

@@ -246,7 +246,7 @@ enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *
 	};
 	memcpy(remembered.address, first.address, 16);
 	struct safesock_current now;
-	if (!safesock_state()->learn && safesock_acquire(&now) == 0) {
+	if (safesock_acquire(&now) == 0 && !now.learn) {
 		remembered.table = now.key;
 		if (safesock_cache_allowed(&remembered)) {
 			out->max_sockets = now.options.max_sockets;
