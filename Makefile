@@ -10,8 +10,9 @@ SWIFTFLAGS := -c $(CONFIG)
 # Debian packages the tests run for real: tclsh (glob differential, the page's
 # example), curl and python3.11 (clients under the library), unshare and mount
 # (private /etc/hosts), readelf and nm (the library's shape), ip (verify's
-# private network namespace).
-TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2
+# private network namespace), libc6-dev (libc.a, for the static client the
+# kernel backstop is tested with).
+TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2 libc6-dev
 
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
@@ -28,7 +29,7 @@ EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature 
                   -parse-as-library -O -Xcc -fPIC -Xfrontend -function-sections
 
 TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift_probe \
-                 $(BUILD)/test/libsafesock-flipped.so
+                 $(BUILD)/test/libsafesock-flipped.so $(BUILD)/test/static_client
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -61,6 +62,11 @@ test-programs: $(TEST_PROGRAMS)
 $(BUILD)/test/probe: Tests/programs/probe.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror $< -o $@ -pthread
+
+# Static: the preload library cannot see it; the kernel backstop must.
+$(BUILD)/test/static_client: Tests/programs/static_client.c
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -Wall -Werror -pthread $< -o $@
 
 # A deliberately broken library (one port's verdict flipped): `verify` must notice.
 $(BUILD)/test/libsafesock-flipped.so: $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h) CShim/exports.map

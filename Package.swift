@@ -22,8 +22,12 @@ let package = Package(
         // The shared-memory publication protocol, in C for its atomics; the
         // preload library compiles the same file (see the Makefile).
         .target(name: "SafesockPublication"),
+        // `run --kernel`'s system side, in C: the seccomp filter, the
+        // notifications, the calls made on the program's behalf.
+        .target(name: "SafesockKernel"),
         // The commands, as a library so argument parsing can be unit-tested.
-        .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable", "SafesockPublication", "SafesockLint"]),
+        .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable", "SafesockPublication", "SafesockLint",
+                                                    "SafesockKernel"]),
         .executableTarget(name: "safesock", dependencies: ["SafesockCLI"]),
         // `make bench`: the matcher, compiler and table at 10 to 1,000,000 rules.
         .executableTarget(name: "safesock-bench", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch", "SafesockPublication"]),

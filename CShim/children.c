@@ -64,7 +64,7 @@ static int environment_with_ours(char *const envp[], char **out, char *preload, 
 		}
 		if (starts(envp[i], "SAFESOCK_"))
 			continue;
-		if (n >= MAX_ENTRIES - 6) {
+		if (n >= MAX_ENTRIES - SAFESOCK_SETTINGS - 2) { /* room for ours, LD_PRELOAD, NULL */
 			errno = E2BIG;
 			return -1;
 		}

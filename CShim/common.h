@@ -84,6 +84,7 @@ struct safesock_destination {
 	struct sockaddr_storage addr;
 	socklen_t length;
 	uint32_t max_sockets; /* the deciding table's maxSockets (0: no limit) */
+	int kernel;           /* under run --kernel: forward it from the library's own code (raw.h) */
 };
 
 /* Declared here as glibc's headers do not (or not in C11 mode). */
@@ -99,6 +100,7 @@ enum {
 	SAFESOCK_SETTING_ORIGIN, /* SAFESOCK_ORIGIN: the origin host */
 	SAFESOCK_SETTING_LOG,    /* SAFESOCK_LOG: the audit log */
 	SAFESOCK_SETTING_MODE,   /* SAFESOCK_MODE: learn */
+	SAFESOCK_SETTING_KERNEL, /* SAFESOCK_KERNEL: 1 under run --kernel */
 	SAFESOCK_SETTINGS
 };
 

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 
+#include "raw.h"
 #include "sockets.h"
 #include "verdict.h"
 
@@ -22,7 +23,7 @@ static inline __attribute__((always_inline)) int checked_connect(safesock_connec
 	case SAFESOCK_ALLOW: {
 		if (safesock_sockets_reserve(checked.max_sockets, "connect", "", NULL, -1) != 0)
 			return -1; /* EMFILE: maxSockets */
-		int rc = real(fd, (const struct sockaddr *)&checked.addr, checked.length);
+		int rc = safesock_forward_connect(checked.kernel, real, fd, (const struct sockaddr *)&checked.addr, checked.length);
 		int saved = errno;
 		if (rc == 0 || saved == EINPROGRESS)
 			safesock_sockets_hold(fd);

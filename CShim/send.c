@@ -6,7 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "common.h"
+#include "raw.h"
+#include "state.h"
 
 /* sendto(2) */
 SAFESOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
@@ -22,7 +23,8 @@ SAFESOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, con
 	case SAFESOCK_PASS:
 		return safesock_real_sendto(fd, buf, n, flags, addr, len);
 	case SAFESOCK_ALLOW:
-		return safesock_real_sendto(fd, buf, n, flags, (const struct sockaddr *)&checked.addr, checked.length);
+		return safesock_forward_sendto(checked.kernel, fd, buf, n, flags, (const struct sockaddr *)&checked.addr,
+					       checked.length);
 	case SAFESOCK_DENY:
 		break;
 	}
@@ -46,7 +48,7 @@ SAFESOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		struct msghdr copy = *msg;
 		copy.msg_name = &checked.addr;
 		copy.msg_namelen = checked.length;
-		return safesock_real_sendmsg(fd, &copy, flags);
+		return safesock_forward_sendmsg(checked.kernel, fd, &copy, flags);
 	}
 	case SAFESOCK_DENY:
 		break;
@@ -89,7 +91,7 @@ static int checked_sendmmsg(int (*real)(int, struct mmsghdr *, unsigned int, int
 			}
 		}
 		int saved = errno;
-		int rc = n > 0 ? real(fd, copies, n, flags) : 0;
+		int rc = n > 0 ? safesock_forward_sendmmsg(safesock_state()->kernel, real, fd, copies, n, flags) : 0;
 		if (rc < 0)
 			return sent > 0 ? (int)sent : -1;
 		for (int i = 0; i < rc; i++)

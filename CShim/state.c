@@ -77,6 +77,7 @@ static void read_settings(const char *entries[SAFESOCK_SETTINGS])
 	static const char *const names[SAFESOCK_SETTINGS] = {
 		[SAFESOCK_SETTING_TABLE] = "SAFESOCK_TABLE=", [SAFESOCK_SETTING_ORIGIN] = "SAFESOCK_ORIGIN=",
 		[SAFESOCK_SETTING_LOG] = "SAFESOCK_LOG=", [SAFESOCK_SETTING_MODE] = "SAFESOCK_MODE=",
+		[SAFESOCK_SETTING_KERNEL] = "SAFESOCK_KERNEL=",
 	};
 	for (char **e = environ; e != NULL && *e != NULL; e++) {
 		if ((*e)[0] != 'S' || strncmp(*e, "SAFESOCK_", 9) != 0)
@@ -131,6 +132,8 @@ static void load(void)
 	safesock_children_init(entries);
 	const char *mode = value(entries[SAFESOCK_SETTING_MODE]);
 	state.learn = mode != NULL && strcmp(mode, "learn") == 0;
+	const char *kernel = value(entries[SAFESOCK_SETTING_KERNEL]);
+	state.kernel = kernel != NULL && strcmp(kernel, "1") == 0;
 }
 
 int safesock_resolve(void **slot, const char *name)
@@ -187,6 +190,7 @@ int safesock_acquire(struct safesock_current *now)
 	now->fault = s->fault;
 	now->key = 0;
 	now->learn = s->learn;
+	now->kernel = s->kernel;
 	if (s->file_table != NULL) {
 		now->key = 1;
 		now->table = s->file_table;

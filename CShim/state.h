@@ -22,6 +22,7 @@ struct safesock_state {
 	char origin[SAFESOCK_NAME_MAX]; /* canonical origin host, "" if none */
 	char origin_text[SAFESOCK_NAME_MAX]; /* the origin as given, for lookups */
 	int learn;              /* SAFESOCK_MODE=learn: record, never deny */
+	int kernel;             /* SAFESOCK_KERNEL=1: run --kernel supervises (raw.h) */
 };
 
 /* The table one decision is made on. */
@@ -33,6 +34,7 @@ struct safesock_current {
 	const char *fault;       /* why not, when acquire fails (static text) */
 	uint64_t key;            /* which table: the same key, the same bytes */
 	int learn;               /* SAFESOCK_MODE=learn */
+	int kernel;              /* SAFESOCK_KERNEL=1 */
 };
 
 /* The loaded state; safesock_init() has run when this returns. */

@@ -180,6 +180,7 @@ decide(const struct safesock_identity *first, int port, int type, struct safesoc
 			return safesock_deny(&record);
 		}
 		out->max_sockets = now.options.max_sockets;
+		out->kernel = now.kernel;
 		add_names(&d, &record, s->origin);
 		uint32_t rules[SAFESOCK_RECORD_RULES];
 		size_t written = 0;
@@ -250,6 +251,7 @@ enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *
 		remembered.table = now.key;
 		if (safesock_cache_allowed(&remembered)) {
 			out->max_sockets = now.options.max_sockets;
+			out->kernel = now.kernel;
 			return SAFESOCK_ALLOW;
 		}
 	}

@@ -17,11 +17,14 @@ let runCommand = Command(
       --origin H       the origin host: the empty host and $originSocketHost
       --log F          append a JSON audit record per denial to F
       --learn          deny nothing; record every decision (with --log)
+      --kernel         also enforce in the kernel (seccomp): static binaries,
+                       raw system calls and io_uring cannot go around the
+                       library; this process stays as CMD's supervisor
     The exit status is CMD's (127: CMD could not be run; 1: the policy has
     errors or the library is missing; 2: bad usage).
     """,
-    usage: "safesock run [--policy F | --table T] [--origin H] [--log F] [--learn] -- CMD [ARG...]",
-    options: [.value("--policy"), .value("--table"), .value("--origin"), .value("--log"), .flag("--learn")],
+    usage: "safesock run [--policy F | --table T] [--origin H] [--log F] [--learn] [--kernel] -- CMD [ARG...]",
+    options: [.value("--policy"), .value("--table"), .value("--origin"), .value("--log"), .flag("--learn"), .flag("--kernel")],
     run: runUnderPolicy)
 
 /// The preload library: beside the CLI (build/bin -> build/lib, and
@@ -72,6 +75,9 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
         if let given = arguments.value("--table") {
             let source = TableSource(given)
             _ = try source.load()
+            if arguments.has("--kernel"), case .publication = source {
+                return CLI.usageError("run", "--kernel needs --policy or a table file, not a published table (yet)")
+            }
             tablePath = source.environmentValue
         } else {
             let path = arguments.value("--policy") ?? DefaultPolicy.name
@@ -93,6 +99,15 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
     environment["SAFESOCK_LOG"] = arguments.value("--log").map(absolute)
     let preloads = (environment["LD_PRELOAD"] ?? "").split(whereSeparator: { $0 == ":" || $0 == " " }).map(String.init)
     environment["LD_PRELOAD"] = ([library] + preloads.filter { $0 != library }).joined(separator: ":")
+    if arguments.has("--kernel") {
+        guard let table = try? Data(contentsOf: URL(fileURLWithPath: tablePath)), let path = System.findExecutable(command[0]) else {
+            Output.err("safesock run: cannot run \(command[0]): not found")
+            return 127
+        }
+        environment["SAFESOCK_KERNEL"] = "1"
+        return KernelSupervisor(table: [UInt8](table), origin: arguments.value("--origin"), library: library)
+            .run(path: path, argv: command, environment: environment)
+    }
     let failure = System.exec(command, environment: environment)
     Output.err("safesock run: \(failure)")
     return 127

@@ -61,6 +61,19 @@ enum System {
 
     static func isReadableFile(_ path: String) -> Bool { access(path, R_OK) == 0 }
 
+    /// `name` as execvp(3) would find it: itself if it has a '/', else
+    /// the first executable file of that name on PATH.
+    static func findExecutable(_ name: String) -> String? {
+        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = "\(directory.isEmpty ? "." : String(directory))/\(name)"
+            var info = stat()
+            if stat(candidate, &info) == 0, info.st_mode & S_IFMT == S_IFREG, access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
     /// execvp(3) with exactly `environment`: replaces this process; returns
     /// only the reason it could not. (execvpe is GNU-only, not in Glibc's
     /// Swift module, so the environment is set in place first.)

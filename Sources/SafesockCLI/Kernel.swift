@@ -1,0 +1,199 @@
+// Kernel: `safesock run --kernel`, the backstop under the preload library.
+// This process stays as the parent: it starts the command under a seccomp
+// filter (Sources/SafesockKernel), answers every trapped call from the same
+// compiled table the library uses, and exits with the command's status.
+// What it judges (addresses, from the kernel's side) and what it trusts
+// are in docs/enforcement.md, "The kernel backstop".
+
+import Foundation
+import SafesockKernel
+import SafesockMatch
+import SafesockPolicy
+
+struct KernelSupervisor {
+    let table: [UInt8]
+    /// The origin host's canonical text, when it is an address.
+    let origin: String?
+    let datagrams: Bool
+    let servers: Bool
+    /// The preload library's file, as /proc/PID/maps names it.
+    let library: String
+
+    init(table: [UInt8], origin: String?, library: String) {
+        self.table = table
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        self.library = realpath(library, &resolved) != nil
+            ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : library
+        self.origin = origin.map { Identity(host: $0).description }
+        var view = table.withUnsafeBytes { TableView($0) }
+        let header = TableHeader(&view)
+        datagrams = header.datagrams == 1
+        servers = header.servers == 1
+        _ = view
+    }
+
+    /// Runs `path` with `argv` and `environment` under the filter; its exit
+    /// status, or 127 when it could not be started.
+    func run(path: String, argv: [String], environment: [String: String]) -> Int32 {
+        let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        let cEnv: [UnsafeMutablePointer<CChar>?] = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (cArgs + cEnv).forEach { free($0) } }
+        var child = safesock_kernel_child()
+        var error = [CChar](repeating: 0, count: 512)
+        guard safesock_kernel_spawn(path, cArgs, cEnv, servers ? 0 : 1, &child, &error, error.count) == 0 else {
+            Output.err("safesock run: --kernel: \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            return 127
+        }
+        var call = safesock_kernel_call()
+        while safesock_kernel_receive(&child, &call) == 1 {
+            answer(&call, listener: child.listener)
+        }
+        return safesock_kernel_wait(&child)
+    }
+
+    func answer(_ call: inout safesock_kernel_call, listener: Int32) {
+        if madeByLibrary(call) {
+            // The library decided it (with the names it knows) and made the
+            // call from its own code (CShim/raw.c): not judged twice.
+            safesock_kernel_continue(listener, &call)
+            return
+        }
+        let inet = call.socket >= 0 && (call.domain == AF_INET || call.domain == AF_INET6)
+        let stream = call.type == Int32(SOCK_STREAM.rawValue)
+        guard inet else {
+            // Not an inet socket (or no socket at all): its domain cannot
+            // change, and the kernel refuses an inet address on it.
+            safesock_kernel_continue(listener, &call)
+            return
+        }
+        switch Int(call.op) {
+        case Int(SAFESOCK_KERNEL_CONNECT.rawValue):
+            guard call.has_address == 1 else {
+                safesock_kernel_fail(listener, &call, call.has_address < 0 ? -call.has_address : EINVAL)
+                return
+            }
+            if !stream && !datagrams { return refuse(&call, listener, reason: "datagrams deny") }
+            guard let destination = Destination(call) else {
+                safesock_kernel_connect(listener, &call) // AF_UNSPEC and the like: the kernel answers
+                return
+            }
+            if decide(destination) { safesock_kernel_connect(listener, &call) } else { refuse(&call, listener, destination) }
+        case Int(SAFESOCK_KERNEL_SENDTO.rawValue):
+            if stream && call.flags & Int32(MSG_FASTOPEN) == 0 || call.has_address == 0 {
+                // A stream socket ignores the address (without MSG_FASTOPEN);
+                // no address pointer: a connected socket, judged at connect.
+                safesock_kernel_continue(listener, &call)
+                return
+            }
+            if stream { return refuse(&call, listener, reason: "MSG_FASTOPEN under --kernel") }
+            guard call.has_address == 1, let destination = Destination(call) else {
+                safesock_kernel_fail(listener, &call, call.has_address < 0 ? -call.has_address : EINVAL)
+                return
+            }
+            if !datagrams { return refuse(&call, listener, destination, reason: "datagrams deny") }
+            if decide(destination) { safesock_kernel_sendto(listener, &call) } else { refuse(&call, listener, destination) }
+        case Int(SAFESOCK_KERNEL_SENDMSG.rawValue), Int(SAFESOCK_KERNEL_SENDMMSG.rawValue):
+            if stream && call.flags & Int32(MSG_FASTOPEN) == 0 {
+                safesock_kernel_continue(listener, &call)
+                return
+            }
+            // Its addresses are in memory the caller can change after they
+            // are read: not judged yet, so refused.
+            refuse(&call, listener, reason: stream ? "MSG_FASTOPEN under --kernel" : "sendmsg on an inet datagram socket under --kernel")
+        default: // bind, listen: trapped only under `servers deny`
+            refuse(&call, listener, reason: "servers deny")
+        }
+    }
+
+    /// Whether the call was made from the preload library's code in the
+    /// caller: an executable mapping of the library's file in its
+    /// /proc/PID/maps holds the instruction. Read at each call, as the
+    /// process may have exec'd since. This trusts the program not to jump
+    /// into the library's code (docs/enforcement.md).
+    func madeByLibrary(_ call: safesock_kernel_call) -> Bool {
+        guard let maps = try? String(contentsOfFile: "/proc/\(call.pid)/maps", encoding: .utf8) else { return false }
+        for line in maps.split(separator: "\n") where line.hasSuffix(library) {
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, fields[1].contains("x"), fields[5].drop { $0 == " " } == library else { continue }
+            let range = fields[0].split(separator: "-")
+            guard range.count == 2, let low = UInt64(range[0], radix: 16), let high = UInt64(range[1], radix: 16) else { continue }
+            if call.instruction >= low && call.instruction < high { return true }
+        }
+        return false
+    }
+
+    /// An inet destination copied out of a trapped call.
+    struct Destination {
+        var address: IPAddress
+        var port: UInt16
+
+        init?(_ call: safesock_kernel_call) {
+            var c = call
+            let parsed: (IPAddress, UInt16)? = withUnsafeBytes(of: &c.address) { raw in
+                let family = Int32(raw.load(as: sa_family_t.self))
+                let port = UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+                if family == AF_INET && call.address_length >= UInt32(MemoryLayout<sockaddr_in>.size) {
+                    return IPAddress(bytes: Array(raw[4..<8])).map { ($0, port) }
+                }
+                if family == AF_INET6 && call.address_length >= UInt32(MemoryLayout<sockaddr_in6>.size) {
+                    return IPAddress(bytes: Array(raw[8..<24])).map { ($0, port) }
+                }
+                return nil
+            }
+            guard let parsed else { return nil }
+            (address, port) = parsed
+        }
+    }
+
+    /// The table's verdict on the address (and loopback, for 0.0.0.0 and ::).
+    func decide(_ destination: Destination) -> Bool {
+        var identities = [Identity.address(destination.address)]
+        if let also = Identity.address(destination.address).alsoReached { identities.append(also) }
+        let texts = identities.map { Array($0.description.utf8) }
+        let bytes = identities.map { identity -> [UInt8] in
+            if case .address(let a) = identity { return a.bytes }
+            return []
+        }
+        var deciding = [UInt32](repeating: 0, count: 8)
+        return table.withUnsafeBytes { t in
+            texts[0].withUnsafeBufferPointer { t0 in
+                bytes[0].withUnsafeBufferPointer { b0 in
+                    (texts.count > 1 ? texts[1] : []).withUnsafeBufferPointer { t1 in
+                        (bytes.count > 1 ? bytes[1] : []).withUnsafeBufferPointer { b1 in
+                            var inputs = [IdentityInput(text: t0, family: b0.count == 4 ? 4 : 6, address: b0,
+                                                        isOrigin: origin == identities[0].description)]
+                            if texts.count > 1 {
+                                inputs.append(IdentityInput(text: t1, family: b1.count == 4 ? 4 : 6, address: b1,
+                                                            isOrigin: origin == identities[1].description))
+                            }
+                            return inputs.withUnsafeBufferPointer { ids in
+                                deciding.withUnsafeMutableBufferPointer { out in
+                                    TableMatcher.decide(t, identities: ids, port: destination.port, deciding: out).verdict == .allow
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func refuse(_ call: inout safesock_kernel_call, _ listener: Int32, _ destination: Destination? = nil, reason: String? = nil) {
+        var line = "safesock: kernel: permission denied for "
+        line += destination.map { "host \($0.address) port \($0.port)" } ?? "\(Self.opName(call.op))"
+        line += " (\(reason ?? "no rule allows this address; the kernel layer judges addresses only"))"
+        Output.err(line)
+        safesock_kernel_fail(listener, &call, EACCES)
+    }
+
+    static func opName(_ op: Int32) -> String {
+        switch Int(op) {
+        case Int(SAFESOCK_KERNEL_CONNECT.rawValue): return "connect"
+        case Int(SAFESOCK_KERNEL_SENDTO.rawValue): return "sendto"
+        case Int(SAFESOCK_KERNEL_SENDMSG.rawValue): return "sendmsg"
+        case Int(SAFESOCK_KERNEL_SENDMMSG.rawValue): return "sendmmsg"
+        case Int(SAFESOCK_KERNEL_BIND.rawValue): return "bind"
+        default: return "listen"
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/*
+ * safesock_kernel.h: the kernel backstop's system side (kernel.c), for
+ * `safesock run --kernel` (Sources/SafesockCLI/Kernel.swift decides; this
+ * file only traps, copies and acts). docs/enforcement.md, "The kernel
+ * backstop", says what it sees and what it trusts.
+ */
+#ifndef SAFESOCK_KERNEL_H
+#define SAFESOCK_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Only fixed-size types here: the Swift side imports this header, and
+ * <sys/socket.h> through a second module would hide Glibc's own names. */
+
+/* A program started under the filter, and the supervisor's end of it. */
+struct safesock_kernel_child {
+	int32_t pid;
+	int pidfd;    /* readable when the child exits */
+	int listener; /* seccomp user-notification fd */
+};
+
+/* Starts `path` (a full path) with `argv` and `envp` under a seccomp
+ * filter: connect, sendto, sendmsg and sendmmsg (and bind and listen when
+ * `trap_servers`) wait for this process's answer; io_uring_setup fails
+ * with EPERM; a 32-bit or x32 system call fails with EPERM. 0, or -1 with
+ * `error` filled. */
+int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp[], int trap_servers,
+			  struct safesock_kernel_child *child, char *error, size_t error_size);
+
+enum safesock_kernel_op {
+	SAFESOCK_KERNEL_CONNECT = 1,
+	SAFESOCK_KERNEL_SENDTO,
+	SAFESOCK_KERNEL_SENDMSG,
+	SAFESOCK_KERNEL_SENDMMSG,
+	SAFESOCK_KERNEL_BIND,
+	SAFESOCK_KERNEL_LISTEN,
+};
+
+/* One trapped call, with what the supervisor needs to judge it, all
+ * copied out of the caller: its socket (our duplicate, by pidfd_getfd),
+ * that socket's domain and type, and the destination. */
+struct safesock_kernel_call {
+	uint64_t id;
+	int32_t pid;
+	uint64_t instruction;    /* where the call was made from */
+	int op;                  /* enum safesock_kernel_op */
+	int socket;              /* our duplicate of the caller's socket; -1 if it has none */
+	int domain, type;        /* SO_DOMAIN, SO_TYPE of that socket */
+	int flags;               /* the send flags */
+	int has_address;         /* 1: copied below; 0: none given; -errno: as the kernel would fail */
+	uint32_t address_length;
+	uint8_t address[128];    /* a struct sockaddr_storage's bytes */
+	uint64_t args[6];
+};
+
+/* Waits for the next trapped call: 1 with `call` filled; 0 when the child
+ * has exited; -1 on an error (errno set). A call whose caller vanished
+ * meanwhile is skipped. */
+int safesock_kernel_receive(const struct safesock_kernel_child *child, struct safesock_kernel_call *call);
+
+/* Lets the call go on as made. Only for calls whose arguments in memory
+ * cannot change what is reached (kernel.c says which). */
+int safesock_kernel_continue(int listener, struct safesock_kernel_call *call);
+
+/* Fails the call with `error` (an errno value). */
+int safesock_kernel_fail(int listener, struct safesock_kernel_call *call, int error);
+
+/* Makes the connect on the caller's own socket with the address that was
+ * judged (the copy), from a thread of this process, and answers the call
+ * with its result: what the caller's memory says meanwhile is never read
+ * again. */
+int safesock_kernel_connect(int listener, struct safesock_kernel_call *call);
+
+/* The same for sendto with a judged address: the data is copied out of
+ * the caller (at most 64 KiB; more fails with EMSGSIZE) and sent from here. */
+int safesock_kernel_sendto(int listener, struct safesock_kernel_call *call);
+
+/* Waits for the child; its exit status as a shell reports it. */
+int safesock_kernel_wait(struct safesock_kernel_child *child);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * kernel.c: the kernel backstop's system side (safesock_kernel.h).
+ *
+ * The child installs a seccomp filter before it execs: the calls that can
+ * reach a host wait for the supervisor (user notification), io_uring_setup
+ * fails, foreign system call ABIs fail. The filter survives exec and is
+ * inherited by every thread and child, so nothing the program starts can
+ * leave it; it needs no library in the program, so static binaries, raw
+ * system calls and Go-style runtimes are seen too.
+ *
+ * Time of check and time of use: the supervisor never lets a connect go on
+ * with the caller's memory. It takes a duplicate of the caller's socket
+ * (pidfd_getfd), judges the address it copied, and makes the connect on
+ * that socket itself; the caller's memory is not read again. Calls are let
+ * go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE) only where what the memory says
+ * cannot change what is reached: a socket that is not inet (its domain is
+ * fixed at creation, and the kernel refuses an inet address on it), a send
+ * on a stream socket without MSG_FASTOPEN (the address is ignored), a send
+ * with no address pointer at all (registers, not memory).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "safesock_kernel.h"
+
+_Static_assert(sizeof(((struct safesock_kernel_call *)0)->address) == sizeof(struct sockaddr_storage), "address bytes");
+
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
+#endif
+#define X32_SYSCALL_BIT 0x40000000u
+#define MAX_SEND (64 * 1024)
+
+static void say(char *error, size_t size, const char *what)
+{
+	snprintf(error, size, "%s: %s", what, strerror(errno));
+}
+
+/* The filter, built for the calls to trap. Layout: architecture check,
+ * x32 check, io_uring_setup, one test a trapped call, then the returns. */
+static int install_filter(int trap_servers)
+{
+	int trapped[8];
+	int n = 0;
+	trapped[n++] = __NR_connect;
+	trapped[n++] = __NR_sendto;
+	trapped[n++] = __NR_sendmsg;
+	trapped[n++] = __NR_sendmmsg;
+	if (trap_servers) {
+		trapped[n++] = __NR_bind;
+		trapped[n++] = __NR_listen;
+	}
+	struct sock_filter f[32];
+	int k = 0;
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	/* Tests, then: allow, notify, EPERM. */
+	int tests = 1 + n;
+	int allow = k + tests, notify = allow + 1, eperm = allow + 2;
+	f[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, (unsigned char)(eperm - k - 1), 0);
+	k++;
+	for (int i = 0; i < n; i++, k++)
+		f[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)trapped[i], (unsigned char)(notify - k - 1), 0);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	struct sock_fprog program = { .len = (unsigned short)k, .filter = f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		return -1;
+	/* Killable wait: once the supervisor holds a call, a signal cannot make
+	 * the caller restart it (and make a connect that was made twice). */
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			  SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &program);
+	if (fd < 0 && errno == EINVAL) /* kernels before 5.19 */
+		fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
+	return (int)fd;
+}
+
+int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp[], int trap_servers,
+			  struct safesock_kernel_child *child, char *error, size_t error_size)
+{
+	int up[2], down[2]; /* child -> parent, parent -> child */
+	if (pipe2(up, O_CLOEXEC) != 0 || pipe2(down, O_CLOEXEC) != 0) {
+		say(error, error_size, "pipe");
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		say(error, error_size, "fork");
+		return -1;
+	}
+	if (pid == 0) {
+		/* Only system calls from here to exec: the parent may have threads. */
+		close(up[0]);
+		close(down[1]);
+		int message[2] = { install_filter(trap_servers), 0 };
+		message[1] = message[0] < 0 ? errno : 0;
+		if (write(up[1], message, sizeof message) != (ssize_t)sizeof message)
+			_exit(127);
+		/* The parent has taken its duplicate of the listener: this process,
+		 * and the program it becomes, must not keep one (with it a thread
+		 * could answer its own calls). */
+		char go;
+		if (message[0] < 0 || read(down[0], &go, 1) != 1)
+			_exit(127);
+		close(message[0]);
+		execve(path, argv, envp);
+		int failed = errno;
+		ssize_t ignored = write(up[1], &failed, sizeof failed);
+		(void)ignored;
+		_exit(127);
+	}
+	close(up[1]);
+	close(down[0]);
+	int message[2];
+	int listener = -1, pidfd = -1;
+	if (read(up[0], message, sizeof message) != (ssize_t)sizeof message || message[0] < 0) {
+		errno = message[0] < 0 ? message[1] : EIO;
+		say(error, error_size, "cannot install the seccomp filter");
+		goto fail;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0)
+		listener = (int)syscall(SYS_pidfd_getfd, pidfd, message[0], 0);
+	if (listener < 0) {
+		say(error, error_size, "cannot take the seccomp listener (pidfd_getfd)");
+		goto fail;
+	}
+	if (write(down[1], "g", 1) != 1) {
+		say(error, error_size, "cannot start the program");
+		goto fail;
+	}
+	close(down[1]);
+	int failed;
+	ssize_t got = read(up[0], &failed, sizeof failed); /* EOF: the exec happened */
+	close(up[0]);
+	if (got == (ssize_t)sizeof failed) {
+		errno = failed;
+		say(error, error_size, path);
+		close(listener);
+		close(pidfd);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	child->pid = pid;
+	child->pidfd = pidfd;
+	child->listener = listener;
+	return 0;
+fail:
+	close(up[0]);
+	close(down[1]);
+	if (listener >= 0)
+		close(listener);
+	if (pidfd >= 0)
+		close(pidfd);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* Our duplicate of the caller's descriptor `fd`, or -1. */
+static int their_socket(pid_t tid, int fd)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+	if (pidfd < 0)
+		pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+	if (pidfd < 0)
+		return -1;
+	int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	close(pidfd);
+	return copy;
+}
+
+/* Copies `length` bytes at `remote` in `pid` to `local`; 0, or an errno. */
+static int copy_in(pid_t pid, uint64_t remote, void *local, size_t length)
+{
+	struct iovec here = { .iov_base = local, .iov_len = length };
+	struct iovec there = { .iov_base = (void *)(uintptr_t)remote, .iov_len = length };
+	ssize_t n = process_vm_readv(pid, &here, 1, &there, 1, 0);
+	return n == (ssize_t)length ? 0 : EFAULT;
+}
+
+/* Fills `call` from a notification: 0, or -1 to skip it (answered here). */
+static int describe(int listener, const struct seccomp_notif *req, struct safesock_kernel_call *call)
+{
+	memset(call, 0, sizeof *call);
+	call->id = req->id;
+	call->pid = (pid_t)req->pid;
+	call->instruction = req->data.instruction_pointer;
+	call->socket = -1;
+	for (int i = 0; i < 6; i++)
+		call->args[i] = req->data.args[i];
+	uint64_t address = 0, length = 0;
+	switch (req->data.nr) {
+	case __NR_connect:
+		call->op = SAFESOCK_KERNEL_CONNECT;
+		address = req->data.args[1], length = req->data.args[2];
+		break;
+	case __NR_sendto:
+		call->op = SAFESOCK_KERNEL_SENDTO;
+		call->flags = (int)req->data.args[3];
+		address = req->data.args[4], length = req->data.args[5];
+		break;
+	case __NR_sendmsg:
+		call->op = SAFESOCK_KERNEL_SENDMSG;
+		call->flags = (int)req->data.args[2];
+		break;
+	case __NR_sendmmsg:
+		call->op = SAFESOCK_KERNEL_SENDMMSG;
+		call->flags = (int)req->data.args[3];
+		break;
+	case __NR_bind:
+		call->op = SAFESOCK_KERNEL_BIND;
+		address = req->data.args[1], length = req->data.args[2];
+		break;
+	case __NR_listen:
+		call->op = SAFESOCK_KERNEL_LISTEN;
+		break;
+	default: /* not trapped by our filter */
+		safesock_kernel_fail(listener, call, ENOSYS);
+		return -1;
+	}
+	call->socket = their_socket(call->pid, (int)req->data.args[0]);
+	if (call->socket >= 0) {
+		socklen_t n = sizeof call->domain;
+		getsockopt(call->socket, SOL_SOCKET, SO_DOMAIN, &call->domain, &n);
+		n = sizeof call->type;
+		getsockopt(call->socket, SOL_SOCKET, SO_TYPE, &call->type, &n);
+	}
+	if (address != 0) {
+		if (length > sizeof call->address) {
+			call->has_address = -EINVAL; /* as the kernel would say */
+		} else if (copy_in(call->pid, address, call->address, (size_t)length) != 0) {
+			call->has_address = -EFAULT;
+		} else {
+			call->has_address = 1;
+			call->address_length = (uint32_t)length;
+		}
+	}
+	/* The copy is of this call's caller only if the call is still pending. */
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0) {
+		if (call->socket >= 0)
+			close(call->socket);
+		return -1;
+	}
+	return 0;
+}
+
+int safesock_kernel_receive(const struct safesock_kernel_child *child, struct safesock_kernel_call *call)
+{
+	for (;;) {
+		struct pollfd p[2] = { { .fd = child->listener, .events = POLLIN }, { .fd = child->pidfd, .events = POLLIN } };
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (p[0].revents & POLLIN) {
+			struct seccomp_notif req;
+			memset(&req, 0, sizeof req);
+			if (ioctl(child->listener, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) {
+				if (errno == EINTR || errno == ENOENT)
+					continue; /* the caller vanished */
+				return -1;
+			}
+			if (describe(child->listener, &req, call) == 0)
+				return 1;
+			continue;
+		}
+		if (p[1].revents & POLLIN)
+			return 0;
+		if (p[0].revents & (POLLHUP | POLLERR))
+			return 0;
+	}
+}
+
+static int respond(int listener, uint64_t id, int64_t value, int error, uint32_t flags)
+{
+	struct seccomp_notif_resp resp = { .id = id, .val = value, .error = error, .flags = flags };
+	return ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+static void release(struct safesock_kernel_call *call)
+{
+	if (call->socket >= 0)
+		close(call->socket);
+	call->socket = -1;
+}
+
+int safesock_kernel_continue(int listener, struct safesock_kernel_call *call)
+{
+	release(call);
+	return respond(listener, call->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+}
+
+int safesock_kernel_fail(int listener, struct safesock_kernel_call *call, int error)
+{
+	release(call);
+	return respond(listener, call->id, 0, -error, 0);
+}
+
+/* A connect or send made for the caller, on a thread of its own: a
+ * blocking connect must not stop the supervisor answering others. */
+struct job {
+	int listener;
+	struct safesock_kernel_call call;
+	size_t length;
+	char data[];
+};
+
+static void *run_job(void *argument)
+{
+	struct job *job = argument;
+	struct safesock_kernel_call *c = &job->call;
+	int64_t value;
+	if (c->op == SAFESOCK_KERNEL_CONNECT)
+		value = connect(c->socket, (const struct sockaddr *)c->address, c->address_length);
+	else
+		value = sendto(c->socket, job->data, job->length, c->flags | MSG_NOSIGNAL,
+			       (const struct sockaddr *)c->address, c->address_length);
+	int error = value < 0 ? errno : 0;
+	respond(job->listener, c->id, value < 0 ? 0 : value, -error, 0);
+	release(c);
+	free(job);
+	return NULL;
+}
+
+static int start_job(int listener, struct safesock_kernel_call *call, size_t length)
+{
+	struct job *job = malloc(sizeof *job + length);
+	if (job == NULL)
+		return safesock_kernel_fail(listener, call, ENOMEM);
+	job->listener = listener;
+	job->call = *call;
+	job->length = length;
+	if (length > 0 && copy_in(call->pid, call->args[1], job->data, length) != 0) {
+		free(job);
+		return safesock_kernel_fail(listener, call, EFAULT);
+	}
+	call->socket = -1; /* the job owns it now */
+	pthread_t thread;
+	pthread_attr_t attributes;
+	pthread_attr_init(&attributes);
+	pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+	int rc = pthread_create(&thread, &attributes, run_job, job);
+	pthread_attr_destroy(&attributes);
+	if (rc != 0) {
+		*call = job->call;
+		free(job);
+		return safesock_kernel_fail(listener, call, EAGAIN);
+	}
+	return 0;
+}
+
+int safesock_kernel_connect(int listener, struct safesock_kernel_call *call)
+{
+	if (call->socket < 0 || call->has_address != 1)
+		return safesock_kernel_fail(listener, call, EINVAL);
+	return start_job(listener, call, 0);
+}
+
+int safesock_kernel_sendto(int listener, struct safesock_kernel_call *call)
+{
+	if (call->socket < 0 || call->has_address != 1)
+		return safesock_kernel_fail(listener, call, EINVAL);
+	if (call->args[2] > MAX_SEND)
+		return safesock_kernel_fail(listener, call, EMSGSIZE);
+	return start_job(listener, call, (size_t)call->args[2]);
+}
+
+int safesock_kernel_wait(struct safesock_kernel_child *child)
+{
+	int status = 0;
+	while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	close(child->listener);
+	close(child->pidfd);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}

@@ -1,0 +1,93 @@
+// The kernel backstop (`safesock run --kernel`, Sources/SafesockKernel):
+// a statically linked client that the preload library cannot see, raw
+// system calls, io_uring, a child that clears its environment, and a race
+// on the sockaddr, all against real listeners on loopback.
+
+import Foundation
+import Testing
+
+@Suite struct KernelTests {
+    let staticClient = "\(testBin)/static_client"
+
+    /// `safesock run [--kernel] --policy` allowing `allowed`'s port on 127.0.0.2 only.
+    func under(kernel: Bool, allowing allowed: Listener, _ command: [String]) throws -> Run {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\n".write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
+        return try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg"] + (kernel ? ["--kernel"] : []) + ["--"] + command)
+    }
+
+    @Test(arguments: ["connect", "syscall"])
+    func aStaticClientIsJudged(call: String) throws {
+        let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
+        let yes = try under(kernel: true, allowing: allowed, [staticClient, call, "127.0.0.2", "\(allowed.port)"])
+        #expect(yes.stdout == "ok\n", "\(yes)")
+        #expect(allowed.arrivals() == 1)
+        let no = try under(kernel: true, allowing: allowed, [staticClient, call, "127.0.0.2", "\(denied.port)"])
+        #expect(no.stdout == "errno \(EACCES)\n", "\(no)")
+        #expect(no.stderr.contains("safesock: kernel: permission denied for host 127.0.0.2 port \(denied.port)"))
+        #expect(denied.arrivals() == 0)
+        // The contrast: without the kernel layer the library never sees it.
+        let around = try under(kernel: false, allowing: allowed, [staticClient, call, "127.0.0.2", "\(denied.port)"])
+        #expect(around.stdout == "ok\n", "\(around)")
+        #expect(denied.arrivals() == 1)
+    }
+
+    @Test func ioUringIsRefused() throws {
+        let allowed = try Listener("127.0.0.2")
+        let r = try under(kernel: true, allowing: allowed, [staticClient, "uring"])
+        #expect(r.stdout == "errno \(EPERM)\n", "\(r)")
+    }
+
+    @Test func aChildThatClearsItsEnvironmentIsStillJudged() throws {
+        let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
+        let r = try under(kernel: true, allowing: allowed,
+                          [staticClient, "exec", staticClient, "connect", "127.0.0.2", "\(denied.port)"])
+        #expect(r.stdout == "errno \(EACCES)\n", "\(r)")
+        #expect(denied.arrivals() == 0)
+    }
+
+    /// A second thread flips the sockaddr's port between an allowed and a
+    /// denied one while the first connects: the supervisor connects with
+    /// the copy it judged, so the denied port is never reached.
+    @Test func aRacingSockaddrNeverReachesTheDeniedPort() throws {
+        let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
+        let r = try under(kernel: true, allowing: allowed,
+                          [staticClient, "race", "127.0.0.2", "\(allowed.port)", "\(denied.port)", "400"])
+        #expect(r.stdout.hasPrefix("reached "), "\(r)")
+        var arrived = 0
+        for _ in 0..<5 { arrived += denied.arrivals() }
+        #expect(arrived == 0)
+        #expect(allowed.arrivals() == Int(r.stdout.dropFirst("reached ".count).dropLast()) ?? -1)
+    }
+
+    @Test func theStatusIsTheCommands() throws {
+        let allowed = try Listener("127.0.0.2")
+        let r = try under(kernel: true, allowing: allowed, ["/bin/sh", "-c", "exit 7"])
+        #expect(r.status == 7, "\(r)")
+    }
+}
+
+/// The library and the kernel layer together: a dynamically linked program
+/// connecting by a name the policy allows is let through (the library
+/// decided, with the name, and made the call from its own code), while a
+/// static program reaching the same address is judged by address alone.
+@Suite struct KernelWithLibraryTests {
+    @Test func theLibrarysDecisionsStandAndStaticCallsAreJudgedByAddress() throws {
+        let sun = try Listener("127.0.0.2")
+        let policy = "section hosts ports\n    allow www.sun.com \(sun.port)\n"
+        let script = """
+            import socket
+            s = socket.create_connection(("www.sun.com", \(sun.port)), timeout=5)
+            s.close()
+            print("ok")
+            """
+        let dynamic = try underSafesock(policy, origin: nil, extra: ["--kernel"], ["/usr/bin/python3.11", "-c", script])
+        #expect(dynamic.stdout == "ok\n", "\(dynamic)")
+        #expect(sun.arrivals() == 1)
+        let staticCall = try underSafesock(policy, origin: nil, extra: ["--kernel"],
+                                           ["\(testBin)/static_client", "connect", "127.0.0.2", "\(sun.port)"])
+        #expect(staticCall.stdout == "errno \(EACCES)\n", "\(staticCall)")
+        #expect(sun.arrivals() == 0)
+    }
+}
