@@ -107,6 +107,11 @@ $(BUILD)/bench/netbench: Tests/bench/netbench.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Werror $< -o $@
 
+# The same workloads as a static binary: what only `run --kernel` can see.
+$(BUILD)/bench/netbench-static: Tests/bench/netbench.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Werror -static $< -o $@
+
 $(BUILD)/bench/empty: Tests/bench/empty.c
 	@mkdir -p $(@D)
 	$(CC) -O2 $< -o $@
@@ -116,7 +121,7 @@ $(BUILD)/bench/rss: Tests/bench/rss.c
 	@mkdir -p $(@D)
 	$(CC) -static -O2 -Wall -Werror $< -o $@
 
-bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/empty $(BUILD)/bench/rss
+bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/netbench-static $(BUILD)/bench/empty $(BUILD)/bench/rss
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock-bench
 	"$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock-bench"
 

@@ -16,14 +16,14 @@ struct KernelSupervisor {
     let origin: String?
     let datagrams: Bool
     let servers: Bool
-    /// The preload library's file, as /proc/PID/maps names it.
-    let library: String
+    /// Where the preload library's code is in each supervised process.
+    let libraryCode: LibraryCode
 
     init(table: [UInt8], origin: String?, library: String) {
         self.table = table
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        self.library = realpath(library, &resolved) != nil
-            ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : library
+        libraryCode = LibraryCode(file: realpath(library, &resolved) != nil
+            ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : library)
         self.origin = origin.map { Identity(host: $0).description }
         var view = table.withUnsafeBytes { TableView($0) }
         let header = TableHeader(&view)
@@ -52,12 +52,13 @@ struct KernelSupervisor {
     }
 
     func answer(_ call: inout safesock_kernel_call, listener: Int32) {
-        if madeByLibrary(call) {
+        if libraryCode.contains(call) {
             // The library decided it (with the names it knows) and made the
             // call from its own code (CShim/raw.c): not judged twice.
             safesock_kernel_continue(listener, &call)
             return
         }
+        guard safesock_kernel_inspect(listener, &call) == 0 else { return } // the caller is gone
         let inet = call.socket >= 0 && (call.domain == AF_INET || call.domain == AF_INET6)
         let stream = call.type == Int32(SOCK_STREAM.rawValue)
         guard inet else {
@@ -103,23 +104,6 @@ struct KernelSupervisor {
         default: // bind, listen: trapped only under `servers deny`
             refuse(&call, listener, reason: "servers deny")
         }
-    }
-
-    /// Whether the call was made from the preload library's code in the
-    /// caller: an executable mapping of the library's file in its
-    /// /proc/PID/maps holds the instruction. Read at each call, as the
-    /// process may have exec'd since. This trusts the program not to jump
-    /// into the library's code (docs/enforcement.md).
-    func madeByLibrary(_ call: safesock_kernel_call) -> Bool {
-        guard let maps = try? String(contentsOfFile: "/proc/\(call.pid)/maps", encoding: .utf8) else { return false }
-        for line in maps.split(separator: "\n") where line.hasSuffix(library) {
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, fields[1].contains("x"), fields[5].drop { $0 == " " } == library else { continue }
-            let range = fields[0].split(separator: "-")
-            guard range.count == 2, let low = UInt64(range[0], radix: 16), let high = UInt64(range[1], radix: 16) else { continue }
-            if call.instruction >= low && call.instruction < high { return true }
-        }
-        return false
     }
 
     /// An inet destination copied out of a trapped call.
@@ -197,3 +181,41 @@ struct KernelSupervisor {
         }
     }
 }
+
+/// Whether a call was made from the preload library's code in its caller:
+/// an executable mapping of the library's file holds the instruction. The
+/// mapping found in /proc/PID/maps is remembered per process and checked
+/// again at each use through /proc/PID/map_files (one readlink: after an
+/// exec, or an unmap, it is gone and the maps are read anew). This trusts
+/// the program not to jump into the library's code (docs/enforcement.md).
+final class LibraryCode: @unchecked Sendable {
+    let file: String
+    private var known: [Int32: (low: UInt64, high: UInt64)] = [:]
+
+    init(file: String) { self.file = file }
+
+    func contains(_ call: safesock_kernel_call) -> Bool {
+        if let range = known[call.pid], stillMapped(call.pid, range) {
+            return call.instruction >= range.low && call.instruction < range.high
+        }
+        known[call.pid] = nil
+        guard let maps = try? String(contentsOfFile: "/proc/\(call.pid)/maps", encoding: .utf8) else { return false }
+        for line in maps.split(separator: "\n") where line.hasSuffix(file) {
+            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard fields.count == 6, fields[1].contains("x"), fields[5].drop(while: { $0 == " " }) == file else { continue }
+            let bounds = fields[0].split(separator: "-")
+            guard bounds.count == 2, let low = UInt64(bounds[0], radix: 16), let high = UInt64(bounds[1], radix: 16) else { continue }
+            known[call.pid] = (low, high)
+            if call.instruction >= low && call.instruction < high { return true }
+        }
+        return false
+    }
+
+    private func stillMapped(_ pid: Int32, _ range: (low: UInt64, high: UInt64)) -> Bool {
+        let link = "/proc/\(pid)/map_files/\(String(range.low, radix: 16))-\(String(range.high, radix: 16))"
+        var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(link, &target, target.count - 1)
+        return n > 0 && String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == file
+    }
+}
+

@@ -203,7 +203,7 @@ static int copy_in(pid_t pid, uint64_t remote, void *local, size_t length)
 	return n == (ssize_t)length ? 0 : EFAULT;
 }
 
-/* Fills `call` from a notification: 0, or -1 to skip it (answered here). */
+/* Fills what the notification itself says: 0, or -1 to skip it. */
 static int describe(int listener, const struct seccomp_notif *req, struct safesock_kernel_call *call)
 {
 	memset(call, 0, sizeof *call);
@@ -213,16 +213,13 @@ static int describe(int listener, const struct seccomp_notif *req, struct safeso
 	call->socket = -1;
 	for (int i = 0; i < 6; i++)
 		call->args[i] = req->data.args[i];
-	uint64_t address = 0, length = 0;
 	switch (req->data.nr) {
 	case __NR_connect:
 		call->op = SAFESOCK_KERNEL_CONNECT;
-		address = req->data.args[1], length = req->data.args[2];
 		break;
 	case __NR_sendto:
 		call->op = SAFESOCK_KERNEL_SENDTO;
 		call->flags = (int)req->data.args[3];
-		address = req->data.args[4], length = req->data.args[5];
 		break;
 	case __NR_sendmsg:
 		call->op = SAFESOCK_KERNEL_SENDMSG;
@@ -234,7 +231,6 @@ static int describe(int listener, const struct seccomp_notif *req, struct safeso
 		break;
 	case __NR_bind:
 		call->op = SAFESOCK_KERNEL_BIND;
-		address = req->data.args[1], length = req->data.args[2];
 		break;
 	case __NR_listen:
 		call->op = SAFESOCK_KERNEL_LISTEN;
@@ -243,7 +239,22 @@ static int describe(int listener, const struct seccomp_notif *req, struct safeso
 		safesock_kernel_fail(listener, call, ENOSYS);
 		return -1;
 	}
-	call->socket = their_socket(call->pid, (int)req->data.args[0]);
+	return 0;
+}
+
+int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call)
+{
+	uint64_t address = 0, length = 0;
+	switch (call->op) {
+	case SAFESOCK_KERNEL_CONNECT:
+	case SAFESOCK_KERNEL_BIND:
+		address = call->args[1], length = call->args[2];
+		break;
+	case SAFESOCK_KERNEL_SENDTO:
+		address = call->args[4], length = call->args[5];
+		break;
+	}
+	call->socket = their_socket(call->pid, (int)call->args[0]);
 	if (call->socket >= 0) {
 		socklen_t n = sizeof call->domain;
 		getsockopt(call->socket, SOL_SOCKET, SO_DOMAIN, &call->domain, &n);
@@ -261,9 +272,10 @@ static int describe(int listener, const struct seccomp_notif *req, struct safeso
 		}
 	}
 	/* The copy is of this call's caller only if the call is still pending. */
-	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0) {
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &call->id) != 0) {
 		if (call->socket >= 0)
 			close(call->socket);
+		call->socket = -1;
 		return -1;
 	}
 	return 0;

@@ -30,6 +30,10 @@ struct SystemFigures: Encodable {
     var spawn_ns: [String: Sample]                  // posix_spawn + wait of a small C program
     var spawn_ratio: [String: Sample]
     var reload_ms: [String: Sample]                 // publish -> first decision on it, by policy
+    // `run --kernel`: allowed connect + close, by who decided, and the
+    // ratio to the same program bare in the same round.
+    var kernel_connect_ns: [String: Sample]
+    var kernel_connect_ratio: [String: Sample]
 }
 
 struct SystemBench {
@@ -53,7 +57,7 @@ struct SystemBench {
     }
 
     init() throws {
-        for path in [netbench, "\(bench)/empty", "\(bench)/rss", library, "build/bin/safesock"] where !FileManager.default.fileExists(atPath: path) {
+        for path in [netbench, "\(bench)/netbench-static", "\(bench)/empty", "\(bench)/rss", library, "build/bin/safesock"] where !FileManager.default.fileExists(atPath: path) {
             throw BenchFailure(description: "\(path) is missing: run `make bench`")
         }
         var rng = SeededGenerator(state: 100_000)
@@ -161,6 +165,24 @@ struct SystemBench {
             }
         }
 
+        print("timing run --kernel ...")
+        var kernelNs: [String: [Double]] = [:], kernelRatio: [String: [Double]] = [:]
+        try "section hosts ports\n    allow bench.example.com \(port)\n    allow 127.0.0.1 \(port)\n"
+            .write(toFile: "\(bench)/kernel.cfg", atomically: true, encoding: .utf8)
+        let underKernel = ["build/bin/safesock", "run", "--kernel", "--policy", "\(bench)/kernel.cfg", "--"]
+        let kernelCases: [(String, [String])] = [
+            ("library-decided", [netbench, "connect", destination[0], destination[1], "2000"]),
+            ("static binary", ["\(bench)/netbench-static", "connect", "127.0.0.1", destination[1], "2000"]),
+        ]
+        for _ in 0..<max(5, repetitions / 3) {
+            for (label, argv) in kernelCases {
+                let bare = try Child.number(argv, environment: Self.base)
+                let supervised = try Child.number(underKernel + argv, environment: Self.base)
+                kernelNs[label, default: []].append(supervised)
+                kernelRatio[label, default: []].append(supervised / bare)
+            }
+        }
+
         print("timing reload ...")
         var reload: [String: Sample] = [:]
         for (label, text) in [("home.cfg", try String(contentsOfFile: "policies/home.cfg", encoding: .utf8)),
@@ -178,7 +200,8 @@ struct SystemBench {
                              connect_ns: connectNs.mapValues(Sample.init), connect_ratio: ratios(connectNs),
                              denied_ns: Sample(deniedNs), denied_ratio: Sample(zip(deniedNs, connectNs["bare"] ?? []).map { $0 / $1 }),
                              resolve_ns: resolveNs.mapValues(Sample.init), resolve_ratio: ratios(resolveNs),
-                             spawn_ns: spawnNs.mapValues(Sample.init), spawn_ratio: ratios(spawnNs), reload_ms: reload)
+                             spawn_ns: spawnNs.mapValues(Sample.init), spawn_ratio: ratios(spawnNs), reload_ms: reload,
+                             kernel_connect_ns: kernelNs.mapValues(Sample.init), kernel_connect_ratio: kernelRatio.mapValues(Sample.init))
     }
 
     /// Milliseconds from publishing a table (the publish call starting) to

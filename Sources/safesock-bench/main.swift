@@ -95,6 +95,10 @@ if !matcherOnly && getenv("SAFESOCK_BENCH_INSIDE") != nil {
         print(row([("reload, publish to first decision, \(label)", 44), ("-", 22),
                    ("\(f(sample.median, 3)) ms [\(f(sample.min, 2))-\(f(sample.max, 2))]", 22)]))
     }
+    for (label, r) in s.kernel_connect_ratio.sorted(by: { $0.key < $1.key }) {
+        print(row([("allowed connect, run --kernel, \(label)", 44), ("-", 22),
+                   ("\(f(r.median, 3)) [\(f(r.min, 2))-\(f(r.max, 2))]", 22)]))
+    }
     if !s.peers_missing.isEmpty { print("not installed, not measured: \(s.peers_missing.joined(separator: ", ")) (make bench-deps)") }
     if !peers.isEmpty { print("torsocks: connects by address and has no getaddrinfo figure (it sends every lookup to Tor, absent here)") }
 

@@ -37,9 +37,10 @@ enum safesock_kernel_op {
 	SAFESOCK_KERNEL_LISTEN,
 };
 
-/* One trapped call, with what the supervisor needs to judge it, all
- * copied out of the caller: its socket (our duplicate, by pidfd_getfd),
- * that socket's domain and type, and the destination. */
+/* One trapped call: what the notification says (receive), then what the
+ * supervisor needs to judge it, copied out of the caller (inspect): its
+ * socket (our duplicate, by pidfd_getfd), that socket's domain and type,
+ * and the destination. */
 struct safesock_kernel_call {
 	uint64_t id;
 	int32_t pid;
@@ -58,6 +59,10 @@ struct safesock_kernel_call {
  * has exited; -1 on an error (errno set). A call whose caller vanished
  * meanwhile is skipped. */
 int safesock_kernel_receive(const struct safesock_kernel_child *child, struct safesock_kernel_call *call);
+
+/* Copies the socket and the address out of the caller: 0, or -1 when the
+ * call is no longer pending (nothing to answer). */
+int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call);
 
 /* Lets the call go on as made. Only for calls whose arguments in memory
  * cannot change what is reached (kernel.c says which). */
