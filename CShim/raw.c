@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "raw.h"
 
@@ -24,58 +25,18 @@ static __attribute__((noinline)) long raw_syscall(long nr, long a, long b, long 
 	return result;
 }
 
-static long as_libc(long result)
+long safesock_raw_syscall(long nr, long a, long b, long c, long d, long e, long f)
 {
+	long result = raw_syscall(nr, a, b, c, d, e, f);
 	if (result < 0 && result > -4096) {
 		errno = (int)-result;
 		return -1;
 	}
 	return result;
 }
-#define RAW(nr, a, b, c, d, e, f) as_libc(raw_syscall((nr), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f)))
-#define HAVE_RAW 1
 #else
-#define HAVE_RAW 0 /* the kernel backstop is x86_64 only */
-#endif
-
-int safesock_forward_connect(int raw, safesock_connect_fn real, int fd, const struct sockaddr *addr, socklen_t len)
+long safesock_raw_syscall(long nr, long a, long b, long c, long d, long e, long f)
 {
-#if HAVE_RAW
-	if (raw)
-		return (int)RAW(SYS_connect, fd, addr, len, 0, 0, 0);
-#endif
-	(void)raw;
-	return real(fd, addr, len);
+	return syscall(nr, a, b, c, d, e, f); /* no kernel backstop here */
 }
-
-ssize_t safesock_forward_sendto(int raw, int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr,
-				socklen_t len)
-{
-#if HAVE_RAW
-	if (raw)
-		return RAW(SYS_sendto, fd, buf, n, flags, addr, len);
 #endif
-	(void)raw;
-	return safesock_real_sendto(fd, buf, n, flags, addr, len);
-}
-
-ssize_t safesock_forward_sendmsg(int raw, int fd, const struct msghdr *msg, int flags)
-{
-#if HAVE_RAW
-	if (raw)
-		return RAW(SYS_sendmsg, fd, msg, flags, 0, 0, 0);
-#endif
-	(void)raw;
-	return safesock_real_sendmsg(fd, msg, flags);
-}
-
-int safesock_forward_sendmmsg(int raw, int (*real)(int, struct mmsghdr *, unsigned int, int), int fd, struct mmsghdr *vec,
-			      unsigned int vlen, int flags)
-{
-#if HAVE_RAW
-	if (raw)
-		return (int)RAW(SYS_sendmmsg, fd, vec, vlen, flags, 0, 0);
-#endif
-	(void)raw;
-	return real(fd, vec, vlen, flags);
-}

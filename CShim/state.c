@@ -1,7 +1,8 @@
 /*
  * state.c: loads the table (SAFESOCK_TABLE: a file path, or without a '/'
  * the name of a publication) and the settings the launcher injected
- * (SAFESOCK_ORIGIN, SAFESOCK_MODE, SAFESOCK_LOG) once, at library load.
+ * (SAFESOCK_ORIGIN, SAFESOCK_MODE, SAFESOCK_LOG, SAFESOCK_KERNEL) once, at
+ * library load.
  * A table that is missing, unreadable or refused by the matcher's checks
  * leaves no usable table: every inet connection is then denied (fail
  * closed). A table file is validated once, and a publication's tables once
@@ -27,13 +28,13 @@
 #define SAFESOCK_DEFINE_REAL(name, ret, params, args) safesock_##name##_fn safesock_real_##name;
 SAFESOCK_CALLS(SAFESOCK_DEFINE_REAL)
 
-static struct safesock_state state;
+struct safesock_state safesock_loaded;
 /* 0 not loaded, 1 loading, 2 loaded */
-static _Atomic int phase;
+_Atomic int safesock_phase;
 
 static void set_fault(const char *what, const char *detail)
 {
-	snprintf(state.fault, sizeof state.fault, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
+	snprintf(safesock_loaded.fault, sizeof safesock_loaded.fault, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
 }
 
 static void load_table(const char *path)
@@ -63,8 +64,8 @@ static void load_table(const char *path)
 	 * program that never connects should not pay a walk of the table, nor
 	 * the memory of its pages (a page cache of large folios maps 2 MB at
 	 * the first touch of one byte). */
-	state.file_table = map;
-	state.file_length = (size_t)st.st_size;
+	safesock_loaded.file_table = map;
+	safesock_loaded.file_length = (size_t)st.st_size;
 }
 
 extern char **environ;
@@ -115,25 +116,25 @@ static void load(void)
 	read_settings(entries);
 	const char *table = value(entries[SAFESOCK_SETTING_TABLE]);
 	if (table != NULL && *table != '\0' && strchr(table, '/') == NULL) {
-		if (safesock_pub_attach(table, &state.publication, state.fault, sizeof state.fault) == 0)
-			state.published = 1;
+		if (safesock_pub_attach(table, &safesock_loaded.publication, safesock_loaded.fault, sizeof safesock_loaded.fault) == 0)
+			safesock_loaded.published = 1;
 	} else {
 		load_table(table);
 	}
 	const char *origin = value(entries[SAFESOCK_SETTING_ORIGIN]);
 	uint8_t family, address[16];
-	if (origin == NULL || strlen(origin) >= sizeof state.origin_text ||
-	    safesock_canonical_host(origin, state.origin, sizeof state.origin, &family, address) != 0) {
-		state.origin[0] = '\0';
+	if (origin == NULL || strlen(origin) >= sizeof safesock_loaded.origin_text ||
+	    safesock_canonical_host(origin, safesock_loaded.origin, sizeof safesock_loaded.origin, &family, address) != 0) {
+		safesock_loaded.origin[0] = '\0';
 	} else {
-		strcpy(state.origin_text, origin);
+		strcpy(safesock_loaded.origin_text, origin);
 	}
 	safesock_log_open(value(entries[SAFESOCK_SETTING_LOG]));
 	safesock_children_init(entries);
 	const char *mode = value(entries[SAFESOCK_SETTING_MODE]);
-	state.learn = mode != NULL && strcmp(mode, "learn") == 0;
+	safesock_loaded.learn = mode != NULL && strcmp(mode, "learn") == 0;
 	const char *kernel = value(entries[SAFESOCK_SETTING_KERNEL]);
-	state.kernel = kernel != NULL && strcmp(kernel, "1") == 0;
+	safesock_loaded.kernel = kernel != NULL && strcmp(kernel, "1") == 0;
 }
 
 int safesock_resolve(void **slot, const char *name)
@@ -149,26 +150,24 @@ int safesock_resolve(void **slot, const char *name)
 
 __attribute__((constructor)) void safesock_init(void)
 {
-	if (atomic_load_explicit(&phase, memory_order_acquire) == 2)
+	if (atomic_load_explicit(&safesock_phase, memory_order_acquire) == 2)
 		return;
 	int expected = 0;
-	if (atomic_compare_exchange_strong(&phase, &expected, 1)) {
+	if (atomic_compare_exchange_strong(&safesock_phase, &expected, 1)) {
 		load();
-		atomic_store(&phase, 2);
+		atomic_store(&safesock_phase, 2);
 	}
 }
 
-const struct safesock_state *safesock_state(void)
+const struct safesock_state *safesock_state_loading(void)
 {
-	if (atomic_load_explicit(&phase, memory_order_acquire) == 2)
-		return &state;
 	safesock_init();
 	/* Another thread is loading (only possible before main): wait a
 	 * bounded while rather than lock, so a signal handler cannot hang. */
-	for (int i = 0; i < 10000 && atomic_load(&phase) != 2; i++)
+	for (int i = 0; i < 10000 && atomic_load(&safesock_phase) != 2; i++)
 		sched_yield();
 	static const struct safesock_state loading = { .fault = "library still loading" };
-	return atomic_load(&phase) == 2 ? &state : &loading;
+	return atomic_load(&safesock_phase) == 2 ? &safesock_loaded : &loading;
 }
 
 /* A table file's check, made at the first decision. Threads that meet it

@@ -8,6 +8,8 @@
 #ifndef SAFESOCK_STATE_H
 #define SAFESOCK_STATE_H
 
+#include <stdatomic.h>
+
 #include "common.h"
 #include "safesock_publication.h"
 
@@ -37,8 +39,17 @@ struct safesock_current {
 	int kernel;              /* SAFESOCK_KERNEL=1 */
 };
 
-/* The loaded state; safesock_init() has run when this returns. */
-const struct safesock_state *safesock_state(void);
+/* The loaded state; safesock_init() has run when this returns. Inline:
+ * every connect asks, and after load the answer is one atomic load. */
+extern struct safesock_state safesock_loaded;
+extern _Atomic int safesock_phase; /* 0 not loaded, 1 loading, 2 loaded */
+const struct safesock_state *safesock_state_loading(void);
+static inline const struct safesock_state *safesock_state(void)
+{
+	if (atomic_load_explicit(&safesock_phase, memory_order_acquire) == 2)
+		return &safesock_loaded;
+	return safesock_state_loading();
+}
 
 /* The table to decide on now: 0, or -1 when there is none usable (fail
  * closed; `now->fault` says why). */
