@@ -183,39 +183,47 @@ struct KernelSupervisor {
 }
 
 /// Whether a call was made from the preload library's code in its caller:
-/// an executable mapping of the library's file holds the instruction. The
-/// mapping found in /proc/PID/maps is remembered per process and checked
-/// again at each use through /proc/PID/map_files (one readlink: after an
-/// exec, or an unmap, it is gone and the maps are read anew). This trusts
-/// the program not to jump into the library's code (docs/enforcement.md).
+/// an executable mapping of the library's file holds the instruction. What
+/// /proc/PID/maps showed is remembered per process, with the program it
+/// was running (/proc/PID/exe), and used while that link is unchanged and,
+/// for a mapping, while /proc/PID/map_files still shows it (each one
+/// readlink; after an exec or an unmap the maps are read anew). This
+/// trusts the program not to jump into the library's code
+/// (docs/enforcement.md).
 final class LibraryCode: @unchecked Sendable {
     let file: String
-    private var known: [Int32: (low: UInt64, high: UInt64)] = [:]
+    private var known: [Int32: (program: String, code: (low: UInt64, high: UInt64)?)] = [:]
 
     init(file: String) { self.file = file }
 
     func contains(_ call: safesock_kernel_call) -> Bool {
-        if let range = known[call.pid], stillMapped(call.pid, range) {
-            return call.instruction >= range.low && call.instruction < range.high
+        let program = Self.link("/proc/\(call.pid)/exe")
+        if let seen = known[call.pid], seen.program == program {
+            guard let code = seen.code else { return false }
+            if Self.link("/proc/\(call.pid)/map_files/\(String(code.low, radix: 16))-\(String(code.high, radix: 16))") == file {
+                return call.instruction >= code.low && call.instruction < code.high
+            }
         }
         known[call.pid] = nil
-        guard let maps = try? String(contentsOfFile: "/proc/\(call.pid)/maps", encoding: .utf8) else { return false }
+        guard let program, let maps = try? String(contentsOfFile: "/proc/\(call.pid)/maps", encoding: .utf8) else { return false }
+        var found: (low: UInt64, high: UInt64)?
         for line in maps.split(separator: "\n") where line.hasSuffix(file) {
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             guard fields.count == 6, fields[1].contains("x"), fields[5].drop(while: { $0 == " " }) == file else { continue }
             let bounds = fields[0].split(separator: "-")
             guard bounds.count == 2, let low = UInt64(bounds[0], radix: 16), let high = UInt64(bounds[1], radix: 16) else { continue }
-            known[call.pid] = (low, high)
-            if call.instruction >= low && call.instruction < high { return true }
+            found = (low, high)
+            if call.instruction >= low && call.instruction < high { break }
         }
-        return false
+        known[call.pid] = (program, found)
+        guard let found else { return false }
+        return call.instruction >= found.low && call.instruction < found.high
     }
 
-    private func stillMapped(_ pid: Int32, _ range: (low: UInt64, high: UInt64)) -> Bool {
-        let link = "/proc/\(pid)/map_files/\(String(range.low, radix: 16))-\(String(range.high, radix: 16))"
+    static func link(_ path: String) -> String? {
         var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(link, &target, target.count - 1)
-        return n > 0 && String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) == file
+        let n = readlink(path, &target, target.count - 1)
+        return n > 0 ? String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
     }
 }
 

@@ -47,6 +47,10 @@ _Static_assert(sizeof(((struct safesock_kernel_call *)0)->address) == sizeof(str
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 #define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5)
 #endif
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS /* Linux 6.6; Debian 12's headers predate it */
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
 #define X32_SYSCALL_BIT 0x40000000u
 #define MAX_SEND (64 * 1024)
 
@@ -165,6 +169,9 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 		waitpid(pid, NULL, 0);
 		return -1;
 	}
+	/* The caller waits while the supervisor answers: ask the scheduler to
+	 * hand the CPU straight between them (best effort: Linux 6.6). */
+	ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	child->pid = pid;
 	child->pidfd = pidfd;
 	child->listener = listener;
@@ -334,18 +341,75 @@ int safesock_kernel_fail(int listener, struct safesock_kernel_call *call, int er
 	return respond(listener, call->id, 0, -error, 0);
 }
 
-/* A connect or send made for the caller, on a thread of its own: a
- * blocking connect must not stop the supervisor answering others. */
+/* A connect or send made for the caller, by one of a few worker threads: a
+ * blocking connect must not stop the supervisor answering others, and a
+ * thread made per call cost more than the call. Each waiting caller has
+ * at most one job queued, so the queue is bounded by the callers. */
 struct job {
+	struct job *next;
 	int listener;
 	struct safesock_kernel_call call;
 	size_t length;
 	char data[];
 };
 
-static void *run_job(void *argument)
+#define WORKERS 4
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_ready = PTHREAD_COND_INITIALIZER;
+static struct job *queue_head, *queue_tail;
+static int workers_started;
+
+static void run_job(struct job *job);
+
+static void *worker(void *unused)
 {
-	struct job *job = argument;
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&queue_lock);
+		while (queue_head == NULL)
+			pthread_cond_wait(&queue_ready, &queue_lock);
+		struct job *job = queue_head;
+		queue_head = job->next;
+		if (queue_head == NULL)
+			queue_tail = NULL;
+		pthread_mutex_unlock(&queue_lock);
+		run_job(job);
+	}
+	return NULL;
+}
+
+/* 0, or -1 when no worker could be started. */
+static int enqueue(struct job *job)
+{
+	pthread_mutex_lock(&queue_lock);
+	while (workers_started < WORKERS) {
+		pthread_t thread;
+		pthread_attr_t attributes;
+		pthread_attr_init(&attributes);
+		pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+		int rc = pthread_create(&thread, &attributes, worker, NULL);
+		pthread_attr_destroy(&attributes);
+		if (rc != 0)
+			break;
+		workers_started++;
+	}
+	if (workers_started == 0) {
+		pthread_mutex_unlock(&queue_lock);
+		return -1;
+	}
+	job->next = NULL;
+	if (queue_tail != NULL)
+		queue_tail->next = job;
+	else
+		queue_head = job;
+	queue_tail = job;
+	pthread_cond_signal(&queue_ready);
+	pthread_mutex_unlock(&queue_lock);
+	return 0;
+}
+
+static void run_job(struct job *job)
+{
 	struct safesock_kernel_call *c = &job->call;
 	int64_t value;
 	if (c->op == SAFESOCK_KERNEL_CONNECT)
@@ -357,7 +421,6 @@ static void *run_job(void *argument)
 	respond(job->listener, c->id, value < 0 ? 0 : value, -error, 0);
 	release(c);
 	free(job);
-	return NULL;
 }
 
 static int start_job(int listener, struct safesock_kernel_call *call, size_t length)
@@ -373,13 +436,7 @@ static int start_job(int listener, struct safesock_kernel_call *call, size_t len
 		return safesock_kernel_fail(listener, call, EFAULT);
 	}
 	call->socket = -1; /* the job owns it now */
-	pthread_t thread;
-	pthread_attr_t attributes;
-	pthread_attr_init(&attributes);
-	pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
-	int rc = pthread_create(&thread, &attributes, run_job, job);
-	pthread_attr_destroy(&attributes);
-	if (rc != 0) {
+	if (enqueue(job) != 0) {
 		*call = job->call;
 		free(job);
 		return safesock_kernel_fail(listener, call, EAGAIN);
