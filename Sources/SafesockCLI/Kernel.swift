@@ -40,7 +40,11 @@ struct KernelSupervisor {
         defer { (cArgs + cEnv).forEach { free($0) } }
         var child = safesock_kernel_child()
         var error = [CChar](repeating: 0, count: 512)
-        guard safesock_kernel_spawn(path, cArgs, cEnv, servers ? 0 : 1, &child, &error, error.count) == 0 else {
+        let ports = allowedPorts()
+        let spawned = ports.withUnsafeBufferPointer { p in
+            safesock_kernel_spawn(path, cArgs, cEnv, servers ? 0 : 1, p.isEmpty ? nil : p.baseAddress, &child, &error, error.count)
+        }
+        guard spawned == 0 else {
             Output.err("safesock run: --kernel: \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
             return 127
         }
@@ -49,6 +53,27 @@ struct KernelSupervisor {
             answer(&call, listener: child.listener)
         }
         return safesock_kernel_wait(&child)
+    }
+
+    /// The ports some allow rule could permit, as a bitmap for the Landlock
+    /// wall; empty when every port is (no wall is worth building).
+    func allowedPorts() -> [UInt8] {
+        var bits = [UInt8](repeating: 0, count: 65536 / 8)
+        table.withUnsafeBytes { bytes in
+            var view = TableView(bytes)
+            let header = TableHeader(&view)
+            for i in 0..<header.ruleCount {
+                let rule = RuleRecord(&view, header, i)
+                guard rule.action == 0 else { continue }
+                for r in 0..<rule.rangeCount {
+                    let range = view.record(header.rangesOffset + (rule.firstRange + r) * TableLayout.rangeSize, TableLayout.rangeSize)
+                    let low = Int(range.u16(0)), high = Int(range.u16(2))
+                    guard low <= high else { continue }
+                    for port in low...high { bits[port / 8] |= UInt8(1 << (port % 8)) }
+                }
+            }
+        }
+        return bits.allSatisfy { $0 == 0xFF } ? [] : bits
     }
 
     func answer(_ call: inout safesock_kernel_call, listener: Int32) {

@@ -51,6 +51,19 @@ _Static_assert(sizeof(((struct safesock_kernel_call *)0)->address) == sizeof(str
 #define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
 #define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
 #endif
+/* Landlock's network rules (ABI 4, Linux 6.7), spelled here for headers
+ * that predate them. */
+#define LANDLOCK_VERSION_QUERY (1U << 0)
+#define LANDLOCK_NET_PORT_RULE 2
+#define LANDLOCK_CONNECT_TCP (1ULL << 1)
+struct landlock_attributes {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+};
+struct landlock_port {
+	uint64_t allowed_access;
+	uint64_t port;
+};
 #define X32_SYSCALL_BIT 0x40000000u
 #define MAX_SEND (64 * 1024)
 
@@ -103,8 +116,34 @@ static int install_filter(int trap_servers)
 	return (int)fd;
 }
 
+/* The second wall: TCP connects only to `ports` (a bitmap of 65,536), by
+ * Landlock, in the child, for good. The ABI, or -1 when there is none
+ * that knows ports (the wall is then not built). */
+static int build_wall(const uint8_t *ports)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_VERSION_QUERY);
+	if (abi < 4)
+		return -1;
+	struct landlock_attributes attributes = { .handled_access_net = LANDLOCK_CONNECT_TCP };
+	int ruleset = (int)syscall(SYS_landlock_create_ruleset, &attributes, sizeof attributes, 0);
+	if (ruleset < 0)
+		return -1;
+	for (uint32_t port = 0; port < 65536; port++) {
+		if (!(ports[port / 8] & (1u << (port % 8))))
+			continue;
+		struct landlock_port rule = { .allowed_access = LANDLOCK_CONNECT_TCP, .port = port };
+		if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_NET_PORT_RULE, &rule, 0) != 0) {
+			close(ruleset);
+			return -1;
+		}
+	}
+	long rc = syscall(SYS_landlock_restrict_self, ruleset, 0);
+	close(ruleset);
+	return rc == 0 ? (int)abi : -1;
+}
+
 int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp[], int trap_servers,
-			  struct safesock_kernel_child *child, char *error, size_t error_size)
+			  const uint8_t *ports, struct safesock_kernel_child *child, char *error, size_t error_size)
 {
 	int up[2], down[2]; /* child -> parent, parent -> child */
 	if (pipe2(up, O_CLOEXEC) != 0 || pipe2(down, O_CLOEXEC) != 0) {
@@ -120,8 +159,10 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 		/* Only system calls from here to exec: the parent may have threads. */
 		close(up[0]);
 		close(down[1]);
-		int message[2] = { install_filter(trap_servers), 0 };
+		int message[3] = { install_filter(trap_servers), 0, -1 };
 		message[1] = message[0] < 0 ? errno : 0;
+		if (message[0] >= 0 && ports != NULL)
+			message[2] = build_wall(ports);
 		if (write(up[1], message, sizeof message) != (ssize_t)sizeof message)
 			_exit(127);
 		/* The parent has taken its duplicate of the listener: this process,
@@ -139,7 +180,7 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 	}
 	close(up[1]);
 	close(down[0]);
-	int message[2];
+	int message[3];
 	int listener = -1, pidfd = -1;
 	if (read(up[0], message, sizeof message) != (ssize_t)sizeof message || message[0] < 0) {
 		errno = message[0] < 0 ? message[1] : EIO;
@@ -175,6 +216,7 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 	child->pid = pid;
 	child->pidfd = pidfd;
 	child->listener = listener;
+	child->landlock = message[2];
 	return 0;
 fail:
 	close(up[0]);

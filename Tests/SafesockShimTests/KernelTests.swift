@@ -61,6 +61,21 @@ import Testing
         #expect(allowed.arrivals() == Int(r.stdout.dropFirst("reached ".count).dropLast()) ?? -1)
     }
 
+    /// A dynamically linked program that jumps into the library's own
+    /// `syscall` instruction is trusted by the supervisor (that is where the
+    /// library's allowed calls come from); the Landlock wall still refuses
+    /// a port no allow rule permits.
+    @Test func aJumpIntoTheLibraryMeetsTheLandlockWall() throws {
+        let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
+        let r = try under(kernel: true, allowing: allowed, ["\(testBin)/probe", "gadget", "127.0.0.2", "\(denied.port)"])
+        #expect(r.stdout == "errno \(EACCES)\n", "\(r)")
+        #expect(!r.stderr.contains("kernel: permission denied"), "the supervisor let it go on; the wall refused it")
+        #expect(denied.arrivals() == 0)
+        let around = try under(kernel: false, allowing: allowed, ["\(testBin)/probe", "gadget", "127.0.0.2", "\(denied.port)"])
+        #expect(around.stdout == "ok\n", "\(around)")
+        #expect(denied.arrivals() == 1)
+    }
+
     @Test func theStatusIsTheCommands() throws {
         let allowed = try Listener("127.0.0.2")
         let r = try under(kernel: true, allowing: allowed, ["/bin/sh", "-c", "exit 7"])

@@ -26,6 +26,9 @@
  *   probe signals HOST PORT DENIED ROUNDS
  *                                  getaddrinfo(HOST) ROUNDS times while a 0.5 ms
  *                                  timer's handler connects to 127.0.0.1:DENIED
+ *   probe gadget ADDR PORT         connect by jumping into the library's own
+ *                                  `syscall; ret` (as hostile code could),
+ *                                  past its interposer (x86_64)
  *   probe stress THREADS MIN ADDR PORT_A PORT_B allow|deny
  *                                  THREADS threads connect to PORT_A (policies
  *                                  disagree) and PORT_B (both deny) until each
@@ -34,6 +37,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <link.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -45,6 +49,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -106,6 +111,54 @@ static int say(int rc)
 		printf("errno %d\n", rc);
 	fflush(stdout);
 	return rc == 0 ? 0 : 1;
+}
+
+/* The library's `syscall; ret` bytes, found as hostile code would find
+ * them: by scanning its executable pages. */
+static int find_gadget(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	if (info->dlpi_name == NULL || strstr(info->dlpi_name, "libsafesock") == NULL)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		const unsigned char *code = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+		for (size_t k = 0; k + 2 < ph->p_memsz; k++) {
+			if (code[k] == 0x0f && code[k + 1] == 0x05 && code[k + 2] == 0xc3) {
+				*(const void **)data = code + k;
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+static int gadget_connect(const char *address, const char *port)
+{
+#if defined(__x86_64__)
+	const void *gadget = NULL;
+	dl_iterate_phdr(find_gadget, &gadget);
+	if (gadget == NULL) {
+		printf("no gadget\n");
+		return 1;
+	}
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+	inet_pton(AF_INET, address, &to.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	long rc;
+	/* Below the red zone, so the call's return address overwrites nothing. */
+	__asm__ volatile("sub $128, %%rsp\n\tcall *%[g]\n\tadd $128, %%rsp"
+			 : "=a"(rc)
+			 : [g] "r"(gadget), "a"((long)SYS_connect), "D"((long)fd), "S"(&to), "d"((long)sizeof to)
+			 : "rcx", "r11", "memory");
+	return say(rc < 0 ? (int)-rc : 0);
+#else
+	(void)address, (void)port;
+	printf("no gadget\n");
+	return 1;
+#endif
 }
 
 static int udp(const char *mode, const char *host, int port)
@@ -261,6 +314,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "connect") == 0 && argc == 4)
 		return say(resolve_connect(argv[2], argv[3]));
+	if (strcmp(cmd, "gadget") == 0 && argc == 4)
+		return gadget_connect(argv[2], argv[3]);
 	if (strcmp(cmd, "dunder") == 0 && argc == 4) {
 		struct sockaddr_storage ss;
 		socklen_t len;

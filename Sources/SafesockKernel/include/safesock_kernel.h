@@ -18,15 +18,18 @@ struct safesock_kernel_child {
 	int32_t pid;
 	int pidfd;    /* readable when the child exits */
 	int listener; /* seccomp user-notification fd */
+	int landlock; /* the Landlock ABI of the port wall, or -1 when none was built */
 };
 
 /* Starts `path` (a full path) with `argv` and `envp` under a seccomp
  * filter: connect, sendto, sendmsg and sendmmsg (and bind and listen when
  * `trap_servers`) wait for this process's answer; io_uring_setup fails
- * with EPERM; a 32-bit or x32 system call fails with EPERM. 0, or -1 with
- * `error` filled. */
+ * with EPERM; a 32-bit or x32 system call fails with EPERM. With `ports`
+ * (a bitmap of 65,536 bits, bit P for port P), also a Landlock ruleset
+ * (ABI 4 or later, when the kernel has it) that lets TCP connect only to
+ * those ports. 0, or -1 with `error` filled. */
 int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp[], int trap_servers,
-			  struct safesock_kernel_child *child, char *error, size_t error_size);
+			  const uint8_t *ports, struct safesock_kernel_child *child, char *error, size_t error_size);
 
 enum safesock_kernel_op {
 	SAFESOCK_KERNEL_CONNECT = 1,
