@@ -18,9 +18,15 @@ struct KernelSupervisor {
     let servers: Bool
     /// Where the preload library's code is in each supervised process.
     let libraryCode: LibraryCode
+    /// --log: the JSON audit log; nil, lines on standard error.
+    let log: String?
+    /// --learn: record what would be denied, deny nothing.
+    let learn: Bool
 
-    init(table: [UInt8], origin: String?, library: String) {
+    init(table: [UInt8], origin: String?, library: String, log: String?, learn: Bool) {
         self.table = table
+        self.log = log
+        self.learn = learn
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         libraryCode = LibraryCode(file: realpath(library, &resolved) != nil
             ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : library)
@@ -103,7 +109,8 @@ struct KernelSupervisor {
                 safesock_kernel_connect(listener, &call) // AF_UNSPEC and the like: the kernel answers
                 return
             }
-            if decide(destination) { safesock_kernel_connect(listener, &call) } else { refuse(&call, listener, destination) }
+            let verdict = judge(destination)
+            if verdict.allow { safesock_kernel_connect(listener, &call) } else { refuse(&call, listener, destination, rules: verdict.rules) }
         case Int(SAFESOCK_KERNEL_SENDTO.rawValue):
             if stream && call.flags & Int32(MSG_FASTOPEN) == 0 || call.has_address == 0 {
                 // A stream socket ignores the address (without MSG_FASTOPEN);
@@ -117,7 +124,8 @@ struct KernelSupervisor {
                 return
             }
             if !datagrams { return refuse(&call, listener, destination, reason: "datagrams deny") }
-            if decide(destination) { safesock_kernel_sendto(listener, &call) } else { refuse(&call, listener, destination) }
+            let verdict = judge(destination)
+            if verdict.allow { safesock_kernel_sendto(listener, &call) } else { refuse(&call, listener, destination, rules: verdict.rules) }
         case Int(SAFESOCK_KERNEL_SENDMSG.rawValue), Int(SAFESOCK_KERNEL_SENDMMSG.rawValue):
             if stream && call.flags & Int32(MSG_FASTOPEN) == 0 {
                 safesock_kernel_continue(listener, &call)
@@ -154,8 +162,9 @@ struct KernelSupervisor {
         }
     }
 
-    /// The table's verdict on the address (and loopback, for 0.0.0.0 and ::).
-    func decide(_ destination: Destination) -> Bool {
+    /// The table's verdict on the address (and loopback, for 0.0.0.0 and ::),
+    /// and the deciding rules as FILE:LINE.
+    func judge(_ destination: Destination) -> (allow: Bool, rules: [String]) {
         var identities = [Identity.address(destination.address)]
         if let also = Identity.address(destination.address).alsoReached { identities.append(also) }
         let texts = identities.map { Array($0.description.utf8) }
@@ -164,7 +173,7 @@ struct KernelSupervisor {
             return []
         }
         var deciding = [UInt32](repeating: 0, count: 8)
-        return table.withUnsafeBytes { t in
+        let result: MatchResult = table.withUnsafeBytes { t in
             texts[0].withUnsafeBufferPointer { t0 in
                 bytes[0].withUnsafeBufferPointer { b0 in
                     (texts.count > 1 ? texts[1] : []).withUnsafeBufferPointer { t1 in
@@ -177,7 +186,7 @@ struct KernelSupervisor {
                             }
                             return inputs.withUnsafeBufferPointer { ids in
                                 deciding.withUnsafeMutableBufferPointer { out in
-                                    TableMatcher.decide(t, identities: ids, port: destination.port, deciding: out).verdict == .allow
+                                    TableMatcher.decide(t, identities: ids, port: destination.port, deciding: out)
                                 }
                             }
                         }
@@ -185,14 +194,71 @@ struct KernelSupervisor {
                 }
             }
         }
+        let rules = deciding.prefix(result.written).map { rule -> String in
+            table.withUnsafeBytes { t in
+                var file: UnsafePointer<UInt8>?
+                var length = 0
+                var line: UInt32 = 0
+                guard safesockTableRule(t.baseAddress, t.count, rule, &file, &length, &line) == 0, let file else { return "rule \(rule)" }
+                return "\(String(decoding: UnsafeBufferPointer(start: file, count: length), as: UTF8.self)):\(line)"
+            }
+        }
+        return (result.verdict == .allow, rules)
     }
 
-    func refuse(_ call: inout safesock_kernel_call, _ listener: Int32, _ destination: Destination? = nil, reason: String? = nil) {
-        var line = "safesock: kernel: permission denied for "
-        line += destination.map { "host \($0.address) port \($0.port)" } ?? "\(Self.opName(call.op))"
-        line += " (\(reason ?? "no rule allows this address; the kernel layer judges addresses only"))"
-        Output.err(line)
-        safesock_kernel_fail(listener, &call, EACCES)
+    /// A denial: the call fails with EACCES (in learn mode it is made all
+    /// the same), and it is reported as the library reports its own: a JSON
+    /// record in the --log file, else a line on standard error.
+    func refuse(_ call: inout safesock_kernel_call, _ listener: Int32, _ destination: Destination? = nil,
+                rules: [String] = [], reason: String? = nil) {
+        report(call, destination, rules: rules, reason: reason)
+        if learn, Int(call.op) == Int(SAFESOCK_KERNEL_CONNECT.rawValue), destination != nil {
+            safesock_kernel_connect(listener, &call)
+        } else if learn, Int(call.op) == Int(SAFESOCK_KERNEL_SENDTO.rawValue), destination != nil {
+            safesock_kernel_sendto(listener, &call)
+        } else if learn {
+            safesock_kernel_continue(listener, &call)
+        } else {
+            safesock_kernel_fail(listener, &call, EACCES)
+        }
+    }
+
+    struct AuditRecord: Encodable {
+        var time: Double
+        var pid: Int32
+        var program: String
+        var op: String
+        var host: String
+        var addr: String?
+        var port: UInt16?
+        var verdict = "deny"
+        var mode: String?
+        var layer = "kernel"
+        var rules: [String]
+        var reason: String?
+    }
+
+    func report(_ call: safesock_kernel_call, _ destination: Destination?, rules: [String], reason: String?) {
+        let because = reason ?? (rules.isEmpty ? "default" : rules.joined(separator: ", "))
+        guard let log else {
+            var line = learn ? "safesock: kernel: learn: would deny " : "safesock: kernel: permission denied for "
+            line += destination.map { "host \($0.address) port \($0.port)" } ?? Self.opName(call.op)
+            Output.err(line + " (\(because))")
+            return
+        }
+        let comm = (try? String(contentsOfFile: "/proc/\(call.pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? ""
+        let record = AuditRecord(time: (Date().timeIntervalSince1970 * 1000).rounded() / 1000, pid: call.pid, program: comm,
+                                 op: Self.opName(call.op), host: destination.map { "\($0.address)" } ?? "",
+                                 addr: destination.map { "\($0.address)" }, port: destination?.port,
+                                 mode: learn ? "learn" : nil, rules: rules.isEmpty && reason == nil ? ["default"] : rules, reason: reason)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard var bytes = try? encoder.encode(record) else { return }
+        bytes.append(UInt8(ascii: "\n"))
+        let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } // one write: records never interleave
+        close(fd)
     }
 
     static func opName(_ op: Int32) -> String {

@@ -105,7 +105,8 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
             return 127
         }
         environment["SAFESOCK_KERNEL"] = "1"
-        return KernelSupervisor(table: [UInt8](table), origin: arguments.value("--origin"), library: library)
+        return KernelSupervisor(table: [UInt8](table), origin: arguments.value("--origin"), library: library,
+                                log: arguments.value("--log").map(absolute), learn: arguments.has("--learn"))
             .run(path: path, argv: command, environment: environment)
     }
     let failure = System.exec(command, environment: environment)

@@ -10,11 +10,36 @@ import Testing
     let staticClient = "\(testBin)/static_client"
 
     /// `safesock run [--kernel] --policy` allowing `allowed`'s port on 127.0.0.2 only.
-    func under(kernel: Bool, allowing allowed: Listener, _ command: [String]) throws -> Run {
+    func under(kernel: Bool, allowing allowed: Listener, options: [String] = [], _ command: [String]) throws -> Run {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\n".write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
-        return try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg"] + (kernel ? ["--kernel"] : []) + ["--"] + command)
+        return try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg"] + (kernel ? ["--kernel"] : []) + options + ["--"] + command)
+    }
+
+    /// The kernel layer's denials are audit records like the library's,
+    /// and in learn mode it records and denies nothing.
+    @Test func theKernelLayerWritesTheAuditLog() throws {
+        let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let command = [staticClient, "connect", "127.0.0.2", "\(denied.port)"]
+        let enforced = try under(kernel: true, allowing: allowed, options: ["--log", "\(dir)/audit.log"], command)
+        #expect(enforced.stdout == "errno \(EACCES)\n" && enforced.stderr.isEmpty, "\(enforced)")
+        let learned = try under(kernel: true, allowing: allowed, options: ["--log", "\(dir)/audit.log", "--learn"], command)
+        #expect(learned.stdout == "ok\n", "\(learned)")
+        #expect(denied.arrivals() == 1)
+        let records = try String(contentsOfFile: "\(dir)/audit.log", encoding: .utf8).split(separator: "\n").map {
+            try #require(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        try #require(records.count == 2, "\(records)")
+        for record in records {
+            #expect(record["layer"] as? String == "kernel" && record["verdict"] as? String == "deny")
+            #expect(record["op"] as? String == "connect" && record["addr"] as? String == "127.0.0.2")
+            #expect(record["port"] as? Int == Int(denied.port) && record["rules"] as? [String] == ["default"])
+            #expect(record["program"] as? String == "static_client")
+        }
+        #expect(records[0]["mode"] == nil && records[1]["mode"] as? String == "learn")
     }
 
     @Test(arguments: ["connect", "syscall"])
