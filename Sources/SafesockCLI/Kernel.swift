@@ -92,6 +92,9 @@ struct KernelSupervisor {
         guard safesock_kernel_inspect(listener, &call) == 0 else { return } // the caller is gone
         let inet = call.socket >= 0 && (call.domain == AF_INET || call.domain == AF_INET6)
         let stream = call.type == Int32(SOCK_STREAM.rawValue)
+        // Only TCP's sends are known to ignore the address (an SCTP socket
+        // could set up an association with one; none can be made here).
+        let tcp = stream && call.protocol == Int32(IPPROTO_TCP)
         guard inet else {
             // Not an inet socket (or no socket at all): its domain cannot
             // change, and the kernel refuses an inet address on it.
@@ -112,13 +115,13 @@ struct KernelSupervisor {
             let verdict = judge(destination)
             if verdict.allow { safesock_kernel_connect(listener, &call) } else { refuse(&call, listener, destination, rules: verdict.rules) }
         case Int(SAFESOCK_KERNEL_SENDTO.rawValue):
-            if stream && call.flags & Int32(MSG_FASTOPEN) == 0 || call.has_address == 0 {
+            if tcp && call.flags & Int32(MSG_FASTOPEN) == 0 || call.has_address == 0 {
                 // A stream socket ignores the address (without MSG_FASTOPEN);
                 // no address pointer: a connected socket, judged at connect.
                 safesock_kernel_continue(listener, &call)
                 return
             }
-            if stream { return refuse(&call, listener, reason: "MSG_FASTOPEN under --kernel") }
+            if tcp { return refuse(&call, listener, reason: "MSG_FASTOPEN under --kernel") }
             guard call.has_address == 1, let destination = Destination(call) else {
                 safesock_kernel_fail(listener, &call, call.has_address < 0 ? -call.has_address : EINVAL)
                 return
@@ -127,13 +130,13 @@ struct KernelSupervisor {
             let verdict = judge(destination)
             if verdict.allow { safesock_kernel_sendto(listener, &call) } else { refuse(&call, listener, destination, rules: verdict.rules) }
         case Int(SAFESOCK_KERNEL_SENDMSG.rawValue), Int(SAFESOCK_KERNEL_SENDMMSG.rawValue):
-            if stream && call.flags & Int32(MSG_FASTOPEN) == 0 {
+            if tcp && call.flags & Int32(MSG_FASTOPEN) == 0 {
                 safesock_kernel_continue(listener, &call)
                 return
             }
             // Its addresses are in memory the caller can change after they
             // are read: not judged yet, so refused.
-            refuse(&call, listener, reason: stream ? "MSG_FASTOPEN under --kernel" : "sendmsg on an inet datagram socket under --kernel")
+            refuse(&call, listener, reason: tcp ? "MSG_FASTOPEN under --kernel" : "sendmsg on an inet socket other than TCP under --kernel")
         default: // bind, listen: trapped only under `servers deny`
             refuse(&call, listener, reason: "servers deny")
         }

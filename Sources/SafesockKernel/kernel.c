@@ -24,6 +24,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -94,6 +95,13 @@ static int install_filter(int trap_servers)
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	/* No SCTP socket: it can connect through setsockopt (sctp_connectx),
+	 * which no trapped call would see. socket(_, _, IPPROTO_SCTP): EPERM. */
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_SCTP, 0, 1);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	/* Tests, then: allow, notify, EPERM. */
 	int tests = 1 + n;
 	int allow = k + tests, notify = allow + 1, eperm = allow + 2;
@@ -180,6 +188,10 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 	}
 	close(up[1]);
 	close(down[0]);
+	/* The supervisor runs unconfined: a program of the same user must not
+	 * be able to ptrace it, or read and write its memory, to make it
+	 * connect. Not dumpable: only a privileged process can. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	int message[3];
 	int listener = -1, pidfd = -1;
 	if (read(up[0], message, sizeof message) != (ssize_t)sizeof message || message[0] < 0) {
@@ -309,6 +321,8 @@ int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call)
 		getsockopt(call->socket, SOL_SOCKET, SO_DOMAIN, &call->domain, &n);
 		n = sizeof call->type;
 		getsockopt(call->socket, SOL_SOCKET, SO_TYPE, &call->type, &n);
+		n = sizeof call->protocol;
+		getsockopt(call->socket, SOL_SOCKET, SO_PROTOCOL, &call->protocol, &n);
 	}
 	if (address != 0) {
 		if (length > sizeof call->address) {

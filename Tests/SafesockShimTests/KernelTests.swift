@@ -64,6 +64,13 @@ import Testing
         #expect(r.stdout == "errno \(EPERM)\n", "\(r)")
     }
 
+    /// SCTP can connect through setsockopt, which no trapped call sees.
+    @Test func sctpSocketsAreRefused() throws {
+        let allowed = try Listener("127.0.0.2")
+        let r = try under(kernel: true, allowing: allowed, [staticClient, "sctp"])
+        #expect(r.stdout == "errno \(EPERM)\n", "\(r)")
+    }
+
     @Test func aChildThatClearsItsEnvironmentIsStillJudged() throws {
         let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
         let r = try under(kernel: true, allowing: allowed,

@@ -6,6 +6,7 @@
  *   static_client connect ADDR PORT     libc's connect (linked in)
  *   static_client syscall ADDR PORT     syscall(SYS_connect, ...)
  *   static_client uring                 io_uring_setup
+ *   static_client sctp                  socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP)
  *   static_client race ADDR GOOD BAD N  N connects while a second thread
  *                                       flips the sockaddr's port between
  *                                       GOOD and BAD; prints how many
@@ -68,6 +69,10 @@ int main(int argc, char **argv)
 		struct sockaddr_in to = address(argv[2], argv[3]);
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		return report((int)syscall(SYS_connect, fd, &to, sizeof to));
+	}
+	if (argc == 2 && strcmp(argv[1], "sctp") == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+		return report(fd < 0 ? -1 : 0);
 	}
 	if (argc == 2 && strcmp(argv[1], "uring") == 0) {
 		struct io_uring_params params;

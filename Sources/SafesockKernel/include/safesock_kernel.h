@@ -24,7 +24,8 @@ struct safesock_kernel_child {
 /* Starts `path` (a full path) with `argv` and `envp` under a seccomp
  * filter: connect, sendto, sendmsg and sendmmsg (and bind and listen when
  * `trap_servers`) wait for this process's answer; io_uring_setup fails
- * with EPERM; a 32-bit or x32 system call fails with EPERM. With `ports`
+ * with EPERM; a 32-bit or x32 system call fails with EPERM; so does making
+ * an SCTP socket. With `ports`
  * (a bitmap of 65,536 bits, bit P for port P), also a Landlock ruleset
  * (ABI 4 or later, when the kernel has it) that lets TCP connect only to
  * those ports. 0, or -1 with `error` filled. */
@@ -51,6 +52,7 @@ struct safesock_kernel_call {
 	int op;                  /* enum safesock_kernel_op */
 	int socket;              /* our duplicate of the caller's socket; -1 if it has none */
 	int domain, type;        /* SO_DOMAIN, SO_TYPE of that socket */
+	int protocol;            /* SO_PROTOCOL (IPPROTO_TCP: the one whose sends ignore the address) */
 	int flags;               /* the send flags */
 	int has_address;         /* 1: copied below; 0: none given; -errno: as the kernel would fail */
 	uint32_t address_length;
