@@ -518,10 +518,13 @@ int safesock_kernel_sendto(int listener, struct safesock_kernel_call *call)
 
 int safesock_kernel_wait(struct safesock_kernel_child *child)
 {
+	/* Closed first: should the supervisor stop before the child (an error
+	 * receiving), the child's trapped calls then fail (ENOSYS) rather than
+	 * wait for an answer that cannot come while we wait for it. */
+	close(child->listener);
 	int status = 0;
 	while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	close(child->listener);
 	close(child->pidfd);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);

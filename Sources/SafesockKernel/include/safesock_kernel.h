@@ -86,7 +86,8 @@ int safesock_kernel_connect(int listener, struct safesock_kernel_call *call);
  * the caller (at most 64 KiB; more fails with EMSGSIZE) and sent from here. */
 int safesock_kernel_sendto(int listener, struct safesock_kernel_call *call);
 
-/* Waits for the child; its exit status as a shell reports it. */
+/* Stops supervising (the child's trapped calls fail from now on) and waits
+ * for the child; its exit status as a shell reports it. */
 int safesock_kernel_wait(struct safesock_kernel_child *child);
 
 #endif
