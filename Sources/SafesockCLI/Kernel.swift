@@ -27,9 +27,7 @@ struct KernelSupervisor {
         self.table = table
         self.log = log
         self.learn = learn
-        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        libraryCode = LibraryCode(file: realpath(library, &resolved) != nil
-            ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : library)
+        libraryCode = LibraryCode(file: System.realPath(library) ?? library)
         self.origin = origin.map { Identity(host: $0).description }
         var view = table.withUnsafeBytes { TableView($0) }
         let header = TableHeader(&view)
@@ -51,7 +49,7 @@ struct KernelSupervisor {
             safesock_kernel_spawn(path, cArgs, cEnv, servers ? 0 : 1, p.isEmpty ? nil : p.baseAddress, &child, &error, error.count)
         }
         guard spawned == 0 else {
-            Output.err("safesock run: --kernel: \(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            Output.err("safesock run: --kernel: \(System.text(error))")
             return 127
         }
         var call = safesock_kernel_call()
@@ -291,10 +289,10 @@ final class LibraryCode: @unchecked Sendable {
     init(file: String) { self.file = file }
 
     func contains(_ call: safesock_kernel_call) -> Bool {
-        let program = Self.link("/proc/\(call.pid)/exe")
+        let program = System.readLink("/proc/\(call.pid)/exe")
         if let seen = known[call.pid], seen.program == program {
             guard let code = seen.code else { return false }
-            if Self.link("/proc/\(call.pid)/map_files/\(String(code.low, radix: 16))-\(String(code.high, radix: 16))") == file {
+            if System.readLink("/proc/\(call.pid)/map_files/\(String(code.low, radix: 16))-\(String(code.high, radix: 16))") == file {
                 return call.instruction >= code.low && call.instruction < code.high
             }
         }
@@ -312,12 +310,6 @@ final class LibraryCode: @unchecked Sendable {
         known[call.pid] = (program, found)
         guard let found else { return false }
         return call.instruction >= found.low && call.instruction < found.high
-    }
-
-    static func link(_ path: String) -> String? {
-        var target = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(path, &target, target.count - 1)
-        return n > 0 ? String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : nil
     }
 }
 

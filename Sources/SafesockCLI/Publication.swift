@@ -12,11 +12,11 @@ enum Publication {
         var publisher = safesock_publisher()
         var error = [CChar](repeating: 0, count: 512)
         defer { safesock_publish_close(&publisher) }
-        guard safesock_publish_open(name, &publisher, &error, error.count) == 0 else { throw SystemError(description: cText(error)) }
+        guard safesock_publish_open(name, &publisher, &error, error.count) == 0 else { throw SystemError(description: System.text(error)) }
         let generation = publisher.next_generation
         let table = try compile(generation)
         let rc = table.withUnsafeBytes { safesock_publish_commit(&publisher, $0.baseAddress, $0.count, &error, error.count) }
-        guard rc == 0 else { throw SystemError(description: cText(error)) }
+        guard rc == 0 else { throw SystemError(description: System.text(error)) }
         return generation
     }
 
@@ -25,7 +25,7 @@ enum Publication {
         var view = safesock_pub_view()
         var error = [CChar](repeating: 0, count: 512)
         guard safesock_pub_attach(name, &view, &error, error.count) == 0 else {
-            throw SystemError(description: "no publication '\(name)': \(cText(error))")
+            throw SystemError(description: "no publication '\(name)': \(System.text(error))")
         }
         defer {
             munmap(view.base, Int(SAFESOCK_PUB_RESERVE))
@@ -38,10 +38,6 @@ enum Publication {
             if safesock_pub_unchanged(&view, &table) == 1 { return (bytes, table.generation) }
         }
         throw SystemError(description: "publication '\(name)' has no readable table")
-    }
-
-    static func cText(_ buffer: [CChar]) -> String {
-        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

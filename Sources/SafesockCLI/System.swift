@@ -52,11 +52,25 @@ enum System {
     }
 
     /// The running executable's own path.
-    static func executablePath() -> String? {
+    static func executablePath() -> String? { readLink("/proc/self/exe") }
+
+    /// The target of the symbolic link at `path`, or nil.
+    static func readLink(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let n = readlink(path, &buffer, buffer.count - 1)
         guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return text(Array(buffer[0..<n]) + [0])
+    }
+
+    /// `path` with every symbolic link resolved, or nil.
+    static func realPath(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        return realpath(path, &buffer) != nil ? text(buffer) : nil
+    }
+
+    /// A NUL-terminated C buffer as a String.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func isReadableFile(_ path: String) -> Bool { access(path, R_OK) == 0 }
