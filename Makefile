@@ -29,7 +29,7 @@ EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature 
                   -parse-as-library -O -Xcc -fPIC -Xfrontend -function-sections
 
 TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift_probe \
-                 $(BUILD)/test/libsafesock-flipped.so $(BUILD)/test/static_client
+                 $(BUILD)/test/libsafesock-flipped.so $(BUILD)/test/static_client $(BUILD)/test/client
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -67,6 +67,11 @@ $(BUILD)/test/probe: Tests/programs/probe.c
 $(BUILD)/test/static_client: Tests/programs/static_client.c
 	@mkdir -p $(@D)
 	$(CC) -static -O2 -Wall -Werror -pthread $< -o $@
+
+# The same client dynamically linked: the preload library sees it too.
+$(BUILD)/test/client: Tests/programs/static_client.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Werror -pthread $< -o $@
 
 # A deliberately broken library (one port's verdict flipped): `verify` must notice.
 $(BUILD)/test/libsafesock-flipped.so: $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h) CShim/exports.map

@@ -45,6 +45,8 @@
 	X(getservent_r, int, (struct servent *ret, char *buf, size_t buflen, struct servent **result), \
 	  (ret, buf, buflen, result)) \
 	X(getpeername, int, (int fd, struct sockaddr *addr, socklen_t *len), (fd, addr, len)) \
+	X(setsockopt, int, (int fd, int level, int name, const void *value, socklen_t length), \
+	  (fd, level, name, value, length)) \
 	X(bind, int, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len)) \
 	X(listen, int, (int fd, int backlog), (fd, backlog)) \
 	X(execve, int, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp)) \

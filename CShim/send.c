@@ -2,11 +2,13 @@
  * send.c: sendto(2), sendmsg(2), sendmmsg(2) with a destination address:
  * UDP datagrams and TCP Fast Open reach a host without connect. Without an
  * address they go to the connected peer, which connect already judged.
+ * Control messages are checked for source routes first (route.c).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "raw.h"
+#include "route.h"
 #include "state.h"
 
 /* sendto(2) */
@@ -38,18 +40,22 @@ SAFESOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		errno = EACCES;
 		return -1;
 	}
-	if (msg == NULL || msg->msg_name == NULL)
-		return safesock_real_sendmsg(fd, msg, flags); /* the connected peer, or EFAULT */
+	if (msg == NULL)
+		return safesock_real_sendmsg(fd, msg, flags); /* EFAULT from the kernel */
+	struct msghdr copy = *msg;
+	unsigned char control[SAFESOCK_CONTROL_MAX];
+	if (safesock_check_control(fd, &copy, control, "sendmsg") == SAFESOCK_DENY)
+		return -1;
+	if (copy.msg_name == NULL)
+		return safesock_real_sendmsg(fd, &copy, flags); /* the connected peer */
 	struct safesock_destination checked;
-	switch (safesock_check_destination(fd, msg->msg_name, msg->msg_namelen, "sendmsg", &checked)) {
+	switch (safesock_check_destination(fd, copy.msg_name, copy.msg_namelen, "sendmsg", &checked)) {
 	case SAFESOCK_PASS:
-		return safesock_real_sendmsg(fd, msg, flags);
-	case SAFESOCK_ALLOW: {
-		struct msghdr copy = *msg;
+		return safesock_real_sendmsg(fd, &copy, flags);
+	case SAFESOCK_ALLOW:
 		copy.msg_name = &checked.addr;
 		copy.msg_namelen = checked.length;
 		return safesock_forward_sendmsg(checked.kernel, fd, &copy, flags);
-	}
 	case SAFESOCK_DENY:
 		break;
 	}
@@ -75,19 +81,34 @@ static int checked_sendmmsg(int (*real)(int, struct mmsghdr *, unsigned int, int
 		struct mmsghdr copies[CHUNK];
 		struct safesock_destination checked[CHUNK];
 		unsigned int n = 0, denied = 0;
+		unsigned char control[SAFESOCK_CONTROL_MAX];
 		for (; n < CHUNK && sent + n < vlen; n++) {
 			copies[n] = vec[sent + n];
 			struct msghdr *h = &copies[n].msg_hdr;
-			if (h->msg_name == NULL)
-				continue;
-			enum safesock_verdict v = safesock_check_destination(fd, h->msg_name, h->msg_namelen, "sendmmsg", &checked[n]);
-			if (v == SAFESOCK_DENY) {
+			/* A message with control goes in a chunk of its own, checked
+			 * in the one copy of it. */
+			int alone = h->msg_control != NULL && h->msg_controllen > 0;
+			if (alone && n > 0)
+				break; /* it starts the next chunk */
+			if (alone && safesock_check_control(fd, h, control, "sendmmsg") == SAFESOCK_DENY) {
 				denied = 1;
 				break;
 			}
-			if (v == SAFESOCK_ALLOW) {
-				h->msg_name = &checked[n].addr;
-				h->msg_namelen = checked[n].length;
+			if (h->msg_name != NULL) {
+				enum safesock_verdict v = safesock_check_destination(fd, h->msg_name, h->msg_namelen, "sendmmsg",
+										     &checked[n]);
+				if (v == SAFESOCK_DENY) {
+					denied = 1;
+					break;
+				}
+				if (v == SAFESOCK_ALLOW) {
+					h->msg_name = &checked[n].addr;
+					h->msg_namelen = checked[n].length;
+				}
+			}
+			if (alone) {
+				n++; /* it ends its chunk */
+				break;
 			}
 		}
 		int saved = errno;

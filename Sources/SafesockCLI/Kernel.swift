@@ -22,18 +22,31 @@ struct KernelSupervisor {
     let log: String?
     /// --learn: record what would be denied, deny nothing.
     let learn: Bool
+    /// The system resolver's nameservers: datagrams to their port 53 are
+    /// libc's own DNS, which the library never sees (glibc's resolver uses
+    /// its private __connect), so the kernel layer lets them through too,
+    /// whatever the table says; otherwise no dynamically linked program
+    /// could resolve a name under --kernel. docs/enforcement.md says what
+    /// that trusts.
+    let nameservers: Set<IPAddress>
 
     init(table: [UInt8], origin: String?, library: String, log: String?, learn: Bool) {
         self.table = table
         self.log = log
         self.learn = learn
         libraryCode = LibraryCode(file: System.realPath(library) ?? library)
+        nameservers = Nameservers.parse((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
         self.origin = origin.map { Identity(host: $0).description }
         var view = table.withUnsafeBytes { TableView($0) }
         let header = TableHeader(&view)
         datagrams = header.datagrams == 1
         servers = header.servers == 1
         _ = view
+    }
+
+    /// A datagram to a nameserver's DNS port: libc's resolver (above).
+    func isResolverTraffic(_ destination: Destination, stream: Bool) -> Bool {
+        !stream && destination.port == 53 && nameservers.contains(destination.address)
     }
 
     /// Runs `path` with `argv` and `environment` under the filter; its exit
@@ -105,36 +118,29 @@ struct KernelSupervisor {
                 safesock_kernel_fail(listener, &call, call.has_address < 0 ? -call.has_address : EINVAL)
                 return
             }
-            if !stream && !datagrams { return refuse(&call, listener, reason: "datagrams deny") }
             guard let destination = Destination(call) else {
-                safesock_kernel_connect(listener, &call) // AF_UNSPEC and the like: the kernel answers
+                // AF_UNSPEC (a datagram socket's dissolve) or a malformed
+                // address: no host is reached; the kernel answers the copy.
+                safesock_kernel_connect(listener, &call)
                 return
             }
+            if isResolverTraffic(destination, stream: stream) {
+                safesock_kernel_connect(listener, &call)
+                return
+            }
+            if !stream && !datagrams { return refuse(&call, listener, destination, reason: "datagrams deny") }
             let verdict = judge(destination)
             if verdict.allow { safesock_kernel_connect(listener, &call) } else { refuse(&call, listener, destination, rules: verdict.rules) }
-        case Int(SAFESOCK_KERNEL_SENDTO.rawValue):
-            if tcp && call.flags & Int32(MSG_FASTOPEN) == 0 || call.has_address == 0 {
-                // A stream socket ignores the address (without MSG_FASTOPEN);
-                // no address pointer: a connected socket, judged at connect.
+        case Int(SAFESOCK_KERNEL_SENDTO.rawValue), Int(SAFESOCK_KERNEL_SENDMSG.rawValue), Int(SAFESOCK_KERNEL_SENDMMSG.rawValue):
+            let sendto = Int(call.op) == Int(SAFESOCK_KERNEL_SENDTO.rawValue)
+            if tcp && call.flags & Int32(MSG_FASTOPEN) == 0 || sendto && call.has_address == 0 {
+                // TCP ignores a send's address (and control) without
+                // MSG_FASTOPEN; a sendto without an address pointer (a
+                // register) goes to the peer that connect judged.
                 safesock_kernel_continue(listener, &call)
                 return
             }
-            if tcp { return refuse(&call, listener, reason: "MSG_FASTOPEN under --kernel") }
-            guard call.has_address == 1, let destination = Destination(call) else {
-                safesock_kernel_fail(listener, &call, call.has_address < 0 ? -call.has_address : EINVAL)
-                return
-            }
-            if !datagrams { return refuse(&call, listener, destination, reason: "datagrams deny") }
-            let verdict = judge(destination)
-            if verdict.allow { safesock_kernel_sendto(listener, &call) } else { refuse(&call, listener, destination, rules: verdict.rules) }
-        case Int(SAFESOCK_KERNEL_SENDMSG.rawValue), Int(SAFESOCK_KERNEL_SENDMMSG.rawValue):
-            if tcp && call.flags & Int32(MSG_FASTOPEN) == 0 {
-                safesock_kernel_continue(listener, &call)
-                return
-            }
-            // Its addresses are in memory the caller can change after they
-            // are read: not judged yet, so refused.
-            refuse(&call, listener, reason: tcp ? "MSG_FASTOPEN under --kernel" : "sendmsg on an inet socket other than TCP under --kernel")
+            sendForTheCaller(&call, listener, stream: tcp)
         default: // bind, listen: trapped only under `servers deny`
             refuse(&call, listener, reason: "servers deny")
         }
@@ -147,20 +153,71 @@ struct KernelSupervisor {
 
         init?(_ call: safesock_kernel_call) {
             var c = call
-            let parsed: (IPAddress, UInt16)? = withUnsafeBytes(of: &c.address) { raw in
-                let family = Int32(raw.load(as: sa_family_t.self))
-                let port = UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
-                if family == AF_INET && call.address_length >= UInt32(MemoryLayout<sockaddr_in>.size) {
-                    return IPAddress(bytes: Array(raw[4..<8])).map { ($0, port) }
-                }
-                if family == AF_INET6 && call.address_length >= UInt32(MemoryLayout<sockaddr_in6>.size) {
-                    return IPAddress(bytes: Array(raw[8..<24])).map { ($0, port) }
-                }
+            guard let parsed = withUnsafeBytes(of: &c.address, { Destination(sockaddr: $0, length: call.address_length) }) else { return nil }
+            self = parsed
+        }
+
+        /// A struct sockaddr's bytes, of which `length` were given.
+        init?(sockaddr raw: UnsafeRawBufferPointer, length: UInt32) {
+            guard length >= 4 else { return nil }
+            let family = Int32(raw.load(as: sa_family_t.self))
+            port = UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+            if family == AF_INET && length >= UInt32(MemoryLayout<sockaddr_in>.size), let a = IPAddress(bytes: Array(raw[4..<8])) {
+                address = a
+            } else if family == AF_INET6 && length >= UInt32(MemoryLayout<sockaddr_in6>.size), let a = IPAddress(bytes: Array(raw[8..<24])) {
+                address = a
+            } else {
                 return nil
             }
-            guard let parsed else { return nil }
-            (address, port) = parsed
         }
+    }
+
+    /// A send whose messages could reach a host: copied out of the caller,
+    /// judged message by message, and made from the copy. A denied message
+    /// ends the call there (EACCES when it is the first), as the library's
+    /// sendmmsg stops; a source route is refused whatever the table says.
+    func sendForTheCaller(_ call: inout safesock_kernel_call, _ listener: Int32, stream: Bool) {
+        var copied: OpaquePointer?
+        let error = safesock_kernel_copy_send(&call, &copied)
+        guard error == 0, let send = copied else {
+            safesock_kernel_fail(listener, &call, error == 0 ? EFAULT : error)
+            return
+        }
+        for i in 0..<safesock_kernel_send_count(send) {
+            var message = safesock_kernel_send_message(send, i)!.pointee
+            var refusal: (destination: Destination?, rules: [String], reason: String?)?
+            var destination: Destination?
+            if message.has_address == 1 {
+                destination = withUnsafeBytes(of: &message.address) { Destination(sockaddr: $0, length: message.address_length) }
+                if destination == nil {
+                    // AF_UNSPEC or a malformed address: the kernel's EINVAL.
+                    if i == 0 { safesock_kernel_send_free(send); safesock_kernel_fail(listener, &call, EINVAL); return }
+                    safesock_kernel_send_keep(send, i)
+                    break
+                }
+            }
+            if message.source_route != 0 {
+                refusal = (destination, [], "source route")
+            } else if let destination, !isResolverTraffic(destination, stream: stream) {
+                if !stream && !datagrams {
+                    refusal = (destination, [], "datagrams deny")
+                } else {
+                    let verdict = judge(destination)
+                    if !verdict.allow { refusal = (destination, verdict.rules, nil) }
+                }
+            }
+            guard let refusal else { continue }
+            report(call, refusal.destination, rules: refusal.rules, reason: refusal.reason)
+            if learn { continue }
+            if i == 0 {
+                safesock_kernel_send_free(send)
+                safesock_kernel_fail(listener, &call, EACCES)
+                return
+            }
+            safesock_kernel_send_keep(send, i)
+            break
+        }
+        safesock_kernel_send(listener, &call, send)
     }
 
     /// The table's verdict on the address (and loopback, for 0.0.0.0 and ::),
@@ -215,8 +272,6 @@ struct KernelSupervisor {
         report(call, destination, rules: rules, reason: reason)
         if learn, Int(call.op) == Int(SAFESOCK_KERNEL_CONNECT.rawValue), destination != nil {
             safesock_kernel_connect(listener, &call)
-        } else if learn, Int(call.op) == Int(SAFESOCK_KERNEL_SENDTO.rawValue), destination != nil {
-            safesock_kernel_sendto(listener, &call)
         } else if learn {
             safesock_kernel_continue(listener, &call)
         } else {
@@ -271,6 +326,22 @@ struct KernelSupervisor {
         case Int(SAFESOCK_KERNEL_BIND.rawValue): return "bind"
         default: return "listen"
         }
+    }
+}
+
+/// The nameservers glibc's resolver reads from resolv.conf: the first three
+/// `nameserver` lines (an IPv6 zone dropped), or 127.0.0.1 when there is
+/// none (resolv/res_init.c).
+public enum Nameservers {
+    public static func parse(_ text: String) -> Set<IPAddress> {
+        var found: [IPAddress] = []
+        for line in text.split(whereSeparator: \.isNewline) where found.count < 3 {
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard words.count >= 2, words[0] == "nameserver" else { continue }
+            let text = words[1].split(separator: "%", maxSplits: 1)[0]
+            if let address = IPAddress(parsing: String(text)) { found.append(address) }
+        }
+        return found.isEmpty ? [IPAddress(bytes: [127, 0, 0, 1])!] : Set(found)
     }
 }
 

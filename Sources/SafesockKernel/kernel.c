@@ -25,6 +25,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -66,7 +67,6 @@ struct landlock_port {
 	uint64_t port;
 };
 #define X32_SYSCALL_BIT 0x40000000u
-#define MAX_SEND (64 * 1024)
 
 static void say(char *error, size_t size, const char *what)
 {
@@ -74,7 +74,8 @@ static void say(char *error, size_t size, const char *what)
 }
 
 /* The filter, built for the calls to trap. Layout: architecture check,
- * x32 check, io_uring_setup, one test a trapped call, then the returns. */
+ * x32 check, source routes, SCTP, io_uring_setup, one test a trapped
+ * call, then the returns. */
 static int install_filter(int trap_servers)
 {
 	int trapped[8];
@@ -87,7 +88,7 @@ static int install_filter(int trap_servers)
 		trapped[n++] = __NR_bind;
 		trapped[n++] = __NR_listen;
 	}
-	struct sock_filter f[32];
+	struct sock_filter f[64];
 	int k = 0;
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
@@ -95,6 +96,25 @@ static int install_filter(int trap_servers)
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	/* No source route: IP_OPTIONS (LSRR, SSRR) and IPv6 routing headers
+	 * send a connection or datagram first to a host named in the option,
+	 * not the one connect or sendto judged. setsockopt(_, IP, IP_OPTIONS)
+	 * and (_, IPV6, IPV6_RTHDR and its RFC 2292 forms) with a non-empty
+	 * value: EPERM. Block layout: 13 instructions, then nr again. */
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 0, 12);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[4]));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 10, 0);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_IP, 0, 2);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IP_OPTIONS, 5, 6);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_IPV6, 0, 5);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPV6_RTHDR, 2, 0);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPV6_2292RTHDR, 1, 0);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPV6_2292PKTOPTIONS, 0, 1);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	/* No SCTP socket: it can connect through setsockopt (sctp_connectx),
 	 * which no trapped call would see. socket(_, _, IPPROTO_SCTP): EPERM. */
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3);
@@ -397,6 +417,175 @@ int safesock_kernel_fail(int listener, struct safesock_kernel_call *call, int er
 	return respond(listener, call->id, 0, -error, 0);
 }
 
+/* The messages of a send, copied out of the caller: what the supervisor
+ * judges is what it sends, whatever the caller's memory says meanwhile. */
+struct safesock_kernel_send {
+	unsigned count;
+	uint64_t vector; /* sendmmsg: the caller's array, where msg_len goes back */
+	struct safesock_kernel_message messages[SAFESOCK_KERNEL_MAX_MESSAGES];
+	size_t used;
+	uint8_t bytes[]; /* every message's data, then its control */
+};
+
+/* One message as the caller wrote it: a struct msghdr's fields. */
+struct their_message {
+	uint64_t name;
+	uint32_t name_length;
+	uint64_t iov;
+	uint64_t iov_count;
+	uint64_t control;
+	uint64_t control_length;
+};
+
+/* The caller's messages (at most SAFESOCK_KERNEL_MAX_MESSAGES; a longer
+ * sendmmsg is cut there, as the kernel may send fewer than asked). */
+static int their_messages(const struct safesock_kernel_call *call, struct their_message *out, unsigned *count)
+{
+	if (call->op == SAFESOCK_KERNEL_SENDTO) {
+		/* One buffer, as one iovec that lives here: `iov` 0 marks it. */
+		out[0] = (struct their_message){ .name = call->args[4], .name_length = (uint32_t)call->args[5],
+						 .iov = 0, .iov_count = call->args[2], .control = 0 };
+		if (call->args[5] > UINT32_MAX)
+			return EINVAL;
+		*count = 1;
+		return 0;
+	}
+	unsigned n = call->op == SAFESOCK_KERNEL_SENDMSG ? 1 : (unsigned)(call->args[2] < SAFESOCK_KERNEL_MAX_MESSAGES
+									 ? call->args[2] : SAFESOCK_KERNEL_MAX_MESSAGES);
+	for (unsigned i = 0; i < n; i++) {
+		struct msghdr h;
+		uint64_t at = call->args[1] + (uint64_t)i * (call->op == SAFESOCK_KERNEL_SENDMSG ? sizeof h : sizeof(struct mmsghdr));
+		if (copy_in(call->pid, at, &h, sizeof h) != 0)
+			return EFAULT;
+		out[i] = (struct their_message){ .name = (uint64_t)(uintptr_t)h.msg_name, .name_length = h.msg_namelen,
+						 .iov = (uint64_t)(uintptr_t)h.msg_iov, .iov_count = h.msg_iovlen,
+						 .control = (uint64_t)(uintptr_t)h.msg_control, .control_length = h.msg_controllen };
+		if (h.msg_name == NULL || h.msg_namelen == 0) /* the kernel's reading: no address */
+			out[i].name = 0, out[i].name_length = 0;
+	}
+	*count = n;
+	return 0;
+}
+
+/* Whether control messages ask for a source route (IP_RETOPTS, an IPv6
+ * routing header): the packet would go first to a host no one judged. */
+static int source_routed(void *control, size_t length)
+{
+	struct msghdr h = { .msg_control = control, .msg_controllen = length };
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c != NULL; c = CMSG_NXTHDR(&h, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RETOPTS)
+			return 1;
+		if (c->cmsg_level == IPPROTO_IPV6 && (c->cmsg_type == IPV6_RTHDR || c->cmsg_type == IPV6_2292RTHDR))
+			return 1;
+	}
+	return 0;
+}
+
+int safesock_kernel_copy_send(const struct safesock_kernel_call *call, struct safesock_kernel_send **out)
+{
+	struct their_message m[SAFESOCK_KERNEL_MAX_MESSAGES];
+	unsigned n = 0;
+	int error = their_messages(call, m, &n);
+	if (error != 0)
+		return error;
+	/* Sizes first, from the iovecs: nothing is allocated for a call that
+	 * asks too much. */
+	static _Thread_local struct iovec vectors[IOV_MAX];
+	size_t total = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (m[i].name_length > sizeof((struct safesock_kernel_message *)0)->address)
+			return EINVAL;
+		if (m[i].control_length > SAFESOCK_KERNEL_MAX_CONTROL)
+			return ENOBUFS;
+		if (m[i].iov == 0) {
+			if (m[i].iov_count > SAFESOCK_KERNEL_MAX_SEND)
+				return EMSGSIZE;
+			total += m[i].iov_count;
+		} else {
+			if (m[i].iov_count > IOV_MAX)
+				return EMSGSIZE;
+			if (m[i].iov_count > 0 && copy_in(call->pid, m[i].iov, vectors, m[i].iov_count * sizeof *vectors) != 0)
+				return EFAULT;
+			for (uint64_t v = 0; v < m[i].iov_count; v++) {
+				if (vectors[v].iov_len > SAFESOCK_KERNEL_MAX_SEND)
+					return EMSGSIZE;
+				total += vectors[v].iov_len;
+			}
+		}
+		total += m[i].control_length;
+		if (total > SAFESOCK_KERNEL_MAX_SEND)
+			return EMSGSIZE;
+	}
+	struct safesock_kernel_send *send = calloc(1, sizeof *send + total);
+	if (send == NULL)
+		return ENOMEM;
+	send->count = n;
+	send->vector = call->op == SAFESOCK_KERNEL_SENDMMSG ? call->args[1] : 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct safesock_kernel_message *message = &send->messages[i];
+		if (m[i].name != 0) {
+			message->has_address = 1;
+			message->address_length = m[i].name_length;
+			if (copy_in(call->pid, m[i].name, message->address, m[i].name_length) != 0)
+				goto fault;
+		}
+		message->data_offset = send->used;
+		if (m[i].iov == 0) {
+			if (m[i].iov_count > 0 && copy_in(call->pid, call->args[1], send->bytes + send->used, m[i].iov_count) != 0)
+				goto fault;
+			send->used += m[i].iov_count;
+		} else if (m[i].iov_count > 0) {
+			/* Read again: the lengths must be the ones that were counted. */
+			if (copy_in(call->pid, m[i].iov, vectors, m[i].iov_count * sizeof *vectors) != 0)
+				goto fault;
+			for (uint64_t v = 0; v < m[i].iov_count; v++) {
+				size_t length = vectors[v].iov_len;
+				if (length > total - send->used)
+					goto fault; /* changed since they were counted */
+				if (length > 0 && copy_in(call->pid, (uint64_t)(uintptr_t)vectors[v].iov_base, send->bytes + send->used, length) != 0)
+					goto fault;
+				send->used += length;
+			}
+		}
+		message->data_length = send->used - message->data_offset;
+		message->control_offset = send->used;
+		message->control_length = (size_t)m[i].control_length;
+		if (message->control_length > 0) {
+			if (message->control_length > total - send->used ||
+			    copy_in(call->pid, m[i].control, send->bytes + send->used, message->control_length) != 0)
+				goto fault;
+			message->source_route = source_routed(send->bytes + send->used, message->control_length);
+			send->used += message->control_length;
+		}
+	}
+	*out = send;
+	return 0;
+fault:
+	free(send);
+	return EFAULT;
+}
+
+unsigned safesock_kernel_send_count(const struct safesock_kernel_send *send)
+{
+	return send->count;
+}
+
+const struct safesock_kernel_message *safesock_kernel_send_message(const struct safesock_kernel_send *send, unsigned i)
+{
+	return i < send->count ? &send->messages[i] : NULL;
+}
+
+void safesock_kernel_send_keep(struct safesock_kernel_send *send, unsigned count)
+{
+	if (count < send->count)
+		send->count = count;
+}
+
+void safesock_kernel_send_free(struct safesock_kernel_send *send)
+{
+	free(send);
+}
+
 /* A connect or send made for the caller, by one of a few worker threads: a
  * blocking connect must not stop the supervisor answering others, and a
  * thread made per call cost more than the call. Each waiting caller has
@@ -405,8 +594,7 @@ struct job {
 	struct job *next;
 	int listener;
 	struct safesock_kernel_call call;
-	size_t length;
-	char data[];
+	struct safesock_kernel_send *send; /* NULL: a connect */
 };
 
 #define WORKERS 4
@@ -464,36 +652,72 @@ static int enqueue(struct job *job)
 	return 0;
 }
 
+/* Sends the copied messages on our duplicate of the caller's socket: the
+ * result the caller's call returns. */
+static int64_t send_copies(const struct safesock_kernel_call *c, struct safesock_kernel_send *send)
+{
+	struct iovec data[SAFESOCK_KERNEL_MAX_MESSAGES];
+	struct mmsghdr headers[SAFESOCK_KERNEL_MAX_MESSAGES];
+	memset(headers, 0, sizeof headers);
+	for (unsigned i = 0; i < send->count; i++) {
+		struct safesock_kernel_message *m = &send->messages[i];
+		data[i] = (struct iovec){ .iov_base = send->bytes + m->data_offset, .iov_len = m->data_length };
+		struct msghdr *h = &headers[i].msg_hdr;
+		h->msg_iov = &data[i];
+		h->msg_iovlen = 1;
+		if (m->has_address) {
+			h->msg_name = m->address;
+			h->msg_namelen = m->address_length;
+		}
+		if (m->control_length > 0) {
+			h->msg_control = send->bytes + m->control_offset;
+			h->msg_controllen = m->control_length;
+		}
+	}
+	int flags = c->flags | MSG_NOSIGNAL; /* a SIGPIPE would be ours, not the caller's */
+	if (c->op != SAFESOCK_KERNEL_SENDMMSG)
+		return sendmsg(c->socket, &headers[0].msg_hdr, flags);
+	int sent = sendmmsg(c->socket, headers, send->count, flags);
+	for (int i = 0; i < sent; i++) {
+		/* What the caller's sendmmsg would have written back. */
+		uint64_t at = send->vector + (uint64_t)i * sizeof(struct mmsghdr) + offsetof(struct mmsghdr, msg_len);
+		struct iovec here = { .iov_base = &headers[i].msg_len, .iov_len = sizeof headers[i].msg_len };
+		struct iovec there = { .iov_base = (void *)(uintptr_t)at, .iov_len = sizeof headers[i].msg_len };
+		process_vm_writev(c->pid, &here, 1, &there, 1, 0);
+	}
+	return sent;
+}
+
 static void run_job(struct job *job)
 {
 	struct safesock_kernel_call *c = &job->call;
 	int64_t value;
-	if (c->op == SAFESOCK_KERNEL_CONNECT)
+	if (job->send == NULL)
 		value = connect(c->socket, (const struct sockaddr *)c->address, c->address_length);
 	else
-		value = sendto(c->socket, job->data, job->length, c->flags | MSG_NOSIGNAL,
-			       (const struct sockaddr *)c->address, c->address_length);
+		value = send_copies(c, job->send);
 	int error = value < 0 ? errno : 0;
 	respond(job->listener, c->id, value < 0 ? 0 : value, -error, 0);
 	release(c);
+	free(job->send);
 	free(job);
 }
 
-static int start_job(int listener, struct safesock_kernel_call *call, size_t length)
+/* Hands the call (and its socket, and `send`) to a worker. */
+static int start_job(int listener, struct safesock_kernel_call *call, struct safesock_kernel_send *send)
 {
-	struct job *job = malloc(sizeof *job + length);
-	if (job == NULL)
+	struct job *job = malloc(sizeof *job);
+	if (job == NULL) {
+		free(send);
 		return safesock_kernel_fail(listener, call, ENOMEM);
+	}
 	job->listener = listener;
 	job->call = *call;
-	job->length = length;
-	if (length > 0 && copy_in(call->pid, call->args[1], job->data, length) != 0) {
-		free(job);
-		return safesock_kernel_fail(listener, call, EFAULT);
-	}
+	job->send = send;
 	call->socket = -1; /* the job owns it now */
 	if (enqueue(job) != 0) {
 		*call = job->call;
+		free(send);
 		free(job);
 		return safesock_kernel_fail(listener, call, EAGAIN);
 	}
@@ -504,16 +728,21 @@ int safesock_kernel_connect(int listener, struct safesock_kernel_call *call)
 {
 	if (call->socket < 0 || call->has_address != 1)
 		return safesock_kernel_fail(listener, call, EINVAL);
-	return start_job(listener, call, 0);
+	return start_job(listener, call, NULL);
 }
 
-int safesock_kernel_sendto(int listener, struct safesock_kernel_call *call)
+int safesock_kernel_send(int listener, struct safesock_kernel_call *call, struct safesock_kernel_send *send)
 {
-	if (call->socket < 0 || call->has_address != 1)
-		return safesock_kernel_fail(listener, call, EINVAL);
-	if (call->args[2] > MAX_SEND)
-		return safesock_kernel_fail(listener, call, EMSGSIZE);
-	return start_job(listener, call, (size_t)call->args[2]);
+	if (call->socket < 0) {
+		free(send);
+		return safesock_kernel_fail(listener, call, EBADF);
+	}
+	if (send->count == 0) { /* sendmmsg of nothing */
+		free(send);
+		release(call);
+		return respond(listener, call->id, 0, 0, 0);
+	}
+	return start_job(listener, call, send);
 }
 
 int safesock_kernel_wait(struct safesock_kernel_child *child)

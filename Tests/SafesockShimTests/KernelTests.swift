@@ -127,6 +127,70 @@ import Testing
         #expect(allowed.arrivals() == 0)
     }
 
+    /// Datagrams: sendto, sendmsg and sendmmsg are copied whole, judged
+    /// message by message and sent from the copy; a denied message ends a
+    /// sendmmsg there, and a connected socket's unaddressed sendmmsg (as
+    /// glibc's resolver sends) goes to the peer connect judged.
+    @Test func datagramsAreJudgedAndSentFromTheCopy() throws {
+        let allowed = try DatagramListener("127.0.0.2"), denied = try DatagramListener("127.0.0.2")
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let policy = "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\nsection options\n    datagrams allow\n"
+        try policy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
+        func attempt(_ words: [String]) throws -> String {
+            try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg", "--kernel", "--", staticClient] + words).stdout
+        }
+        let (yes, no) = ("\(allowed.port)", "\(denied.port)")
+        for way in ["udp-sendto", "udp-sendmsg"] {
+            #expect(try attempt([way, "127.0.0.2", yes]) == "ok\n", "\(way)")
+            #expect(try attempt([way, "127.0.0.2", no]) == "errno \(EACCES)\n", "\(way)")
+        }
+        #expect(try attempt(["udp-sendmmsg", "127.0.0.2", yes, yes]) == "sent 2 8 8\n")
+        #expect(try attempt(["udp-sendmmsg", "127.0.0.2", yes, no]) == "sent 1 8\n")
+        #expect(try attempt(["udp-sendmmsg", "127.0.0.2", no, yes]) == "errno \(EACCES)\n")
+        #expect(try attempt(["udp-connected", "127.0.0.2", yes]) == "sent 2 8 8\n")
+        #expect(try attempt(["udp-connected", "127.0.0.2", no]) == "errno \(EACCES)\n")
+        #expect(allowed.arrivals() == 2 + 2 + 1 + 2)
+        #expect(denied.arrivals() == 0)
+        // TCP Fast Open connects by sendto: judged like connect.
+        let tcp = try Listener("127.0.0.2")
+        #expect(try attempt(["tfo", "127.0.0.2", "\(tcp.port)"]) == "errno \(EACCES)\n")
+        #expect(tcp.arrivals() == 0)
+        // Under datagrams deny, none of them leaves.
+        let strict = try under(kernel: true, allowing: tcp, [staticClient, "udp-sendmsg", "127.0.0.2", yes])
+        #expect(strict.stdout == "errno \(EACCES)\n" && strict.stderr.contains("(datagrams deny)"), "\(strict)")
+        #expect(allowed.arrivals() == 0)
+    }
+
+    /// A source route (IP_OPTIONS' LSRR, or an IP_RETOPTS control message)
+    /// sends the packet first to the hop it names, whatever address was
+    /// judged: refused by the filter, the supervisor and the library alike.
+    @Test func sourceRoutesAreRefused() throws {
+        let allowed = try DatagramListener("127.0.0.2")
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let policy = "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\nsection options\n    datagrams allow\n"
+        try policy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
+        let route = ["127.0.0.2", "\(allowed.port)", "127.0.0.5"]
+        func attempt(kernel: Bool, _ program: String, _ words: [String]) throws -> Run {
+            try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg"] + (kernel ? ["--kernel"] : []) + ["--", program] + words)
+        }
+        // Bare, the kernel takes both routes.
+        #expect(try run("\(testBin)/client", ["route"] + route).stdout == "ok\nok\n")
+        #expect(try run("\(testBin)/client", ["retopts"] + route).stdout == "ok\n")
+        // The filter refuses the option; the supervisor refuses the control message.
+        #expect(try attempt(kernel: true, staticClient, ["route"] + route).stdout == "errno \(EPERM)\nok\n")
+        let retopts = try attempt(kernel: true, staticClient, ["retopts"] + route)
+        #expect(retopts.stdout == "errno \(EACCES)\n" && retopts.stderr.contains("(source route)"), "\(retopts)")
+        // The library refuses both, without the kernel layer.
+        let library = try attempt(kernel: false, "\(testBin)/client", ["route"] + route)
+        #expect(library.stdout == "errno \(EACCES)\nok\n" && library.stderr.contains("setsockopt (source route)"), "\(library)")
+        #expect(try attempt(kernel: false, "\(testBin)/client", ["retopts"] + route).stdout == "errno \(EACCES)\n")
+        // Only the datagrams sent without a route arrived (bare: none, the
+        // route took them to 127.0.0.5, where nothing forwards them).
+        #expect(allowed.arrivals() == 2)
+    }
+
     @Test func theStatusIsTheCommands() throws {
         let allowed = try Listener("127.0.0.2")
         let r = try under(kernel: true, allowing: allowed, ["/bin/sh", "-c", "exit 7"])
@@ -155,5 +219,30 @@ import Testing
                                            ["\(testBin)/static_client", "connect", "127.0.0.2", "\(sun.port)"])
         #expect(staticCall.stdout == "errno \(EACCES)\n", "\(staticCall)")
         #expect(sun.arrivals() == 0)
+    }
+
+    /// glibc's resolver sends its queries through its private __connect and
+    /// sendmmsg, which the library never sees but the filter traps: the
+    /// supervisor lets datagrams to resolv.conf's nameservers' port 53 go,
+    /// under datagrams deny too, and nothing else.
+    @Test func libcsOwnDNSQueriesReachTheNameserver() throws {
+        let web = try Listener("127.0.0.2")
+        let dns = try DNSStub("127.0.0.35", answers: ["dns.example": "127.0.0.2"])
+        let script = """
+            import socket
+            s = socket.create_connection(("dns.example", \(web.port)), timeout=5)
+            s.close()
+            print("ok")
+            """
+        let policy = "section hosts ports\n    allow dns.example \(web.port)\n"
+        let resolved = try underSafesock(policy, origin: nil, extra: ["--kernel"], ["/usr/bin/python3.11", "-c", script],
+                                         nameserver: "127.0.0.35")
+        let other = try underSafesock(policy, origin: nil, extra: ["--kernel"],
+                                      ["\(testBin)/static_client", "udp-sendto", "127.0.0.35", "54"], nameserver: "127.0.0.35")
+        let queries = dns.stop()
+        #expect(resolved.stdout == "ok\n", "\(resolved)")
+        #expect(web.arrivals() == 1)
+        #expect(queries >= 1)
+        #expect(other.stdout == "errno \(EACCES)\n", "\(other)")
     }
 }

@@ -150,6 +150,40 @@ final class Listener {
     deinit { close(fd) }
 }
 
+/// A UDP socket on loopback: a test asks how many datagrams arrived.
+final class DatagramListener {
+    let fd: Int32
+    let port: UInt16
+
+    init(_ address: String) throws {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, address, &a.sin_addr)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else {
+            close(fd)
+            throw POSIXError(.EADDRINUSE)
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        self.fd = fd
+        port = UInt16(bigEndian: a.sin_port)
+    }
+
+    /// Datagrams that arrived since the last call.
+    func arrivals() -> Int {
+        var n = 0
+        var buffer = [UInt8](repeating: 0, count: 2048)
+        while n < 1000 && recv(fd, &buffer, buffer.count, 0) >= 0 { n += 1 }
+        return n
+    }
+
+    deinit { close(fd) }
+}
+
 /// A scratch directory for tables, removed by the caller.
 func scratchDirectory() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("safesock-shim-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
@@ -190,20 +224,56 @@ let testHosts = """
 """
 
 /// Runs `command` under `safesock run` with `policy`, in a private mount
-/// namespace whose /etc/hosts is `testHosts`.
+/// namespace whose /etc/hosts is `testHosts` (and, with `nameserver`,
+/// whose /etc/resolv.conf names only that nameserver).
 func underSafesock(_ policy: String, origin: String? = "tclet.example", extra: [String] = [], _ command: [String],
-                   input: String? = nil, env: [String: String] = [:]) throws -> Run {
+                   input: String? = nil, env: [String: String] = [:], nameserver: String? = nil) throws -> Run {
     let dir = try scratchDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
     try policy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
     var run = [safesockBinary, "run", "--policy", "\(dir)/policy.cfg"] + extra
     if let origin { run += ["--origin", origin] }
-    return try inHostsNamespace("\(dir)/hosts", run + ["--"] + command, input: input, env: env)
+    var resolvConf: String?
+    if let nameserver {
+        resolvConf = "\(dir)/resolv.conf"
+        try "nameserver \(nameserver)\noptions timeout:2 attempts:1\n".write(toFile: resolvConf!, atomically: true, encoding: .utf8)
+    }
+    return try inHostsNamespace("\(dir)/hosts", resolvConf: resolvConf, run + ["--"] + command, input: input, env: env)
 }
 
-/// Runs `command` with `hosts` bind-mounted over /etc/hosts, privately.
-func inHostsNamespace(_ hosts: String, _ command: [String], input: String? = nil, env: [String: String] = [:]) throws -> Run {
-    let script = "mount --bind \"$0\" /etc/hosts && exec \"$@\""
-    return try run("/usr/bin/unshare", ["-m", "--", "/bin/sh", "-c", script, hosts] + command, env: env, input: input)
+/// Runs `command` with `hosts` bind-mounted over /etc/hosts (and
+/// `resolvConf` over /etc/resolv.conf), privately.
+func inHostsNamespace(_ hosts: String, resolvConf: String? = nil, _ command: [String], input: String? = nil,
+                      env: [String: String] = [:]) throws -> Run {
+    let script = "mount --bind \"$0\" /etc/hosts && { [ \"$1\" = - ] || mount --bind \"$1\" /etc/resolv.conf; } && shift && exec \"$@\""
+    return try run("/usr/bin/unshare", ["-m", "--", "/bin/sh", "-c", script, hosts, resolvConf ?? "-"] + command, env: env, input: input)
+}
+
+/// Tests/programs/dns_stub.py on `address` port 53: a nameserver that
+/// answers A queries for `answers` and counts the queries it got.
+final class DNSStub {
+    let process = Process()
+    private let input = Pipe(), output = Pipe()
+
+    init(_ address: String, answers: [String: String]) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3.11")
+        process.arguments = ["\(packageRoot)/Tests/programs/dns_stub.py", address, "53"] + answers.map { "\($0.key)=\($0.value)" }
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        let ready = String(decoding: output.fileHandleForReading.readData(ofLength: 6), as: UTF8.self)
+        guard ready == "ready\n" else {
+            process.terminate()
+            throw POSIXError(.EADDRINUSE)
+        }
+    }
+
+    /// Stops it; the queries it answered.
+    func stop() -> Int {
+        try? input.fileHandleForWriting.close()
+        let rest = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return Int(rest.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
 }

@@ -12,6 +12,23 @@
  *                                       GOOD and BAD; prints how many
  *                                       connects succeeded
  *   static_client exec PROGRAM ARG...   clears the environment, execs
+ *   static_client udp-sendto ADDR PORT  one datagram, addressed
+ *   static_client udp-sendmsg ADDR PORT sendmsg with msg_name
+ *   static_client udp-sendmmsg ADDR PORT PORT2
+ *                                       two addressed messages; "sent N"
+ *   static_client udp-connected ADDR PORT
+ *                                       connect, then sendmmsg of two
+ *                                       unaddressed messages, as glibc's
+ *                                       resolver does; "sent N"
+ *   static_client tfo ADDR PORT         sendto(MSG_FASTOPEN) on TCP
+ *   static_client route ADDR PORT HOP   setsockopt(IP_OPTIONS) with a loose
+ *                                       source route through HOP, then a
+ *                                       datagram to ADDR (two lines)
+ *   static_client retopts ADDR PORT HOP the same route as an IP_RETOPTS
+ *                                       control message of sendmsg
+ *
+ * Built twice (Makefile): static, which only the kernel backstop sees, and
+ * dynamic (`client`), which the preload library sees too.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -41,6 +58,78 @@ static int report(int rc)
 	else
 		printf("errno %d\n", errno);
 	return 0;
+}
+
+/* A loose source route (RFC 791 LSRR) through `hop`, NOP-padded to 8 bytes. */
+static void lsrr(const char *hop, unsigned char option[8])
+{
+	option[0] = 1; /* NOP */
+	option[1] = 131;
+	option[2] = 7;
+	option[3] = 4;
+	inet_pton(AF_INET, hop, option + 4);
+}
+
+static int datagrams(int argc, char **argv)
+{
+	const char *mode = argv[1];
+	struct sockaddr_in to = address(argv[2], argv[3]);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	char data[] = "datagram";
+	struct iovec iov = { data, sizeof data - 1 };
+	if (strcmp(mode, "udp-sendto") == 0)
+		return report(sendto(fd, data, iov.iov_len, 0, (struct sockaddr *)&to, sizeof to) < 0 ? -1 : 0);
+	if (strcmp(mode, "udp-sendmsg") == 0) {
+		struct msghdr msg = { .msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov, .msg_iovlen = 1 };
+		return report(sendmsg(fd, &msg, 0) < 0 ? -1 : 0);
+	}
+	if ((strcmp(mode, "udp-sendmmsg") == 0 && argc == 5) || strcmp(mode, "udp-connected") == 0) {
+		struct sockaddr_in second = argc == 5 ? address(argv[2], argv[4]) : to;
+		int connected = strcmp(mode, "udp-connected") == 0;
+		if (connected && connect(fd, (struct sockaddr *)&to, sizeof to) != 0)
+			return report(-1);
+		struct mmsghdr vec[2];
+		memset(vec, 0, sizeof vec);
+		for (int i = 0; i < 2; i++) {
+			vec[i].msg_hdr.msg_iov = &iov;
+			vec[i].msg_hdr.msg_iovlen = 1;
+			if (!connected) {
+				vec[i].msg_hdr.msg_name = i == 0 ? &to : &second;
+				vec[i].msg_hdr.msg_namelen = sizeof to;
+			}
+		}
+		int sent = sendmmsg(fd, vec, 2, 0);
+		if (sent < 0)
+			return report(-1);
+		printf("sent %d", sent);
+		for (int i = 0; i < sent; i++)
+			printf(" %u", vec[i].msg_len);
+		printf("\n");
+		return 0;
+	}
+	if (strcmp(mode, "route") == 0 && argc == 5) {
+		unsigned char option[8];
+		lsrr(argv[4], option);
+		report(setsockopt(fd, IPPROTO_IP, IP_OPTIONS, option, sizeof option));
+		return report(sendto(fd, data, iov.iov_len, 0, (struct sockaddr *)&to, sizeof to) < 0 ? -1 : 0);
+	}
+	if (strcmp(mode, "retopts") == 0 && argc == 5) {
+		union {
+			struct cmsghdr header;
+			unsigned char bytes[CMSG_SPACE(8)];
+		} control;
+		memset(&control, 0, sizeof control);
+		struct msghdr msg = { .msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = control.bytes, .msg_controllen = sizeof control.bytes };
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_RETOPTS;
+		c->cmsg_len = CMSG_LEN(8);
+		lsrr(argv[4], CMSG_DATA(c));
+		return report(sendmsg(fd, &msg, 0) < 0 ? -1 : 0);
+	}
+	fprintf(stderr, "static_client: bad datagram arguments\n");
+	return 2;
 }
 
 static volatile struct sockaddr_in shared;
@@ -98,6 +187,14 @@ int main(int argc, char **argv)
 		pthread_join(thread, NULL);
 		printf("reached %d\n", reached);
 		return 0;
+	}
+	if (argc >= 4 && (strncmp(argv[1], "udp-", 4) == 0 || strcmp(argv[1], "route") == 0 ||
+			  strcmp(argv[1], "retopts") == 0))
+		return datagrams(argc, argv);
+	if (argc == 4 && strcmp(argv[1], "tfo") == 0) {
+		struct sockaddr_in to = address(argv[2], argv[3]);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		return report(sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&to, sizeof to) < 0 ? -1 : 0);
 	}
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0) {
 		clearenv();

@@ -25,7 +25,8 @@ struct safesock_kernel_child {
  * filter: connect, sendto, sendmsg and sendmmsg (and bind and listen when
  * `trap_servers`) wait for this process's answer; io_uring_setup fails
  * with EPERM; a 32-bit or x32 system call fails with EPERM; so does making
- * an SCTP socket. With `ports`
+ * an SCTP socket, and setting a source route (IP_OPTIONS, an IPv6 routing
+ * header), which would send packets first to a host no one judged. With `ports`
  * (a bitmap of 65,536 bits, bit P for port P), also a Landlock ruleset
  * (ABI 4 or later, when the kernel has it) that lets TCP connect only to
  * those ports. 0, or -1 with `error` filled. */
@@ -82,9 +83,36 @@ int safesock_kernel_fail(int listener, struct safesock_kernel_call *call, int er
  * again. */
 int safesock_kernel_connect(int listener, struct safesock_kernel_call *call);
 
-/* The same for sendto with a judged address: the data is copied out of
- * the caller (at most 64 KiB; more fails with EMSGSIZE) and sent from here. */
-int safesock_kernel_sendto(int listener, struct safesock_kernel_call *call);
+/* A send made for the caller: sendto with an address, sendmsg and
+ * sendmmsg on a socket whose sends can reach a host. Its messages are
+ * copied out of the caller whole (names, data, control), judged message
+ * by message from the copy, and sent from the copy, so that what the
+ * caller's memory says meanwhile never matters. */
+#define SAFESOCK_KERNEL_MAX_MESSAGES 64    /* a longer sendmmsg sends these, and says so */
+#define SAFESOCK_KERNEL_MAX_SEND (64 * 1024) /* data and control of a call; more: EMSGSIZE */
+#define SAFESOCK_KERNEL_MAX_CONTROL 4096   /* a message's control; more: ENOBUFS */
+struct safesock_kernel_send;
+struct safesock_kernel_message {
+	int has_address;         /* 1: `address` holds the copied name; 0: none (a connected peer) */
+	uint32_t address_length;
+	uint8_t address[128];
+	int source_route;        /* its control asks for IP_RETOPTS or an IPv6 routing header */
+	size_t data_offset, data_length, control_offset, control_length;
+};
+
+/* Copies the call's messages: 0 with `*send` set (free it, or hand it to
+ * safesock_kernel_send), or the errno the kernel would fail the call with. */
+int safesock_kernel_copy_send(const struct safesock_kernel_call *call, struct safesock_kernel_send **send);
+unsigned safesock_kernel_send_count(const struct safesock_kernel_send *send);
+const struct safesock_kernel_message *safesock_kernel_send_message(const struct safesock_kernel_send *send, unsigned i);
+/* Sends only the first `count` (a denied message ends a sendmmsg there). */
+void safesock_kernel_send_keep(struct safesock_kernel_send *send, unsigned count);
+void safesock_kernel_send_free(struct safesock_kernel_send *send);
+
+/* Sends the copies on the caller's own socket from a thread of this
+ * process and answers the call with the result (sendmmsg's msg_len
+ * fields are written back). Takes `send`. */
+int safesock_kernel_send(int listener, struct safesock_kernel_call *call, struct safesock_kernel_send *send);
 
 /* Stops supervising (the child's trapped calls fail from now on) and waits
  * for the child; its exit status as a shell reports it. */

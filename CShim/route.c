@@ -1,0 +1,68 @@
+/*
+ * route.c: source routes. An IPv4 LSRR/SSRR option (setsockopt IP_OPTIONS,
+ * or an IP_RETOPTS control message) or an IPv6 routing header (IPV6_RTHDR)
+ * makes the kernel send a connection or datagram first to the host named
+ * in the option, not to the address that connect or sendto judged; no
+ * privilege is needed. So these are refused on every socket, whatever the
+ * policy: setting one fails with EACCES, and so does a send that carries
+ * one. Tested by RouteTests (a datagram that would reach 127.0.0.5 while
+ * 127.0.0.2 was judged).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "route.h"
+#include "verdict.h"
+
+int safesock_is_source_route(int level, int name)
+{
+	if (level == IPPROTO_IP)
+		return name == IP_OPTIONS || name == IP_RETOPTS;
+	if (level == IPPROTO_IPV6)
+		return name == IPV6_RTHDR || name == IPV6_2292RTHDR || name == IPV6_2292PKTOPTIONS;
+	return 0;
+}
+
+static enum safesock_verdict refuse(const char *op)
+{
+	struct safesock_record record = { .op = op, .host = "", .port = -1, .reason = "source route" };
+	return safesock_deny(&record);
+}
+
+/* setsockopt(2) */
+SAFESOCK_EXPORT int setsockopt(int fd, int level, int name, const void *value, socklen_t length)
+{
+	if (!SAFESOCK_READY(setsockopt)) {
+		errno = EACCES;
+		return -1;
+	}
+	/* Clearing (length 0) routes nothing; other options are not ours. */
+	if (length == 0 || !safesock_is_source_route(level, name) || refuse("setsockopt") == SAFESOCK_ALLOW)
+		return safesock_real_setsockopt(fd, level, name, value, length);
+	return -1; /* errno set by the deny path */
+}
+
+enum safesock_verdict safesock_check_control(int fd, struct msghdr *message, unsigned char copy[SAFESOCK_CONTROL_MAX],
+					     const char *op)
+{
+	if (message->msg_control == NULL || message->msg_controllen == 0)
+		return SAFESOCK_PASS; /* no control: nothing to route */
+	if (message->msg_controllen > SAFESOCK_CONTROL_MAX) {
+		int domain = 0;
+		socklen_t size = sizeof domain;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) == 0 && domain != AF_INET && domain != AF_INET6)
+			return SAFESOCK_PASS; /* AF_UNIX's SCM_RIGHTS and the like: no IP route */
+		struct safesock_record record = { .op = op, .host = "", .port = -1,
+						  .reason = "control messages too long to check" };
+		return safesock_deny(&record);
+	}
+	/* Checked and sent from a copy: another thread cannot add a route after the check. */
+	memcpy(copy, message->msg_control, message->msg_controllen);
+	message->msg_control = copy;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(message); c != NULL; c = CMSG_NXTHDR(message, c)) {
+		if (safesock_is_source_route(c->cmsg_level, c->cmsg_type))
+			return refuse(op);
+	}
+	return SAFESOCK_PASS;
+}
