@@ -21,7 +21,7 @@ SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publi
 # -flto: the small per-family files inline into each other (fewer
 # instructions a connect), and stay small files to read.
 SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -flto -fPIC -fvisibility=hidden -fstack-protector-strong \
-                 -ISources/SafesockPublication/include \
+                 -ISources/SafesockPublication/include -ISources/SafesockKernel/include \
                  -Wall -Wextra -Werror
 # The matcher, in Embedded Swift: no runtime library, only libc. -O rather
 # than -Osize: 12% fewer instructions a decision, and no larger a library.
@@ -52,16 +52,16 @@ $(BUILD)/obj/match.o: $(MATCH_SOURCES)
 # The version script is what keeps swift_* symbols from being exported.
 # Lazy binding (no -z now): binding every import at load added some 19,000
 # instructions to the start of every program; RELRO stays.
-$(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/SafesockPublication/include/*.h) CShim/exports.map
+$(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/*/include/*.h) CShim/exports.map
 	@mkdir -p $(@D)
 	$(CC) -shared $(SHIM_CFLAGS) $(SHIM_SOURCES) $(BUILD)/obj/match.o -o $@ \
 	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map -Wl,-z,relro
 
 test-programs: $(TEST_PROGRAMS)
 
-$(BUILD)/test/probe: Tests/programs/probe.c
+$(BUILD)/test/probe: Tests/programs/probe.c Sources/SafesockKernel/include/safesock_name_memory.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror $< -o $@ -pthread
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -ISources/SafesockKernel/include $< -o $@ -pthread
 
 # Static: the preload library cannot see it; the kernel backstop must.
 $(BUILD)/test/static_client: Tests/programs/static_client.c
@@ -86,7 +86,7 @@ $(BUILD)/test/swift_probe: Tests/programs/swift_probe.swift
 
 $(BUILD)/test/canonical: Tests/programs/canonical.c CShim/canonical.c CShim/state.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -ISources/SafesockPublication/include \
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -ISources/SafesockPublication/include -ISources/SafesockKernel/include \
 	  Tests/programs/canonical.c CShim/canonical.c -o $@
 
 # The tests run what `make` built, as a user would: the CLI, the library,

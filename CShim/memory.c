@@ -1,7 +1,9 @@
 /*
  * memory.c: the name memory, a fixed table in static storage (bounded:
  * 2048 entries, the oldest in a full neighbourhood replaced), shared by all
- * threads of the process and inherited by fork.
+ * threads of the process and inherited by fork. Its layout is in
+ * safesock_name_memory.h, because under run --kernel the supervisor reads
+ * it too (as hints it checks).
  *
  * Each entry is a seqlock: a writer (a resolver call) claims it by moving
  * its sequence from even to odd with a compare-and-swap, writes, and makes
@@ -12,12 +14,16 @@
  * that connects while its thread is inside a resolver call cannot hang.
  */
 #include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "memory.h"
 
-#define SLOTS 2048 /* a power of two */
-#define NEIGHBOURHOOD 8
+#define SLOTS SAFESOCK_NAME_SLOTS
+#define NEIGHBOURHOOD SAFESOCK_NAME_NEIGHBOURHOOD
 #define READ_TRIES 4
 
 struct entry {
@@ -28,7 +34,33 @@ struct entry {
 	char name[SAFESOCK_NAME_MAX];
 };
 
-static struct entry entries[SLOTS];
+_Static_assert(sizeof(struct entry) == SAFESOCK_NAME_ENTRY_SIZE, "safesock_name_memory.h: entry size");
+_Static_assert(offsetof(struct entry, family) == SAFESOCK_NAME_FAMILY_OFFSET, "safesock_name_memory.h: family");
+_Static_assert(offsetof(struct entry, name_length) == SAFESOCK_NAME_LENGTH_OFFSET, "safesock_name_memory.h: length");
+_Static_assert(offsetof(struct entry, address) == SAFESOCK_NAME_ADDRESS_OFFSET, "safesock_name_memory.h: address");
+_Static_assert(offsetof(struct entry, name) == SAFESOCK_NAME_TEXT_OFFSET, "safesock_name_memory.h: name");
+
+static struct entry storage[SLOTS];
+/* The storage above, or under run --kernel a mapping the supervisor can
+ * find (safesock_memory_share). Set at load, before any reader. */
+static struct entry *entries = storage;
+
+void safesock_memory_share(void)
+{
+	/* Raw calls: close is ours (sockets.c counts it), and nothing here
+	 * should be judged. MAP_PRIVATE keeps fork's copy-on-write, as static
+	 * storage has. Without it the names stay private, and the supervisor
+	 * judges such a process's own system calls by address alone. */
+	int fd = (int)syscall(SYS_memfd_create, SAFESOCK_NAME_MEMORY_FILE, MFD_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (syscall(SYS_ftruncate, fd, (long)sizeof storage) == 0) {
+		void *mapping = mmap(NULL, sizeof storage, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		if (mapping != MAP_FAILED)
+			entries = mapping;
+	}
+	syscall(SYS_close, fd);
+}
 static _Atomic uint32_t evictions;
 /* Counts writes, so that a verdict remembered by a thread (cache.c) is
  * forgotten once the names an address is known by may have changed. */
@@ -41,10 +73,7 @@ uint32_t safesock_memory_epoch(void)
 
 static uint32_t home(uint8_t family, const uint8_t address[16])
 {
-	uint32_t h = 2166136261u ^ family;
-	for (int i = 0; i < (family == 4 ? 4 : 16); i++)
-		h = (h ^ address[i]) * 16777619u;
-	return h & (SLOTS - 1);
+	return safesock_name_home(family, address);
 }
 
 static int same_address(const struct entry *e, uint8_t family, const uint8_t address[16])

@@ -19,6 +19,10 @@ void safesock_memory_remember(const char *name, uint8_t family, const uint8_t ad
  * path and in signal handlers. */
 size_t safesock_memory_names(uint8_t family, const uint8_t address[16], char (*names)[SAFESOCK_NAME_MAX], size_t max);
 
+/* Under run --kernel: moves the name memory into a mapping the supervisor
+ * can find in /proc/PID/maps (safesock_name_memory.h). Called once, at load. */
+void safesock_memory_share(void);
+
 /* Changes whenever a name is remembered; read it before the names. */
 uint32_t safesock_memory_epoch(void);
 

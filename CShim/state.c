@@ -23,6 +23,7 @@
 
 #include "children.h"
 #include "report.h"
+#include "memory.h"
 #include "state.h"
 
 #define SAFESOCK_DEFINE_REAL(name, ret, params, args) safesock_##name##_fn safesock_real_##name;
@@ -136,6 +137,8 @@ static void load(void)
 	safesock_loaded.learn = mode != NULL && strcmp(mode, "learn") == 0;
 	const char *kernel = value(entries[SAFESOCK_SETTING_KERNEL]);
 	safesock_loaded.kernel = kernel != NULL && strcmp(kernel, "1") == 0;
+	if (safesock_loaded.kernel)
+		safesock_memory_share();
 }
 
 int safesock_resolve(void **slot, const char *name)

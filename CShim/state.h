@@ -11,9 +11,8 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "safesock_name_memory.h"
 #include "safesock_publication.h"
-
-#define SAFESOCK_NAME_MAX 256
 
 struct safesock_state {
 	const void *file_table; /* a table file, mapped once; NULL otherwise */

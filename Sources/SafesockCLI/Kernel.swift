@@ -29,6 +29,8 @@ struct KernelSupervisor {
     /// could resolve a name under --kernel. docs/enforcement.md says what
     /// that trusts.
     let nameservers: Set<IPAddress>
+    /// Names the program claims, checked with this process's resolver.
+    let nameCheck = NameCheck()
 
     init(table: [UInt8], origin: String?, library: String, log: String?, learn: Bool) {
         self.table = table
@@ -118,7 +120,7 @@ struct KernelSupervisor {
                 safesock_kernel_fail(listener, &call, call.has_address < 0 ? -call.has_address : EINVAL)
                 return
             }
-            guard let destination = Destination(call) else {
+            guard var destination = Destination(call) else {
                 // AF_UNSPEC (a datagram socket's dissolve) or a malformed
                 // address: no host is reached; the kernel answers the copy.
                 safesock_kernel_connect(listener, &call)
@@ -129,7 +131,7 @@ struct KernelSupervisor {
                 return
             }
             if !stream && !datagrams { return refuse(&call, listener, destination, reason: "datagrams deny") }
-            let verdict = judge(destination)
+            let verdict = judge(&destination, pid: call.pid)
             if verdict.allow { safesock_kernel_connect(listener, &call) } else { refuse(&call, listener, destination, rules: verdict.rules) }
         case Int(SAFESOCK_KERNEL_SENDTO.rawValue), Int(SAFESOCK_KERNEL_SENDMSG.rawValue), Int(SAFESOCK_KERNEL_SENDMMSG.rawValue):
             let sendto = Int(call.op) == Int(SAFESOCK_KERNEL_SENDTO.rawValue)
@@ -150,6 +152,8 @@ struct KernelSupervisor {
     struct Destination {
         var address: IPAddress
         var port: UInt16
+        /// A name the program knows it by (its name memory), for reports.
+        var name: String?
 
         init?(_ call: safesock_kernel_call) {
             var c = call
@@ -202,8 +206,9 @@ struct KernelSupervisor {
                 if !stream && !datagrams {
                     refusal = (destination, [], "datagrams deny")
                 } else {
-                    let verdict = judge(destination)
-                    if !verdict.allow { refusal = (destination, verdict.rules, nil) }
+                    var named = destination
+                    let verdict = judge(&named, pid: call.pid)
+                    if !verdict.allow { refusal = (named, verdict.rules, nil) }
                 }
             }
             guard let refusal else { continue }
@@ -220,36 +225,79 @@ struct KernelSupervisor {
         safesock_kernel_send(listener, &call, send)
     }
 
-    /// The table's verdict on the address (and loopback, for 0.0.0.0 and ::),
-    /// and the deciding rules as FILE:LINE.
-    func judge(_ destination: Destination) -> (allow: Bool, rules: [String]) {
+    /// The verdict on a destination of a call the library did not make,
+    /// with the deciding rules as FILE:LINE. Its identities are the address
+    /// (and loopback, for 0.0.0.0 and ::) and the names the caller's name
+    /// memory holds for it. Those are the program's word: a name counts
+    /// for an allow only when this process's own resolver gives it the same
+    /// address (`NameCheck`); any name it claims counts for a disallow,
+    /// since claiming one can only cost the program.
+    func judge(_ destination: inout Destination, pid: Int32) -> (allow: Bool, rules: [String]) {
+        let claimed = libraryCode.nameMemory(pid).map { names(in: $0, pid: pid, for: destination.address) } ?? []
+        destination.name = claimed.first
+        let confirmed = claimed.filter { nameCheck.confirms($0, destination.address, possible: { namePossible($0) }) }
+        let strict = decide(destination, names: confirmed)
+        guard strict.allow, confirmed.count < claimed.count else { return strict }
+        let claims = decide(destination, names: claimed)
+        return claims.allow ? strict : claims
+    }
+
+    /// The names a process remembered for an address, canonical and
+    /// plausible as host names (anything else it wrote there is dropped).
+    func names(in memory: UInt64, pid: Int32, for address: IPAddress) -> [String] {
+        var buffer = [CChar](repeating: 0, count: Int(SAFESOCK_NAME_NEIGHBOURHOOD) * (Int(SAFESOCK_NAME_MAX) + 1))
+        let count = address.bytes.withUnsafeBufferPointer { bytes in
+            safesock_kernel_names(pid, memory, bytes.baseAddress, bytes.count, &buffer, buffer.count)
+        }
+        var names: [String] = []
+        var start = 0
+        for _ in 0..<max(0, Int(count)) {
+            guard let end = buffer[start...].firstIndex(of: 0) else { break }
+            let name = String(decoding: buffer[start..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if NameCheck.plausible(name) { names.append(name) }
+            start = end + 1
+        }
+        return names
+    }
+
+    /// Whether some allow rule could match `name` at some port (the
+    /// library's resolve gate): only such a name is worth a lookup.
+    func namePossible(_ name: String) -> Bool {
+        var text = Array(name.utf8)
+        return table.withUnsafeBytes { t in
+            text.withUnsafeMutableBufferPointer { n in
+                var gate = TableDecision(anyPortOf: t)
+                gate.add(IdentityInput(text: UnsafeBufferPointer(n), family: 0, address: UnsafeBufferPointer(start: nil, count: 0),
+                                       isOrigin: name == origin))
+                return gate.result.verdict == .allow
+            }
+        }
+    }
+
+    /// The table's verdict for the address and `names`, and the deciding
+    /// rules as FILE:LINE.
+    func decide(_ destination: Destination, names: [String]) -> (allow: Bool, rules: [String]) {
         var identities = [Identity.address(destination.address)]
         if let also = Identity.address(destination.address).alsoReached { identities.append(also) }
-        let texts = identities.map { Array($0.description.utf8) }
-        let bytes = identities.map { identity -> [UInt8] in
-            if case .address(let a) = identity { return a.bytes }
-            return []
+        var inputs: [(text: [UInt8], address: [UInt8])] = identities.map { identity in
+            if case .address(let a) = identity { return (Array(identity.description.utf8), a.bytes) }
+            return (Array(identity.description.utf8), [])
         }
+        inputs += names.map { (Array($0.utf8), []) }
         var deciding = [UInt32](repeating: 0, count: 8)
         let result: MatchResult = table.withUnsafeBytes { t in
-            texts[0].withUnsafeBufferPointer { t0 in
-                bytes[0].withUnsafeBufferPointer { b0 in
-                    (texts.count > 1 ? texts[1] : []).withUnsafeBufferPointer { t1 in
-                        (bytes.count > 1 ? bytes[1] : []).withUnsafeBufferPointer { b1 in
-                            var inputs = [IdentityInput(text: t0, family: b0.count == 4 ? 4 : 6, address: b0,
-                                                        isOrigin: origin == identities[0].description)]
-                            if texts.count > 1 {
-                                inputs.append(IdentityInput(text: t1, family: b1.count == 4 ? 4 : 6, address: b1,
-                                                            isOrigin: origin == identities[1].description))
-                            }
-                            return inputs.withUnsafeBufferPointer { ids in
-                                deciding.withUnsafeMutableBufferPointer { out in
-                                    TableMatcher.decide(t, identities: ids, port: destination.port, deciding: out)
-                                }
-                            }
+            deciding.withUnsafeMutableBufferPointer { out in
+                var decision = TableDecision(t, port: destination.port, deciding: out)
+                for input in inputs {
+                    input.text.withUnsafeBufferPointer { text in
+                        input.address.withUnsafeBufferPointer { address in
+                            let family: UInt8 = address.count == 4 ? 4 : address.count == 16 ? 6 : 0
+                            decision.add(IdentityInput(text: text, family: family, address: address,
+                                                       isOrigin: origin == String(decoding: text, as: UTF8.self)))
                         }
                     }
                 }
+                return decision.result
             }
         }
         let rules = deciding.prefix(result.written).map { rule -> String in
@@ -298,13 +346,13 @@ struct KernelSupervisor {
         let because = reason ?? (rules.isEmpty ? "default" : rules.joined(separator: ", "))
         guard let log else {
             var line = learn ? "safesock: kernel: learn: would deny " : "safesock: kernel: permission denied for "
-            line += destination.map { "host \($0.address) port \($0.port)" } ?? Self.opName(call.op)
+            line += destination.map { "host \($0.name ?? "\($0.address)") port \($0.port)" } ?? Self.opName(call.op)
             Output.err(line + " (\(because))")
             return
         }
         let comm = (try? String(contentsOfFile: "/proc/\(call.pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? ""
         let record = AuditRecord(time: (Date().timeIntervalSince1970 * 1000).rounded() / 1000, pid: call.pid, program: comm,
-                                 op: Self.opName(call.op), host: destination.map { "\($0.address)" } ?? "",
+                                 op: Self.opName(call.op), host: destination.map { $0.name ?? "\($0.address)" } ?? "",
                                  addr: destination.map { "\($0.address)" }, port: destination?.port,
                                  mode: learn ? "learn" : nil, rules: rules.isEmpty && reason == nil ? ["default"] : rules, reason: reason)
         let encoder = JSONEncoder()
@@ -355,9 +403,13 @@ public enum Nameservers {
 /// (docs/enforcement.md).
 final class LibraryCode: @unchecked Sendable {
     let file: String
-    private var known: [Int32: (program: String, code: (low: UInt64, high: UInt64)?)] = [:]
+    private var known: [Int32: (program: String, code: (low: UInt64, high: UInt64)?, names: UInt64?)] = [:]
 
     init(file: String) { self.file = file }
+
+    /// Where the library keeps its name memory in process `pid`, as last
+    /// read from its maps (by `contains`, which each call meets first).
+    func nameMemory(_ pid: Int32) -> UInt64? { known[pid]?.names }
 
     func contains(_ call: safesock_kernel_call) -> Bool {
         let program = System.readLink("/proc/\(call.pid)/exe")
@@ -370,6 +422,15 @@ final class LibraryCode: @unchecked Sendable {
         known[call.pid] = nil
         guard let program, let maps = try? String(contentsOfFile: "/proc/\(call.pid)/maps", encoding: .utf8) else { return false }
         var found: (low: UInt64, high: UInt64)?
+        var names: UInt64?
+        let namesFile = "/memfd:\(SAFESOCK_NAME_MEMORY_FILE) (deleted)"
+        let namesSize = UInt64(SAFESOCK_NAME_SLOTS) * UInt64(SAFESOCK_NAME_ENTRY_SIZE)
+        for line in maps.split(separator: "\n") where line.hasSuffix(namesFile) {
+            let bounds = line.prefix(while: { $0 != " " }).split(separator: "-")
+            guard bounds.count == 2, let low = UInt64(bounds[0], radix: 16), let high = UInt64(bounds[1], radix: 16),
+                  high - low >= namesSize else { continue }
+            names = low
+        }
         for line in maps.split(separator: "\n") where line.hasSuffix(file) {
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             guard fields.count == 6, fields[1].contains("x"), fields[5].drop(while: { $0 == " " }) == file else { continue }
@@ -378,9 +439,57 @@ final class LibraryCode: @unchecked Sendable {
             found = (low, high)
             if call.instruction >= low && call.instruction < high { break }
         }
-        known[call.pid] = (program, found)
+        known[call.pid] = (program, found, names)
         guard let found else { return false }
         return call.instruction >= found.low && call.instruction < found.high
     }
 }
 
+
+/// Names a program claims for an address, checked by this process's own
+/// resolver (getaddrinfo, outside the program): a name counts for an allow
+/// only if its answer holds the address. Answers are kept 30 seconds, for
+/// at most 4,096 names. Only names some allow rule could match are looked
+/// up, so a program cannot make the supervisor ask DNS about anything the
+/// policy would not let it ask itself.
+final class NameCheck: @unchecked Sendable {
+    private var answers: [String: (addresses: Set<IPAddress>, time: Double)] = [:]
+
+    func confirms(_ name: String, _ address: IPAddress, possible: (String) -> Bool) -> Bool {
+        let now = Date().timeIntervalSince1970
+        if let known = answers[name], now - known.time < 30, known.addresses.contains(address) { return true }
+        guard possible(name) else { return false }
+        if let known = answers[name], now - known.time < 30 { return known.addresses.contains(address) }
+        if answers.count >= 4096 { answers.removeAll() }
+        let found = Self.lookUp(name)
+        answers[name] = (found, now)
+        return found.contains(address)
+    }
+
+    /// A canonical host name: lower-case letters, digits, '-', '_' and
+    /// inner dots, at most 253 bytes.
+    static func plausible(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, bytes.count <= 253, bytes.first != UInt8(ascii: "."), bytes.last != UInt8(ascii: ".") else { return false }
+        return bytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F }
+    }
+
+    static func lookUp(_ name: String) -> Set<IPAddress> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var list: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(name, nil, &hints, &list) == 0 else { return [] }
+        defer { freeaddrinfo(list) }
+        var found: Set<IPAddress> = []
+        var next = list
+        while let entry = next?.pointee {
+            next = entry.ai_next
+            guard let sa = entry.ai_addr else { continue }
+            let raw = UnsafeRawBufferPointer(start: sa, count: Int(entry.ai_addrlen))
+            if let destination = KernelSupervisor.Destination(sockaddr: raw, length: UInt32(entry.ai_addrlen)) {
+                found.insert(destination.address)
+            }
+        }
+        return found
+    }
+}

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "safesock_kernel.h"
+#include "safesock_name_memory.h"
 
 _Static_assert(sizeof(((struct safesock_kernel_call *)0)->address) == sizeof(struct sockaddr_storage), "address bytes");
 
@@ -362,6 +363,46 @@ int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call)
 		return -1;
 	}
 	return 0;
+}
+
+int safesock_kernel_names(int32_t pid, uint64_t memory, const uint8_t *address, size_t length, char *out, size_t size)
+{
+	uint8_t family = length == 4 ? 4 : 6, key[16] = { 0 };
+	if (length != 4 && length != 16)
+		return 0;
+	memcpy(key, address, length);
+	uint8_t entries[SAFESOCK_NAME_NEIGHBOURHOOD][SAFESOCK_NAME_ENTRY_SIZE];
+	uint32_t first = safesock_name_home(family, key);
+	/* The neighbourhood, wrapping at the end: at most two pieces. */
+	uint32_t before_end = SAFESOCK_NAME_SLOTS - first < SAFESOCK_NAME_NEIGHBOURHOOD ? SAFESOCK_NAME_SLOTS - first
+											: SAFESOCK_NAME_NEIGHBOURHOOD;
+	struct iovec here = { .iov_base = entries, .iov_len = sizeof entries };
+	struct iovec there[2] = {
+		{ .iov_base = (void *)(uintptr_t)(memory + (uint64_t)first * SAFESOCK_NAME_ENTRY_SIZE),
+		  .iov_len = (size_t)before_end * SAFESOCK_NAME_ENTRY_SIZE },
+		{ .iov_base = (void *)(uintptr_t)memory,
+		  .iov_len = (size_t)(SAFESOCK_NAME_NEIGHBOURHOOD - before_end) * SAFESOCK_NAME_ENTRY_SIZE },
+	};
+	if (process_vm_readv(pid, &here, 1, there, before_end < SAFESOCK_NAME_NEIGHBOURHOOD ? 2 : 1, 0) != (ssize_t)sizeof entries)
+		return 0;
+	int found = 0;
+	size_t used = 0;
+	for (int i = 0; i < SAFESOCK_NAME_NEIGHBOURHOOD; i++) {
+		const uint8_t *e = entries[i];
+		uint32_t sequence;
+		memcpy(&sequence, e + SAFESOCK_NAME_SEQUENCE_OFFSET, sizeof sequence);
+		size_t n = e[SAFESOCK_NAME_LENGTH_OFFSET];
+		/* Being written, another address, or no room: skipped. What is
+		 * read here is a hint only (its writer is the program). */
+		if ((sequence & 1) || e[SAFESOCK_NAME_FAMILY_OFFSET] != family ||
+		    memcmp(e + SAFESOCK_NAME_ADDRESS_OFFSET, key, length) != 0 || n == 0 || used + n + 1 > size)
+			continue;
+		memcpy(out + used, e + SAFESOCK_NAME_TEXT_OFFSET, n);
+		out[used + n] = '\0';
+		used += n + 1;
+		found++;
+	}
+	return found;
 }
 
 int safesock_kernel_receive(const struct safesock_kernel_child *child, struct safesock_kernel_call *call)

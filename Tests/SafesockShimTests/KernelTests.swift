@@ -221,6 +221,46 @@ import Testing
         #expect(sun.arrivals() == 0)
     }
 
+    /// A call the library did not make (a raw syscall after a lookup through
+    /// the library, as a Go program with cgo's resolver makes) is judged
+    /// with the names the process's name memory holds for the address, but
+    /// a name counts for an allow only when the supervisor's own resolver
+    /// gives it that address: a name the program writes there itself for
+    /// another address lets it reach nothing.
+    @Test func namesFromTheNameMemoryCountOnceTheSupervisorConfirmsThem() throws {
+        let sun = try Listener("127.0.0.2"), evil = try Listener("127.0.0.5", port: sun.port)
+        let policy = "section hosts ports\n    allow www.sun.com \(sun.port)\n"
+        let probe = "\(testBin)/probe"
+        func attempt(_ words: [String]) throws -> Run {
+            try underSafesock(policy, origin: nil, extra: ["--kernel"], [probe] + words)
+        }
+        let resolved = try attempt(["resolve-raw", "www.sun.com", "\(sun.port)"])
+        #expect(resolved.stdout == "ok\n", "\(resolved)")
+        #expect(sun.arrivals() == 1)
+        // The same name written by the program for the address it has: confirmed.
+        let trueClaim = try attempt(["forge", "www.sun.com", "127.0.0.2", "\(sun.port)"])
+        #expect(trueClaim.stdout == "ok\n", "\(trueClaim)")
+        #expect(sun.arrivals() == 1)
+        // For another address: the supervisor's lookup says 127.0.0.2, not 127.0.0.5.
+        let forged = try attempt(["forge", "www.sun.com", "127.0.0.5", "\(sun.port)"])
+        #expect(forged.stdout == "errno \(EACCES)\n", "\(forged)")
+        #expect(forged.stderr.contains("kernel: permission denied for host www.sun.com port \(sun.port) (default)"), "\(forged)")
+        #expect(evil.arrivals() == 0)
+    }
+
+    /// A name the program claims needs no confirmation to be disallowed.
+    @Test func aClaimedNameCountsForADisallow() throws {
+        let sun = try Listener("127.0.0.2")
+        let policy = "section hosts ports\n    allow 127.0.0.2 \(sun.port)\n    disallow www.sun.com *\nsection options\n    resolve open\n"
+        let named = try underSafesock(policy, origin: nil, extra: ["--kernel"], ["\(testBin)/probe", "resolve-raw", "www.sun.com", "\(sun.port)"])
+        #expect(named.stdout == "errno \(EACCES)\n", "\(named)")
+        #expect(named.stderr.contains("kernel: permission denied for host www.sun.com port \(sun.port) (") && named.stderr.contains("policy.cfg:3)"), "\(named)")
+        #expect(sun.arrivals() == 0)
+        let unnamed = try underSafesock(policy, origin: nil, extra: ["--kernel"], ["\(testBin)/static_client", "syscall", "127.0.0.2", "\(sun.port)"])
+        #expect(unnamed.stdout == "ok\n", "\(unnamed)")
+        #expect(sun.arrivals() == 1)
+    }
+
     /// glibc's resolver sends its queries through its private __connect and
     /// sendmmsg, which the library never sees but the filter traps: the
     /// supervisor lets datagrams to resolv.conf's nameservers' port 53 go,

@@ -29,6 +29,11 @@
  *   probe gadget ADDR PORT         connect by jumping into the library's own
  *                                  `syscall; ret` (as hostile code could),
  *                                  past its interposer (x86_64)
+ *   probe resolve-raw NAME PORT    getaddrinfo(NAME) through the library, then
+ *                                  syscall(SYS_connect) past it
+ *   probe forge NAME ADDR PORT     writes "NAME is ADDR" into the library's
+ *                                  name memory itself (run --kernel's
+ *                                  mapping), then syscall(SYS_connect)
  *   probe stress THREADS MIN ADDR PORT_A PORT_B allow|deny
  *                                  THREADS threads connect to PORT_A (policies
  *                                  disagree) and PORT_B (both deny) until each
@@ -53,6 +58,8 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "safesock_name_memory.h"
 
 extern int __connect(int, const struct sockaddr *, socklen_t);
 
@@ -111,6 +118,54 @@ static int say(int rc)
 		printf("errno %d\n", rc);
 	fflush(stdout);
 	return rc == 0 ? 0 : 1;
+}
+
+/* getaddrinfo through the library (its name memory learns the name), then
+ * a connect it does not see. */
+static int resolve_raw(const char *name, const char *port)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *res;
+	int rc = getaddrinfo(name, port, &hints, &res);
+	if (rc != 0)
+		return say(rc - 1000);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int result = syscall(SYS_connect, fd, res->ai_addr, res->ai_addrlen) == 0 ? 0 : errno;
+	freeaddrinfo(res);
+	return say(result);
+}
+
+/* Claims a name for an address in the library's name memory, as a hostile
+ * program could (safesock_name_memory.h), then connects past the library. */
+static int forge(const char *name, const char *address, const char *port)
+{
+	FILE *maps = fopen("/proc/self/maps", "r");
+	char line[512];
+	unsigned long low = 0;
+	while (maps != NULL && fgets(line, sizeof line, maps) != NULL) {
+		if (strstr(line, "/memfd:" SAFESOCK_NAME_MEMORY_FILE " (deleted)") != NULL) {
+			low = strtoul(line, NULL, 16);
+			break;
+		}
+	}
+	if (maps != NULL)
+		fclose(maps);
+	if (low == 0) {
+		printf("no name memory\n");
+		return 1;
+	}
+	uint8_t bytes[16] = { 0 };
+	inet_pton(AF_INET, address, bytes);
+	uint8_t *entry = (uint8_t *)low + (size_t)safesock_name_home(4, bytes) * SAFESOCK_NAME_ENTRY_SIZE;
+	uint32_t sequence = 2;
+	memcpy(entry + SAFESOCK_NAME_SEQUENCE_OFFSET, &sequence, sizeof sequence);
+	entry[SAFESOCK_NAME_FAMILY_OFFSET] = 4;
+	entry[SAFESOCK_NAME_LENGTH_OFFSET] = (uint8_t)strlen(name);
+	memcpy(entry + SAFESOCK_NAME_ADDRESS_OFFSET, bytes, 16);
+	memcpy(entry + SAFESOCK_NAME_TEXT_OFFSET, name, strlen(name));
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+	memcpy(&to.sin_addr, bytes, 4);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	return say(syscall(SYS_connect, fd, &to, sizeof to) == 0 ? 0 : errno);
 }
 
 /* The library's `syscall; ret` bytes, found as hostile code would find
@@ -314,6 +369,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "connect") == 0 && argc == 4)
 		return say(resolve_connect(argv[2], argv[3]));
+	if (strcmp(cmd, "resolve-raw") == 0 && argc == 4)
+		return resolve_raw(argv[2], argv[3]);
+	if (strcmp(cmd, "forge") == 0 && argc == 5)
+		return forge(argv[2], argv[3], argv[4]);
 	if (strcmp(cmd, "gadget") == 0 && argc == 4)
 		return gadget_connect(argv[2], argv[3]);
 	if (strcmp(cmd, "dunder") == 0 && argc == 4) {

@@ -70,6 +70,12 @@ int safesock_kernel_receive(const struct safesock_kernel_child *child, struct sa
  * call is no longer pending (nothing to answer). */
 int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call);
 
+/* The names process `pid` remembered for an address (4 or 16 bytes), read
+ * out of its name memory at `memory` (safesock_name_memory.h): written to
+ * `out` one after another, each NUL-terminated; returns how many. Hints
+ * only: the program can write anything there. */
+int safesock_kernel_names(int32_t pid, uint64_t memory, const uint8_t *address, size_t length, char *out, size_t size);
+
 /* Lets the call go on as made. Only for calls whose arguments in memory
  * cannot change what is reached (kernel.c says which). */
 int safesock_kernel_continue(int listener, struct safesock_kernel_call *call);
