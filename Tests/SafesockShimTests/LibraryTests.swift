@@ -14,7 +14,7 @@ import Testing
         let names = Set(defined.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
         #expect(names == ["connect", "__connect", "sendto", "sendmsg", "sendmmsg", "__sendmmsg", "getaddrinfo",
                           "getaddrinfo_a", "gethostbyname", "gethostbyname2", "gethostbyname_r", "gethostbyname2_r",
-                          "getservbyname", "getservbyname_r", "getservent", "getservent_r", "getpeername", "bind", "listen",
+                          "getservbyname", "getservbyname_r", "getservent", "getservent_r", "getpeername", "setsockopt", "bind", "listen",
                           "execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve", "execveat",
                           "posix_spawn", "posix_spawnp", "system", "popen",
                           "close", "dup", "dup2", "dup3", "close_range", "closefrom", "fcntl", "fcntl64"])
