@@ -22,6 +22,9 @@ struct KernelSupervisor {
     let log: String?
     /// --learn: record what would be denied, deny nothing.
     let learn: Bool
+    /// --strict: no call is taken on the library's word; each is judged
+    /// here from a copy, names only as `NameCheck` confirms them.
+    let strict: Bool
     /// The system resolver's nameservers: datagrams to their port 53 are
     /// libc's own DNS, which the library never sees (glibc's resolver uses
     /// its private __connect), so the kernel layer lets them through too,
@@ -32,10 +35,11 @@ struct KernelSupervisor {
     /// Names the program claims, checked with this process's resolver.
     let nameCheck = NameCheck()
 
-    init(table: [UInt8], origin: String?, library: String, log: String?, learn: Bool) {
+    init(table: [UInt8], origin: String?, library: String, log: String?, learn: Bool, strict: Bool) {
         self.table = table
         self.log = log
         self.learn = learn
+        self.strict = strict
         libraryCode = LibraryCode(file: System.realPath(library) ?? library)
         nameservers = Nameservers.parse((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
         self.origin = origin.map { Identity(host: $0).description }
@@ -96,9 +100,14 @@ struct KernelSupervisor {
     }
 
     func answer(_ call: inout safesock_kernel_call, listener: Int32) {
-        if libraryCode.contains(call) {
+        // Read first in any case: it also finds the caller's name memory.
+        let fromLibrary = libraryCode.contains(call)
+        let connectOrSend = Int(call.op) != Int(SAFESOCK_KERNEL_BIND.rawValue) && Int(call.op) != Int(SAFESOCK_KERNEL_LISTEN.rawValue)
+        if fromLibrary && connectOrSend && !strict {
             // The library decided it (with the names it knows) and made the
-            // call from its own code (CShim/raw.c): not judged twice.
+            // call from its own code (CShim/raw.c): not judged twice. Never
+            // bind or listen: the library makes those through libc, so one
+            // made from its code is not the library's.
             safesock_kernel_continue(listener, &call)
             return
         }

@@ -20,11 +20,14 @@ let runCommand = Command(
       --kernel         also enforce in the kernel (seccomp): static binaries,
                        raw system calls and io_uring cannot go around the
                        library; this process stays as CMD's supervisor
+      --strict         with --kernel: take no call on the library's word,
+                       judge every one here (for code that may be hostile)
     The exit status is CMD's (127: CMD could not be run; 1: the policy has
     errors or the library is missing; 2: bad usage).
     """,
-    usage: "safesock run [--policy F | --table T] [--origin H] [--log F] [--learn] [--kernel] -- CMD [ARG...]",
-    options: [.value("--policy"), .value("--table"), .value("--origin"), .value("--log"), .flag("--learn"), .flag("--kernel")],
+    usage: "safesock run [--policy F | --table T] [--origin H] [--log F] [--learn] [--kernel [--strict]] -- CMD [ARG...]",
+    options: [.value("--policy"), .value("--table"), .value("--origin"), .value("--log"), .flag("--learn"), .flag("--kernel"),
+              .flag("--strict")],
     run: runUnderPolicy)
 
 /// The preload library: beside the CLI (build/bin -> build/lib, and
@@ -61,6 +64,9 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
     }
     if arguments.value("--policy") != nil && arguments.value("--table") != nil {
         return CLI.usageError("run", "give --policy or --table, not both")
+    }
+    if arguments.has("--strict") && !arguments.has("--kernel") {
+        return CLI.usageError("run", "--strict is a mode of --kernel")
     }
     if let origin = arguments.value("--origin"), origin.isEmpty {
         return CLI.usageError("run", "--origin needs a host")
@@ -106,7 +112,8 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
         }
         environment["SAFESOCK_KERNEL"] = "1"
         return KernelSupervisor(table: [UInt8](table), origin: arguments.value("--origin"), library: library,
-                                log: arguments.value("--log").map(absolute), learn: arguments.has("--learn"))
+                                log: arguments.value("--log").map(absolute), learn: arguments.has("--learn"),
+                                strict: arguments.has("--strict"))
             .run(path: path, argv: command, environment: environment)
     }
     let failure = System.exec(command, environment: environment)

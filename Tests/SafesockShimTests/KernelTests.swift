@@ -248,6 +248,33 @@ import Testing
         #expect(evil.arrivals() == 0)
     }
 
+    /// The library's word is where plain --kernel trusts the program: a jump
+    /// into the library's `syscall` reaches another host on a port the wall
+    /// lets through. --strict takes no call on that word: the jump is judged
+    /// and denied, while a program that uses names the ordinary way is
+    /// still let through (its names confirmed by the supervisor).
+    @Test func strictTakesNoCallOnTheLibrarysWord() throws {
+        let sun = try Listener("127.0.0.2"), evil = try Listener("127.0.0.5", port: sun.port)
+        let policy = "section hosts ports\n    allow www.sun.com \(sun.port)\n"
+        let jump = ["\(testBin)/probe", "gadget", "127.0.0.5", "\(sun.port)"]
+        let trusted = try underSafesock(policy, origin: nil, extra: ["--kernel"], jump)
+        #expect(trusted.stdout == "ok\n", "\(trusted)")
+        #expect(evil.arrivals() == 1)
+        let strict = try underSafesock(policy, origin: nil, extra: ["--kernel", "--strict"], jump)
+        #expect(strict.stdout == "errno \(EACCES)\n", "\(strict)")
+        #expect(strict.stderr.contains("kernel: permission denied for host 127.0.0.5 port \(sun.port)"), "\(strict)")
+        #expect(evil.arrivals() == 0)
+        let script = """
+            import socket
+            s = socket.create_connection(("www.sun.com", \(sun.port)), timeout=5)
+            s.close()
+            print("ok")
+            """
+        let named = try underSafesock(policy, origin: nil, extra: ["--kernel", "--strict"], ["/usr/bin/python3.11", "-c", script])
+        #expect(named.stdout == "ok\n", "\(named)")
+        #expect(sun.arrivals() == 1)
+    }
+
     /// A name the program claims needs no confirmation to be disallowed.
     @Test func aClaimedNameCountsForADisallow() throws {
         let sun = try Listener("127.0.0.2")
