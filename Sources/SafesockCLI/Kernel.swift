@@ -9,13 +9,16 @@ import Foundation
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy
+import SafesockPublication
 
 struct KernelSupervisor {
-    let table: [UInt8]
+    /// The table decided with: a file's, or a publication's current one.
+    let tables: SupervisedTable
+    var table: [UInt8] { tables.bytes }
     /// The origin host's canonical text, when it is an address.
     let origin: String?
-    let datagrams: Bool
-    let servers: Bool
+    var datagrams: Bool { option(\.datagrams) }
+    var servers: Bool { option(\.servers) }
     /// Where the preload library's code is in each supervised process.
     let libraryCode: LibraryCode
     /// --log: the JSON audit log; nil, lines on standard error.
@@ -35,19 +38,31 @@ struct KernelSupervisor {
     /// Names the program claims, checked with this process's resolver.
     let nameCheck = NameCheck()
 
-    init(table: [UInt8], origin: String?, library: String, log: String?, learn: Bool, strict: Bool) {
-        self.table = table
+    init(table: SupervisedTable, origin: String?, library: String, log: String?, learn: Bool, strict: Bool) {
+        tables = table
         self.log = log
         self.learn = learn
         self.strict = strict
         libraryCode = LibraryCode(file: System.realPath(library) ?? library)
         nameservers = Nameservers.parse((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
         self.origin = origin.map { Identity(host: $0).description }
-        var view = table.withUnsafeBytes { TableView($0) }
-        let header = TableHeader(&view)
-        datagrams = header.datagrams == 1
-        servers = header.servers == 1
-        _ = view
+    }
+
+    /// An option of the current table, 1 meaning allow (none: deny).
+    func option(_ field: KeyPath<TableHeader, UInt8>) -> Bool {
+        guard tables.fault == nil else { return false }
+        return table.withUnsafeBytes { bytes in
+            var view = TableView(bytes)
+            return TableHeader(&view)[keyPath: field] == 1
+        }
+    }
+
+    static let outsideTheWall = "outside the Landlock wall: a port no allow rule permitted at start"
+
+    /// Whether the wall (a bitmap of ports, or none) lets TCP reach `port`.
+    static func admits(_ wall: [UInt8]?, _ port: UInt16) -> Bool {
+        guard let wall else { return true }
+        return wall[Int(port) / 8] & UInt8(1 << (Int(port) % 8)) != 0
     }
 
     /// A datagram to a nameserver's DNS port: libc's resolver (above).
@@ -65,15 +80,18 @@ struct KernelSupervisor {
         var error = [CChar](repeating: 0, count: 512)
         let ports = allowedPorts()
         let spawned = ports.withUnsafeBufferPointer { p in
-            safesock_kernel_spawn(path, cArgs, cEnv, servers ? 0 : 1, p.isEmpty ? nil : p.baseAddress, &child, &error, error.count)
+            safesock_kernel_spawn(path, cArgs, cEnv, servers && !tables.published ? 0 : 1, p.isEmpty ? nil : p.baseAddress, &child, &error, error.count)
         }
         guard spawned == 0 else {
             Output.err("safesock run: --kernel: \(System.text(error))")
             return 127
         }
+        if tables.published && child.landlock >= 0 && !ports.isEmpty {
+            Output.err("safesock run: --kernel: the Landlock wall admits TCP to the ports allowed now; a reload can narrow them, not widen them")
+        }
         var call = safesock_kernel_call()
         while safesock_kernel_receive(&child, &call) == 1 {
-            answer(&call, listener: child.listener)
+            answer(&call, listener: child.listener, wall: child.landlock >= 0 && !ports.isEmpty ? ports : nil)
         }
         return safesock_kernel_wait(&child)
     }
@@ -99,7 +117,11 @@ struct KernelSupervisor {
         return bits.allSatisfy { $0 == 0xFF } ? [] : bits
     }
 
-    func answer(_ call: inout safesock_kernel_call, listener: Int32) {
+    /// Answers one trapped call. `wall`: the Landlock wall's ports, when one
+    /// was built; the connects this process makes for the caller are held
+    /// to it too (Landlock judges the calling process, and this one has no
+    /// wall), so that it bounds every TCP connect alike.
+    func answer(_ call: inout safesock_kernel_call, listener: Int32, wall: [UInt8]?) {
         // Read first in any case: it also finds the caller's name memory.
         let fromLibrary = libraryCode.contains(call)
         let connectOrSend = Int(call.op) != Int(SAFESOCK_KERNEL_BIND.rawValue) && Int(call.op) != Int(SAFESOCK_KERNEL_LISTEN.rawValue)
@@ -111,6 +133,7 @@ struct KernelSupervisor {
             safesock_kernel_continue(listener, &call)
             return
         }
+        tables.refresh()
         guard safesock_kernel_inspect(listener, &call) == 0 else { return } // the caller is gone
         let inet = call.socket >= 0 && (call.domain == AF_INET || call.domain == AF_INET6)
         let stream = call.type == Int32(SOCK_STREAM.rawValue)
@@ -122,6 +145,10 @@ struct KernelSupervisor {
             // change, and the kernel refuses an inet address on it.
             safesock_kernel_continue(listener, &call)
             return
+        }
+        if let fault = tables.fault, connectOrSend {
+            // Fail closed, as the library does: no inet call without a table.
+            return refuse(&call, listener, reason: "no usable table: \(fault)")
         }
         switch Int(call.op) {
         case Int(SAFESOCK_KERNEL_CONNECT.rawValue):
@@ -141,7 +168,9 @@ struct KernelSupervisor {
             }
             if !stream && !datagrams { return refuse(&call, listener, destination, reason: "datagrams deny") }
             let verdict = judge(&destination, pid: call.pid)
-            if verdict.allow { safesock_kernel_connect(listener, &call) } else { refuse(&call, listener, destination, rules: verdict.rules) }
+            if !verdict.allow { return refuse(&call, listener, destination, rules: verdict.rules) }
+            if stream && !Self.admits(wall, destination.port) { return refuse(&call, listener, destination, reason: Self.outsideTheWall) }
+            safesock_kernel_connect(listener, &call)
         case Int(SAFESOCK_KERNEL_SENDTO.rawValue), Int(SAFESOCK_KERNEL_SENDMSG.rawValue), Int(SAFESOCK_KERNEL_SENDMMSG.rawValue):
             let sendto = Int(call.op) == Int(SAFESOCK_KERNEL_SENDTO.rawValue)
             if tcp && call.flags & Int32(MSG_FASTOPEN) == 0 || sendto && call.has_address == 0 {
@@ -151,9 +180,9 @@ struct KernelSupervisor {
                 safesock_kernel_continue(listener, &call)
                 return
             }
-            sendForTheCaller(&call, listener, stream: tcp)
-        default: // bind, listen: trapped only under `servers deny`
-            refuse(&call, listener, reason: "servers deny")
+            sendForTheCaller(&call, listener, stream: tcp, wall: wall)
+        default: // bind, listen: trapped under `servers deny`, and always with a publication
+            if servers { safesock_kernel_continue(listener, &call) } else { refuse(&call, listener, reason: "servers deny") }
         }
     }
 
@@ -189,7 +218,7 @@ struct KernelSupervisor {
     /// judged message by message, and made from the copy. A denied message
     /// ends the call there (EACCES when it is the first), as the library's
     /// sendmmsg stops; a source route is refused whatever the table says.
-    func sendForTheCaller(_ call: inout safesock_kernel_call, _ listener: Int32, stream: Bool) {
+    func sendForTheCaller(_ call: inout safesock_kernel_call, _ listener: Int32, stream: Bool, wall: [UInt8]?) {
         var copied: OpaquePointer?
         let error = safesock_kernel_copy_send(&call, &copied)
         guard error == 0, let send = copied else {
@@ -217,7 +246,11 @@ struct KernelSupervisor {
                 } else {
                     var named = destination
                     let verdict = judge(&named, pid: call.pid)
-                    if !verdict.allow { refusal = (named, verdict.rules, nil) }
+                    if !verdict.allow {
+                        refusal = (named, verdict.rules, nil)
+                    } else if stream && !Self.admits(wall, destination.port) {
+                        refusal = (named, [], Self.outsideTheWall)
+                    }
                 }
             }
             guard let refusal else { continue }
@@ -500,5 +533,57 @@ final class NameCheck: @unchecked Sendable {
             }
         }
         return found
+    }
+}
+
+/// The table the supervisor decides with. A file's is read once, at start.
+/// A publication's is followed: at each trapped call the current
+/// generation is compared with the last one seen (atomic loads), and a new
+/// table is copied out, checked unchanged, and validated whole before it is
+/// used; one that fails validation leaves the supervisor failing closed
+/// (every inet connect and send refused) until a good one is published.
+final class SupervisedTable: @unchecked Sendable {
+    private(set) var bytes: [UInt8]
+    private(set) var fault: String?
+    private var view: safesock_pub_view
+    private var generation: UInt64?
+    let published: Bool
+
+    init(file bytes: [UInt8]) {
+        self.bytes = bytes
+        view = safesock_pub_view()
+        published = false
+    }
+
+    init(publication name: String) throws {
+        view = safesock_pub_view()
+        var error = [CChar](repeating: 0, count: 512)
+        guard safesock_pub_attach(name, &view, &error, error.count) == 0 else {
+            throw SystemError(description: "no publication '\(name)': \(System.text(error))")
+        }
+        bytes = []
+        published = true
+        fault = "no table read yet"
+        refresh()
+        if let fault { throw SystemError(description: "publication '\(name)': \(fault)") }
+    }
+
+    func refresh() {
+        guard published else { return }
+        var current = safesock_pub_table()
+        // Mid-write for now: the last table stands, and the next call looks again.
+        guard safesock_pub_current(&view, &current) == 0, current.generation != generation else { return }
+        let copy = [UInt8](UnsafeRawBufferPointer(start: current.bytes, count: current.length))
+        guard safesock_pub_unchanged(&view, &current) == 1 else { return }
+        generation = current.generation
+        if let problem = copy.withUnsafeBytes({ TableValidator.validate($0) }) {
+            let reason = "\(problem.reason)"
+            if fault != reason { Output.err("safesock: kernel: generation \(current.generation) of the published table is not usable (\(reason)): denying every inet connection") }
+            bytes = []
+            fault = reason
+        } else {
+            bytes = copy
+            fault = nil
+        }
     }
 }

@@ -81,9 +81,6 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
         if let given = arguments.value("--table") {
             let source = TableSource(given)
             _ = try source.load()
-            if arguments.has("--kernel"), case .publication = source {
-                return CLI.usageError("run", "--kernel needs --policy or a table file, not a published table (yet)")
-            }
             tablePath = source.environmentValue
         } else {
             let path = arguments.value("--policy") ?? DefaultPolicy.name
@@ -106,12 +103,23 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
     let preloads = (environment["LD_PRELOAD"] ?? "").split(whereSeparator: { $0 == ":" || $0 == " " }).map(String.init)
     environment["LD_PRELOAD"] = ([library] + preloads.filter { $0 != library }).joined(separator: ":")
     if arguments.has("--kernel") {
-        guard let table = try? Data(contentsOf: URL(fileURLWithPath: tablePath)), let path = System.findExecutable(command[0]) else {
+        guard let path = System.findExecutable(command[0]) else {
             Output.err("safesock run: cannot run \(command[0]): not found")
             return 127
         }
+        let table: SupervisedTable
+        do {
+            if tablePath.contains("/") {
+                table = SupervisedTable(file: [UInt8](try Data(contentsOf: URL(fileURLWithPath: tablePath))))
+            } else {
+                table = try SupervisedTable(publication: tablePath)
+            }
+        } catch {
+            Output.err("safesock run: \(error)")
+            return ExitStatus.failure
+        }
         environment["SAFESOCK_KERNEL"] = "1"
-        return KernelSupervisor(table: [UInt8](table), origin: arguments.value("--origin"), library: library,
+        return KernelSupervisor(table: table, origin: arguments.value("--origin"), library: library,
                                 log: arguments.value("--log").map(absolute), learn: arguments.has("--learn"),
                                 strict: arguments.has("--strict"))
             .run(path: path, argv: command, environment: environment)

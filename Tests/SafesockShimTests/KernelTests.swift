@@ -108,10 +108,12 @@ import Testing
         #expect(denied.arrivals() == 1)
     }
 
-    /// A compiled table file serves as the policy does; a published table
-    /// is refused for now (the supervisor does not follow reloads yet).
-    @Test func aTableFileServesAndAPublicationIsRefused() throws {
-        let allowed = try Listener("127.0.0.2")
+    /// A compiled table file serves as the policy does; a published table is
+    /// followed: republished while the program runs, the supervisor decides
+    /// with the new one from its next call. The Landlock wall stays as it
+    /// was built at start, so a reload narrows the ports, never widens them.
+    @Test func aTableFileServesAndAPublicationIsFollowed() throws {
+        let allowed = try Listener("127.0.0.2"), later = try Listener("127.0.0.2")
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let table = try tableFile("section hosts ports\n    allow 127.0.0.2 \(allowed.port)\n", in: dir)
@@ -119,12 +121,25 @@ import Testing
         #expect(r.stdout == "ok\n", "\(r)")
         #expect(allowed.arrivals() == 1)
         let name = "kernel-test-\(getpid())"
-        try "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\n".write(toFile: "\(dir)/p.cfg", atomically: true, encoding: .utf8)
-        #expect(try run(safesockBinary, ["reload", name, "\(dir)/p.cfg"]).status == 0)
+        try "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\n".write(toFile: "\(dir)/first.cfg", atomically: true, encoding: .utf8)
+        try "section hosts ports\n    allow 127.0.0.2 \(later.port)\n".write(toFile: "\(dir)/second.cfg", atomically: true, encoding: .utf8)
+        #expect(try run(safesockBinary, ["reload", name, "\(dir)/first.cfg"]).status == 0)
         defer { shm_unlink("/safesock.\(name)") }
-        let refused = try run(safesockBinary, ["run", "--kernel", "--table", name, "--", staticClient, "connect", "127.0.0.2", "\(allowed.port)"])
-        #expect(refused.status == 2 && refused.stderr.contains("--kernel needs --policy or a table file"), "\(refused)")
-        #expect(allowed.arrivals() == 0)
+        // Inside the run: connect, republish, connect to both ports again.
+        let script = """
+            "$0" connect 127.0.0.2 \(allowed.port)
+            "$1" reload \(name) "$2" >/dev/null
+            "$0" connect 127.0.0.2 \(allowed.port)
+            "$0" connect 127.0.0.2 \(later.port)
+            """
+        let followed = try run(safesockBinary, ["run", "--kernel", "--table", name, "--", "/bin/sh", "-c", script,
+                                                staticClient, safesockBinary, "\(dir)/second.cfg"])
+        #expect(followed.stdout == "ok\nerrno \(EACCES)\nerrno \(EACCES)\n", "\(followed)")
+        #expect(followed.stderr.contains("kernel: permission denied for host 127.0.0.2 port \(allowed.port)"), "\(followed)")
+        #expect(followed.stderr.contains("a reload can narrow them, not widen them"), "\(followed)")
+        // The second port: the new table allows it, the wall built at start does not.
+        #expect(followed.stderr.contains("port \(later.port) (outside the Landlock wall"), "\(followed)")
+        #expect(allowed.arrivals() == 1 && later.arrivals() == 0)
     }
 
     /// Datagrams: sendto, sendmsg and sendmmsg are copied whole, judged
