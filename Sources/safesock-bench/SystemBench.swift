@@ -170,14 +170,16 @@ struct SystemBench {
         try "section hosts ports\n    allow bench.example.com \(port)\n    allow 127.0.0.1 \(port)\n"
             .write(toFile: "\(bench)/kernel.cfg", atomically: true, encoding: .utf8)
         let underKernel = ["build/bin/safesock", "run", "--kernel", "--policy", "\(bench)/kernel.cfg", "--"]
-        let kernelCases: [(String, [String])] = [
-            ("library-decided", [netbench, "connect", destination[0], destination[1], "2000"]),
-            ("static binary", ["\(bench)/netbench-static", "connect", "127.0.0.1", destination[1], "2000"]),
+        let underStrict = ["build/bin/safesock", "run", "--kernel", "--strict", "--policy", "\(bench)/kernel.cfg", "--"]
+        let kernelCases: [(String, [String], [String])] = [
+            ("library-decided", underKernel, [netbench, "connect", destination[0], destination[1], "2000"]),
+            ("static binary", underKernel, ["\(bench)/netbench-static", "connect", "127.0.0.1", destination[1], "2000"]),
+            ("--strict, by name", underStrict, [netbench, "connect", destination[0], destination[1], "2000"]),
         ]
         for _ in 0..<max(5, repetitions / 3) {
-            for (label, argv) in kernelCases {
+            for (label, under, argv) in kernelCases {
                 let bare = try Child.number(argv, environment: Self.base)
-                let supervised = try Child.number(underKernel + argv, environment: Self.base)
+                let supervised = try Child.number(under + argv, environment: Self.base)
                 kernelNs[label, default: []].append(supervised)
                 kernelRatio[label, default: []].append(supervised / bare)
             }
