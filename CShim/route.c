@@ -15,7 +15,7 @@
 #include "route.h"
 #include "verdict.h"
 
-int safesock_is_source_route(int level, int name)
+__attribute__((always_inline)) inline int safesock_is_source_route(int level, int name)
 {
 	if (level == IPPROTO_IP)
 		return name == IP_OPTIONS || name == IP_RETOPTS;
@@ -24,23 +24,34 @@ int safesock_is_source_route(int level, int name)
 	return 0;
 }
 
-static enum safesock_verdict refuse(const char *op)
+static __attribute__((noinline, cold)) enum safesock_verdict refuse(const char *op)
 {
 	struct safesock_record record = { .op = op, .host = "", .port = -1, .reason = "source route" };
 	return safesock_deny(&record);
 }
 
-/* setsockopt(2) */
-SAFESOCK_EXPORT int setsockopt(int fd, int level, int name, const void *value, socklen_t length)
+/* The rest of setsockopt: libc's not looked up yet, or a source route. */
+static __attribute__((noinline)) int setsockopt_slow(int fd, int level, int name, const void *value, socklen_t length)
 {
 	if (!SAFESOCK_READY(setsockopt)) {
 		errno = EACCES;
 		return -1;
 	}
-	/* Clearing (length 0) routes nothing; other options are not ours. */
 	if (length == 0 || !safesock_is_source_route(level, name) || refuse("setsockopt") == SAFESOCK_ALLOW)
 		return safesock_real_setsockopt(fd, level, name, value, length);
 	return -1; /* errno set by the deny path */
+}
+
+/* setsockopt(2) */
+SAFESOCK_EXPORT int setsockopt(int fd, int level, int name, const void *value, socklen_t length)
+{
+	/* The common case in a few instructions and a jump: SO_LINGER and the
+	 * like are set around many a connect. Clearing (length 0) routes
+	 * nothing; other options are not ours. */
+	safesock_setsockopt_fn real = __atomic_load_n(&safesock_real_setsockopt, __ATOMIC_ACQUIRE);
+	if (real != NULL && (length == 0 || !safesock_is_source_route(level, name)))
+		return real(fd, level, name, value, length);
+	return setsockopt_slow(fd, level, name, value, length);
 }
 
 enum safesock_verdict safesock_check_control(int fd, struct msghdr *message, unsigned char copy[SAFESOCK_CONTROL_MAX],
