@@ -11,6 +11,8 @@
 #define SAFESOCK_COMMON_H
 
 #include <netdb.h>
+#include <netinet/in.h>
+#include <resolv.h>
 #include <spawn.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -38,6 +40,22 @@
 	  int *h_errnop), (name, ret, buf, buflen, result, h_errnop)) \
 	X(gethostbyname2_r, int, (const char *name, int af, struct hostent *ret, char *buf, size_t buflen, \
 	  struct hostent **result, int *h_errnop), (name, af, ret, buf, buflen, result, h_errnop)) \
+	X(res_query, int, (const char *name, int class, int type, unsigned char *answer, int length), \
+	  (name, class, type, answer, length)) \
+	X(res_search, int, (const char *name, int class, int type, unsigned char *answer, int length), \
+	  (name, class, type, answer, length)) \
+	X(res_querydomain, int, (const char *name, const char *domain, int class, int type, unsigned char *answer, \
+	  int length), (name, domain, class, type, answer, length)) \
+	X(res_send, int, (const unsigned char *message, int length, unsigned char *answer, int size), \
+	  (message, length, answer, size)) \
+	X(res_nquery, int, (res_state state, const char *name, int class, int type, unsigned char *answer, int length), \
+	  (state, name, class, type, answer, length)) \
+	X(res_nsearch, int, (res_state state, const char *name, int class, int type, unsigned char *answer, int length), \
+	  (state, name, class, type, answer, length)) \
+	X(res_nquerydomain, int, (res_state state, const char *name, const char *domain, int class, int type, \
+	  unsigned char *answer, int length), (state, name, domain, class, type, answer, length)) \
+	X(res_nsend, int, (res_state state, const unsigned char *message, int length, unsigned char *answer, int size), \
+	  (state, message, length, answer, size)) \
 	X(getservbyname, struct servent *, (const char *name, const char *proto), (name, proto)) \
 	X(getservbyname_r, int, (const char *name, const char *proto, struct servent *ret, char *buf, size_t buflen, \
 	  struct servent **result), (name, proto, ret, buf, buflen, result)) \

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "memory.h"
+#include "resolve.h"
 #include "verdict.h"
 
 enum gate { GATE_PASS, GATE_NAME, GATE_REFUSE };
@@ -48,14 +49,20 @@ static enum gate resolve_gate(const char *node, int port, char *canonical, const
 		return refused(node, port, "name too long") ? GATE_REFUSE : GATE_PASS;
 	if (family != 0)
 		return GATE_PASS; /* a numeric address: the connect that follows judges it */
+	return safesock_name_gate(canonical, port) == 0 ? GATE_NAME : GATE_REFUSE;
+}
+
+int safesock_name_gate(const char *canonical, int port)
+{
+	const struct safesock_state *s = safesock_state();
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct safesock_current now;
 		if (safesock_acquire(&now) != 0) {
 			safesock_report_no_table(now.fault);
-			return refused(canonical, port, "no table") ? GATE_REFUSE : GATE_NAME;
+			return refused(canonical, port, "no table") ? -1 : 0;
 		}
 		if (now.options.resolve != 0)
-			return GATE_NAME; /* resolve open: connect decides */
+			return 0; /* resolve open: connect decides */
 		struct safesock_identity id = {
 			.text = (const uint8_t *)canonical, .text_length = (uint32_t)strlen(canonical),
 			.is_origin = s->origin[0] != '\0' && strcmp(canonical, s->origin) == 0,
@@ -64,12 +71,11 @@ static enum gate resolve_gate(const char *node, int port, char *canonical, const
 		if (!safesock_still(&now))
 			continue;
 		if (possible == 1)
-			return GATE_NAME;
-		return refused(canonical, port, "resolve strict: no allow rule could match this name") ? GATE_REFUSE : GATE_NAME;
+			return 0;
+		return refused(canonical, port, "resolve strict: no allow rule could match this name") ? -1 : 0;
 	}
-	return refused(canonical, port, "the published table kept changing") ? GATE_REFUSE : GATE_NAME;
+	return refused(canonical, port, "the published table kept changing") ? -1 : 0;
 }
-
 
 static void remember(const char *name, int family, const void *address)
 {

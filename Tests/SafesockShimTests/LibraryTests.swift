@@ -15,6 +15,9 @@ import Testing
         #expect(names == ["connect", "__connect", "sendto", "sendmsg", "sendmmsg", "__sendmmsg", "getaddrinfo",
                           "getaddrinfo_a", "gethostbyname", "gethostbyname2", "gethostbyname_r", "gethostbyname2_r",
                           "getservbyname", "getservbyname_r", "getservent", "getservent_r", "getpeername", "setsockopt", "bind", "listen",
+                          "res_query", "res_search", "res_querydomain", "res_send", "res_nquery", "res_nsearch",
+                          "res_nquerydomain", "res_nsend", "__res_query", "__res_search", "__res_querydomain", "__res_send",
+                          "__res_nquery", "__res_nsearch", "__res_nquerydomain", "__res_nsend",
                           "execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve", "execveat",
                           "posix_spawn", "posix_spawnp", "system", "popen",
                           "close", "dup", "dup2", "dup3", "close_range", "closefrom", "fcntl", "fcntl64"])

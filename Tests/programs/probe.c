@@ -34,6 +34,8 @@
  *   probe forge NAME ADDR PORT     writes "NAME is ADDR" into the library's
  *                                  name memory itself (run --kernel's
  *                                  mapping), then syscall(SYS_connect)
+ *   probe res-query NAME           res_query(NAME, IN, A): "ok" or "h_errno N"
+ *   probe res-send NAME            res_mkquery, then res_send of the packet
  *   probe stress THREADS MIN ADDR PORT_A PORT_B allow|deny
  *                                  THREADS threads connect to PORT_A (policies
  *                                  disagree) and PORT_B (both deny) until each
@@ -44,6 +46,7 @@
 #include <errno.h>
 #include <link.h>
 #include <netdb.h>
+#include <resolv.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -60,6 +63,8 @@
 #include <unistd.h>
 
 #include "safesock_name_memory.h"
+
+#undef p_type /* <resolv.h> renames it; ElfW(Phdr) has one */
 
 extern int __connect(int, const struct sockaddr *, socklen_t);
 
@@ -166,6 +171,25 @@ static int forge(const char *name, const char *address, const char *port)
 	memcpy(&to.sin_addr, bytes, 4);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	return say(syscall(SYS_connect, fd, &to, sizeof to) == 0 ? 0 : errno);
+}
+
+/* libc's raw DNS calls, which the library gates by name (CShim/dns.c). */
+static int raw_dns(const char *mode, const char *name)
+{
+	unsigned char answer[512];
+	int rc;
+	if (strcmp(mode, "res-query") == 0) {
+		rc = res_query(name, C_IN, T_A, answer, sizeof answer);
+	} else {
+		unsigned char query[512];
+		int length = res_mkquery(QUERY, name, C_IN, T_A, NULL, 0, NULL, query, sizeof query);
+		rc = length < 0 ? -1 : res_send(query, length, answer, sizeof answer);
+	}
+	if (rc < 0)
+		printf("h_errno %d\n", h_errno);
+	else
+		printf("ok\n");
+	return rc < 0;
 }
 
 /* The library's `syscall; ret` bytes, found as hostile code would find
@@ -369,6 +393,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "connect") == 0 && argc == 4)
 		return say(resolve_connect(argv[2], argv[3]));
+	if ((strcmp(cmd, "res-query") == 0 || strcmp(cmd, "res-send") == 0) && argc == 3)
+		return raw_dns(cmd, argv[2]);
 	if (strcmp(cmd, "resolve-raw") == 0 && argc == 4)
 		return resolve_raw(argv[2], argv[3]);
 	if (strcmp(cmd, "forge") == 0 && argc == 5)
