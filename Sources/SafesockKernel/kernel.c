@@ -68,6 +68,7 @@ struct landlock_port {
 	uint64_t port;
 };
 #define X32_SYSCALL_BIT 0x40000000u
+#define SAFESOCK_IPPROTO_MPTCP 262 /* Debian 12's headers predate it */
 
 static void say(char *error, size_t size, const char *what)
 {
@@ -117,11 +118,16 @@ static int install_filter(int trap_servers)
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	/* No SCTP socket: it can connect through setsockopt (sctp_connectx),
-	 * which no trapped call would see. socket(_, _, IPPROTO_SCTP): EPERM. */
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3);
+	 * which no trapped call would see. socket(_, _, IPPROTO_SCTP): EPERM.
+	 * No MPTCP socket: Landlock's TCP port rules do not hold for it (seen
+	 * on Linux 6.18), so the wall would not; EPROTONOSUPPORT, as a kernel
+	 * without MPTCP says, so that programs fall back to TCP. */
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 5);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_SCTP, 0, 1);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SAFESOCK_IPPROTO_MPTCP, 0, 1);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPROTONOSUPPORT);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	/* Tests, then: allow, notify, EPERM. */
 	int tests = 1 + n;

@@ -71,6 +71,18 @@ import Testing
         #expect(r.stdout == "errno \(EPERM)\n", "\(r)")
     }
 
+    /// MPTCP connects past Landlock's TCP port rules (seen on Linux 6.18):
+    /// no MPTCP socket under the filter, refused as a kernel without MPTCP
+    /// refuses it, so that programs fall back to TCP.
+    @Test func mptcpSocketsAreRefused() throws {
+        let allowed = try Listener("127.0.0.2")
+        let r = try under(kernel: true, allowing: allowed, [staticClient, "mptcp"])
+        #expect(r.stdout == "errno \(EPROTONOSUPPORT)\n", "\(r)")
+        if (try? String(contentsOfFile: "/proc/sys/net/mptcp/enabled", encoding: .utf8)) == "1\n" {
+            #expect(try run(staticClient, ["mptcp"]).stdout == "ok\n", "bare, this kernel makes MPTCP sockets")
+        }
+    }
+
     @Test func aChildThatClearsItsEnvironmentIsStillJudged() throws {
         let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
         let r = try under(kernel: true, allowing: allowed,

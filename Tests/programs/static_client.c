@@ -7,6 +7,7 @@
  *   static_client syscall ADDR PORT     syscall(SYS_connect, ...)
  *   static_client uring                 io_uring_setup
  *   static_client sctp                  socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP)
+ *   static_client mptcp                 socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP)
  *   static_client race ADDR GOOD BAD N  N connects while a second thread
  *                                       flips the sockaddr's port between
  *                                       GOOD and BAD; prints how many
@@ -161,6 +162,10 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2 && strcmp(argv[1], "sctp") == 0) {
 		int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP);
+		return report(fd < 0 ? -1 : 0);
+	}
+	if (argc == 2 && strcmp(argv[1], "mptcp") == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM, 262 /* IPPROTO_MPTCP */);
 		return report(fd < 0 ? -1 : 0);
 	}
 	if (argc == 2 && strcmp(argv[1], "uring") == 0) {
