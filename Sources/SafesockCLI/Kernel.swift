@@ -125,11 +125,14 @@ struct KernelSupervisor {
         // Read first in any case: it also finds the caller's name memory.
         let fromLibrary = libraryCode.contains(call)
         let connectOrSend = Int(call.op) != Int(SAFESOCK_KERNEL_BIND.rawValue) && Int(call.op) != Int(SAFESOCK_KERNEL_LISTEN.rawValue)
-        if fromLibrary && connectOrSend && !strict {
+        let fastOpen = Int(call.op) != Int(SAFESOCK_KERNEL_CONNECT.rawValue) && call.flags & Int32(MSG_FASTOPEN) != 0
+        if fromLibrary && connectOrSend && !fastOpen && !strict {
             // The library decided it (with the names it knows) and made the
             // call from its own code (CShim/raw.c): not judged twice. Never
             // bind or listen: the library makes those through libc, so one
-            // made from its code is not the library's.
+            // made from its code is not the library's. Never a send with
+            // MSG_FASTOPEN: its connect passes Landlock's TCP rules (seen on
+            // Linux 6.18), so the wall would not bound it; judged here, it is.
             safesock_kernel_continue(listener, &call)
             return
         }

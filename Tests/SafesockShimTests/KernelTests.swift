@@ -118,6 +118,12 @@ import Testing
         let around = try under(kernel: false, allowing: allowed, ["\(testBin)/probe", "gadget", "127.0.0.2", "\(denied.port)"])
         #expect(around.stdout == "ok\n", "\(around)")
         #expect(denied.arrivals() == 1)
+        // TCP Fast Open connects past Landlock's TCP rules (Linux 6.18): the
+        // same jump with sendto(MSG_FASTOPEN) is judged by the supervisor.
+        let fastOpen = try under(kernel: true, allowing: allowed, ["\(testBin)/probe", "gadget-tfo", "127.0.0.2", "\(denied.port)"])
+        #expect(fastOpen.stdout == "errno \(EACCES)\n", "\(fastOpen)")
+        #expect(fastOpen.stderr.contains("kernel: permission denied for host 127.0.0.2 port \(denied.port)"), "\(fastOpen)")
+        #expect(denied.arrivals() == 0)
     }
 
     /// A compiled table file serves as the policy does; a published table is

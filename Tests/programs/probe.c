@@ -29,6 +29,7 @@
  *   probe gadget ADDR PORT         connect by jumping into the library's own
  *                                  `syscall; ret` (as hostile code could),
  *                                  past its interposer (x86_64)
+ *   probe gadget-tfo ADDR PORT     the same with sendto(MSG_FASTOPEN)
  *   probe resolve-raw NAME PORT    getaddrinfo(NAME) through the library, then
  *                                  syscall(SYS_connect) past it
  *   probe forge NAME ADDR PORT     writes "NAME is ADDR" into the library's
@@ -214,7 +215,9 @@ static int find_gadget(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
-static int gadget_connect(const char *address, const char *port)
+/* connect, or with `fastopen` sendto(MSG_FASTOPEN), made by jumping into
+ * the library's `syscall; ret`. */
+static int gadget_connect(const char *address, const char *port, int fastopen)
 {
 #if defined(__x86_64__)
 	const void *gadget = NULL;
@@ -227,14 +230,24 @@ static int gadget_connect(const char *address, const char *port)
 	inet_pton(AF_INET, address, &to.sin_addr);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	long rc;
+	register long r10 __asm__("r10") = MSG_FASTOPEN;
+	register long r8 __asm__("r8") = (long)&to;
+	register long r9 __asm__("r9") = sizeof to;
 	/* Below the red zone, so the call's return address overwrites nothing. */
-	__asm__ volatile("sub $128, %%rsp\n\tcall *%[g]\n\tadd $128, %%rsp"
-			 : "=a"(rc)
-			 : [g] "r"(gadget), "a"((long)SYS_connect), "D"((long)fd), "S"(&to), "d"((long)sizeof to)
-			 : "rcx", "r11", "memory");
+	if (fastopen)
+		__asm__ volatile("sub $128, %%rsp\n\tcall *%[g]\n\tadd $128, %%rsp"
+				 : "=a"(rc)
+				 : [g] "r"(gadget), "a"((long)SYS_sendto), "D"((long)fd), "S"("x"), "d"(1L), "r"(r10), "r"(r8),
+				   "r"(r9)
+				 : "rcx", "r11", "memory");
+	else
+		__asm__ volatile("sub $128, %%rsp\n\tcall *%[g]\n\tadd $128, %%rsp"
+				 : "=a"(rc)
+				 : [g] "r"(gadget), "a"((long)SYS_connect), "D"((long)fd), "S"(&to), "d"((long)sizeof to)
+				 : "rcx", "r11", "memory");
 	return say(rc < 0 ? (int)-rc : 0);
 #else
-	(void)address, (void)port;
+	(void)address, (void)port, (void)fastopen;
 	printf("no gadget\n");
 	return 1;
 #endif
@@ -400,7 +413,9 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "forge") == 0 && argc == 5)
 		return forge(argv[2], argv[3], argv[4]);
 	if (strcmp(cmd, "gadget") == 0 && argc == 4)
-		return gadget_connect(argv[2], argv[3]);
+		return gadget_connect(argv[2], argv[3], 0);
+	if (strcmp(cmd, "gadget-tfo") == 0 && argc == 4)
+		return gadget_connect(argv[2], argv[3], 1);
 	if (strcmp(cmd, "dunder") == 0 && argc == 4) {
 		struct sockaddr_storage ss;
 		socklen_t len;
