@@ -83,6 +83,17 @@ import Testing
         }
     }
 
+    /// Raw sockets write packets to any host and port (with CAP_NET_RAW,
+    /// which the tests have as root): none under the filter.
+    @Test func rawSocketsAreRefused() throws {
+        let allowed = try Listener("127.0.0.2")
+        let r = try under(kernel: true, allowing: allowed, [staticClient, "raw"])
+        #expect(r.stdout == "errno \(EPERM)\nerrno \(EPERM)\n", "\(r)")
+        if getuid() == 0 {
+            #expect(try run(staticClient, ["raw"]).stdout == "ok\nok\n", "bare, root makes raw sockets")
+        }
+    }
+
     @Test func aChildThatClearsItsEnvironmentIsStillJudged() throws {
         let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
         let r = try under(kernel: true, allowing: allowed,

@@ -8,6 +8,8 @@
  *   static_client uring                 io_uring_setup
  *   static_client sctp                  socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP)
  *   static_client mptcp                 socket(AF_INET, SOCK_STREAM, IPPROTO_MPTCP)
+ *   static_client raw                   socket(AF_INET, SOCK_RAW, IPPROTO_UDP), then
+ *                                       socket(AF_PACKET, SOCK_RAW, 0): two lines
  *   static_client race ADDR GOOD BAD N  N connects while a second thread
  *                                       flips the sockaddr's port between
  *                                       GOOD and BAD; prints how many
@@ -167,6 +169,10 @@ int main(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "mptcp") == 0) {
 		int fd = socket(AF_INET, SOCK_STREAM, 262 /* IPPROTO_MPTCP */);
 		return report(fd < 0 ? -1 : 0);
+	}
+	if (argc == 2 && strcmp(argv[1], "raw") == 0) {
+		report(socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_UDP) < 0 ? -1 : 0);
+		return report(socket(AF_PACKET, SOCK_RAW, 0) < 0 ? -1 : 0);
 	}
 	if (argc == 2 && strcmp(argv[1], "uring") == 0) {
 		struct io_uring_params params;

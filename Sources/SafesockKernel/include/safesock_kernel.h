@@ -25,7 +25,7 @@ struct safesock_kernel_child {
  * filter: connect, sendto, sendmsg and sendmmsg (and bind and listen when
  * `trap_servers`) wait for this process's answer; io_uring_setup fails
  * with EPERM; a 32-bit or x32 system call fails with EPERM; so does making
- * an SCTP socket (an MPTCP one fails with EPROTONOSUPPORT), and setting a source route (IP_OPTIONS, an IPv6 routing
+ * an SCTP or raw socket (an MPTCP one fails with EPROTONOSUPPORT), and setting a source route (IP_OPTIONS, an IPv6 routing
  * header), which would send packets first to a host no one judged. With `ports`
  * (a bitmap of 65,536 bits, bit P for port P), also a Landlock ruleset
  * (ABI 4 or later, when the kernel has it) that lets TCP connect only to
