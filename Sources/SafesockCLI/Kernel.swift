@@ -66,8 +66,12 @@ struct KernelSupervisor {
     }
 
     /// A datagram to a nameserver's DNS port: libc's resolver (above).
-    func isResolverTraffic(_ destination: Destination, stream: Bool) -> Bool {
-        !stream && destination.port == 53 && nameservers.contains(destination.address)
+    /// Under `resolve strict` only from a process the library is in, whose
+    /// lookups pass its resolve gate: a static binary's names cannot be
+    /// gated, so it gets no DNS (and it is judged by address anyway).
+    func isResolverTraffic(_ destination: Destination, stream: Bool, pid: Int32) -> Bool {
+        guard !stream && destination.port == 53 && nameservers.contains(destination.address) else { return false }
+        return option(\.resolve) || libraryCode.isLoaded(pid)
     }
 
     /// Runs `path` with `argv` and `environment` under the filter; its exit
@@ -165,7 +169,7 @@ struct KernelSupervisor {
                 safesock_kernel_connect(listener, &call)
                 return
             }
-            if isResolverTraffic(destination, stream: stream) {
+            if isResolverTraffic(destination, stream: stream, pid: call.pid) {
                 safesock_kernel_connect(listener, &call)
                 return
             }
@@ -243,7 +247,7 @@ struct KernelSupervisor {
             }
             if message.source_route != 0 {
                 refusal = (destination, [], "source route")
-            } else if let destination, !isResolverTraffic(destination, stream: stream) {
+            } else if let destination, !isResolverTraffic(destination, stream: stream, pid: call.pid) {
                 if !stream && !datagrams {
                     refusal = (destination, [], "datagrams deny")
                 } else {
@@ -455,6 +459,9 @@ final class LibraryCode: @unchecked Sendable {
     /// Where the library keeps its name memory in process `pid`, as last
     /// read from its maps (by `contains`, which each call meets first).
     func nameMemory(_ pid: Int32) -> UInt64? { known[pid]?.names }
+
+    /// Whether the library's code is mapped in process `pid` (as above).
+    func isLoaded(_ pid: Int32) -> Bool { known[pid]?.code != nil }
 
     func contains(_ call: safesock_kernel_call) -> Bool {
         let program = System.readLink("/proc/\(call.pid)/exe")
