@@ -48,6 +48,24 @@ struct KernelSupervisor {
         self.origin = origin.map { Identity(host: $0).description }
     }
 
+    /// `peername`: 0 deny, 1 mask, 2 allow (no usable table: deny).
+    var peername: UInt8 {
+        guard tables.fault == nil else { return 0 }
+        return table.withUnsafeBytes { bytes in
+            var view = TableView(bytes)
+            return TableHeader(&view).peername
+        }
+    }
+
+    /// The calls the filter traps beyond connect and the sends: those some
+    /// option restricts, and all of them when a reload may change options.
+    var trappedBeyondSends: Int32 {
+        var trap: Int32 = 0
+        if !servers || tables.published { trap |= Int32(SAFESOCK_KERNEL_TRAP_SERVERS) }
+        if peername != 2 || tables.published { trap |= Int32(SAFESOCK_KERNEL_TRAP_PEERNAME) }
+        return trap
+    }
+
     /// An option of the current table, 1 meaning allow (none: deny).
     func option(_ field: KeyPath<TableHeader, UInt8>) -> Bool {
         guard tables.fault == nil else { return false }
@@ -84,7 +102,7 @@ struct KernelSupervisor {
         var error = [CChar](repeating: 0, count: 512)
         let ports = allowedPorts()
         let spawned = ports.withUnsafeBufferPointer { p in
-            safesock_kernel_spawn(path, cArgs, cEnv, servers && !tables.published ? 0 : 1, p.isEmpty ? nil : p.baseAddress, &child, &error, error.count)
+            safesock_kernel_spawn(path, cArgs, cEnv, trappedBeyondSends, p.isEmpty ? nil : p.baseAddress, &child, &error, error.count)
         }
         guard spawned == 0 else {
             Output.err("safesock run: --kernel: \(System.text(error))")
@@ -129,12 +147,13 @@ struct KernelSupervisor {
         // Read first in any case: it also finds the caller's name memory.
         let fromLibrary = libraryCode.contains(call)
         let connectOrSend = Int(call.op) != Int(SAFESOCK_KERNEL_BIND.rawValue) && Int(call.op) != Int(SAFESOCK_KERNEL_LISTEN.rawValue)
+            && Int(call.op) != Int(SAFESOCK_KERNEL_GETPEERNAME.rawValue)
         let fastOpen = Int(call.op) != Int(SAFESOCK_KERNEL_CONNECT.rawValue) && call.flags & Int32(MSG_FASTOPEN) != 0
         if fromLibrary && connectOrSend && !fastOpen && !strict {
             // The library decided it (with the names it knows) and made the
             // call from its own code (CShim/raw.c): not judged twice. Never
-            // bind or listen: the library makes those through libc, so one
-            // made from its code is not the library's. Never a send with
+            // bind, listen or getpeername: the library makes those through
+            // libc, so one made from its code is not the library's. Never a send with
             // MSG_FASTOPEN: its connect passes Landlock's TCP rules (seen on
             // Linux 6.18), so the wall would not bound it; judged here, it is.
             safesock_kernel_continue(listener, &call)
@@ -188,6 +207,12 @@ struct KernelSupervisor {
                 return
             }
             sendForTheCaller(&call, listener, stream: tcp, wall: wall)
+        case Int(SAFESOCK_KERNEL_GETPEERNAME.rawValue): // trapped unless `peername allow`, and always with a publication
+            switch peername {
+            case 2: safesock_kernel_continue(listener, &call)
+            case 1: safesock_kernel_masked_peer(listener, &call)
+            default: refuse(&call, listener, reason: tables.fault.map { "no usable table: \($0)" } ?? "peername deny")
+            }
         default: // bind, listen: trapped under `servers deny`, and always with a publication
             if servers { safesock_kernel_continue(listener, &call) } else { refuse(&call, listener, reason: "servers deny") }
         }
@@ -421,6 +446,7 @@ struct KernelSupervisor {
         case Int(SAFESOCK_KERNEL_SENDMSG.rawValue): return "sendmsg"
         case Int(SAFESOCK_KERNEL_SENDMMSG.rawValue): return "sendmmsg"
         case Int(SAFESOCK_KERNEL_BIND.rawValue): return "bind"
+        case Int(SAFESOCK_KERNEL_GETPEERNAME.rawValue): return "getpeername"
         default: return "listen"
         }
     }

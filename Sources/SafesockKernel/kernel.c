@@ -78,7 +78,7 @@ static void say(char *error, size_t size, const char *what)
 /* The filter, built for the calls to trap. Layout: architecture check,
  * x32 check, source routes, SCTP, io_uring_setup, one test a trapped
  * call, then the returns. */
-static int install_filter(int trap_servers)
+static int install_filter(int trap)
 {
 	int trapped[8];
 	int n = 0;
@@ -86,10 +86,12 @@ static int install_filter(int trap_servers)
 	trapped[n++] = __NR_sendto;
 	trapped[n++] = __NR_sendmsg;
 	trapped[n++] = __NR_sendmmsg;
-	if (trap_servers) {
+	if (trap & SAFESOCK_KERNEL_TRAP_SERVERS) {
 		trapped[n++] = __NR_bind;
 		trapped[n++] = __NR_listen;
 	}
+	if (trap & SAFESOCK_KERNEL_TRAP_PEERNAME)
+		trapped[n++] = __NR_getpeername;
 	struct sock_filter f[64];
 	int k = 0;
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
@@ -188,7 +190,7 @@ static int build_wall(const uint8_t *ports)
 	return rc == 0 ? (int)abi : -1;
 }
 
-int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp[], int trap_servers,
+int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp[], int trap,
 			  const uint8_t *ports, struct safesock_kernel_child *child, char *error, size_t error_size)
 {
 	int up[2], down[2]; /* child -> parent, parent -> child */
@@ -205,7 +207,7 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 		/* Only system calls from here to exec: the parent may have threads. */
 		close(up[0]);
 		close(down[1]);
-		int message[3] = { install_filter(trap_servers), 0, -1 };
+		int message[3] = { install_filter(trap), 0, -1 };
 		message[1] = message[0] < 0 ? errno : 0;
 		if (message[0] >= 0 && ports != NULL)
 			message[2] = build_wall(ports);
@@ -333,6 +335,9 @@ static int describe(int listener, const struct seccomp_notif *req, struct safeso
 		break;
 	case __NR_listen:
 		call->op = SAFESOCK_KERNEL_LISTEN;
+		break;
+	case __NR_getpeername:
+		call->op = SAFESOCK_KERNEL_GETPEERNAME;
 		break;
 	default: /* not trapped by our filter */
 		safesock_kernel_fail(listener, call, ENOSYS);
@@ -467,6 +472,34 @@ int safesock_kernel_continue(int listener, struct safesock_kernel_call *call)
 {
 	release(call);
 	return respond(listener, call->id, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
+}
+
+int safesock_kernel_masked_peer(int listener, struct safesock_kernel_call *call)
+{
+	struct sockaddr_storage peer;
+	socklen_t length = sizeof peer;
+	if (call->socket < 0)
+		return safesock_kernel_fail(listener, call, EBADF);
+	if (getpeername(call->socket, (struct sockaddr *)&peer, &length) != 0)
+		return safesock_kernel_fail(listener, call, errno);
+	socklen_t given;
+	if (copy_in(call->pid, call->args[2], &given, sizeof given) != 0)
+		return safesock_kernel_fail(listener, call, EFAULT);
+	struct sockaddr_storage masked;
+	memset(&masked, 0, sizeof masked);
+	masked.ss_family = (sa_family_t)call->domain;
+	socklen_t full = call->domain == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	/* Written as the kernel writes: at most what the caller gave room for,
+	 * and the full length back. */
+	struct iovec here[2] = { { .iov_base = &masked, .iov_len = given < full ? given : full },
+				 { .iov_base = &full, .iov_len = sizeof full } };
+	struct iovec there[2] = { { .iov_base = (void *)(uintptr_t)call->args[1], .iov_len = here[0].iov_len },
+				  { .iov_base = (void *)(uintptr_t)call->args[2], .iov_len = sizeof full } };
+	if (process_vm_writev(call->pid, &here[0], 1, &there[0], 1, 0) != (ssize_t)here[0].iov_len ||
+	    process_vm_writev(call->pid, &here[1], 1, &there[1], 1, 0) != (ssize_t)sizeof full)
+		return safesock_kernel_fail(listener, call, EFAULT);
+	release(call);
+	return respond(listener, call->id, 0, 0, 0);
 }
 
 int safesock_kernel_fail(int listener, struct safesock_kernel_call *call, int error)

@@ -10,10 +10,12 @@ import Testing
     let staticClient = "\(testBin)/static_client"
 
     /// `safesock run [--kernel] --policy` allowing `allowed`'s port on 127.0.0.2 only.
-    func under(kernel: Bool, allowing allowed: Listener, options: [String] = [], _ command: [String]) throws -> Run {
+    func under(kernel: Bool, allowing allowed: Listener, options: [String] = [], _ command: [String],
+               peername: String = "deny") throws -> Run {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\n".write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
+        try "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\nsection options\n    peername \(peername)\n"
+            .write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
         return try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg"] + (kernel ? ["--kernel"] : []) + options + ["--"] + command)
     }
 
@@ -233,6 +235,26 @@ import Testing
         // Only the datagrams sent without a route arrived (bare: none, the
         // route took them to 127.0.0.5, where nothing forwards them).
         #expect(allowed.arrivals() == 2)
+    }
+
+    /// getpeername, per `peername`, for a program the library cannot see:
+    /// deny fails with EACCES, mask gives 0.0.0.0 port 0 (and ENOTCONN
+    /// before a connect, as Python's ssl needs), allow gives the peer.
+    @Test func getpeernameFollowsThePeernameOption() throws {
+        let allowed = try Listener("127.0.0.2")
+        let command = [staticClient, "peername", "127.0.0.2", "\(allowed.port)"]
+        func under(_ mode: String) throws -> Run {
+            try self.under(kernel: true, allowing: allowed, options: [], command, peername: mode)
+        }
+        let deny = try under("deny")
+        #expect(deny.stdout == "errno \(EACCES)\nerrno \(EACCES)\n", "\(deny)")
+        #expect(deny.stderr.contains("kernel: permission denied for getpeername (peername deny)"), "\(deny)")
+        #expect(try under("mask").stdout == "errno \(ENOTCONN)\npeer 0.0.0.0 0\n")
+        #expect(try under("allow").stdout == "errno \(ENOTCONN)\npeer 127.0.0.2 \(allowed.port)\n")
+        // Without --kernel the library never sees the static client's call.
+        let around = try self.under(kernel: false, allowing: allowed, command)
+        #expect(around.stdout == "errno \(ENOTCONN)\npeer 127.0.0.2 \(allowed.port)\n", "\(around)")
+        #expect(allowed.arrivals() == 4)
     }
 
     @Test func theStatusIsTheCommands() throws {

@@ -24,6 +24,8 @@
  *                                       unaddressed messages, as glibc's
  *                                       resolver does; "sent N"
  *   static_client tfo ADDR PORT         sendto(MSG_FASTOPEN) on TCP
+ *   static_client peername ADDR PORT    getpeername before connect, and after:
+ *                                       "errno N" or "peer ADDR PORT", two lines
  *   static_client route ADDR PORT HOP   setsockopt(IP_OPTIONS) with a loose
  *                                       source route through HOP, then a
  *                                       datagram to ADDR (two lines)
@@ -202,6 +204,25 @@ int main(int argc, char **argv)
 	if (argc >= 4 && (strncmp(argv[1], "udp-", 4) == 0 || strcmp(argv[1], "route") == 0 ||
 			  strcmp(argv[1], "retopts") == 0))
 		return datagrams(argc, argv);
+	if (argc == 4 && strcmp(argv[1], "peername") == 0) {
+		struct sockaddr_in to = address(argv[2], argv[3]);
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		for (int round = 0; round < 2; round++) {
+			if (round == 1 && connect(fd, (struct sockaddr *)&to, sizeof to) != 0)
+				return report(-1);
+			struct sockaddr_in peer;
+			memset(&peer, 0xff, sizeof peer);
+			socklen_t length = sizeof peer;
+			if (getpeername(fd, (struct sockaddr *)&peer, &length) != 0) {
+				report(-1);
+				continue;
+			}
+			char text[INET_ADDRSTRLEN] = "";
+			inet_ntop(AF_INET, &peer.sin_addr, text, sizeof text);
+			printf("peer %s %u\n", text, ntohs(peer.sin_port));
+		}
+		return 0;
+	}
 	if (argc == 4 && strcmp(argv[1], "tfo") == 0) {
 		struct sockaddr_in to = address(argv[2], argv[3]);
 		int fd = socket(AF_INET, SOCK_STREAM, 0);

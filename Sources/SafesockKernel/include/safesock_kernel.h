@@ -21,16 +21,23 @@ struct safesock_kernel_child {
 	int landlock; /* the Landlock ABI of the port wall, or -1 when none was built */
 };
 
+/* What the filter traps beyond connect and the sends (`trap` below). */
+enum {
+	SAFESOCK_KERNEL_TRAP_SERVERS = 1,  /* bind, listen */
+	SAFESOCK_KERNEL_TRAP_PEERNAME = 2, /* getpeername */
+};
+
 /* Starts `path` (a full path) with `argv` and `envp` under a seccomp
- * filter: connect, sendto, sendmsg and sendmmsg (and bind and listen when
- * `trap_servers`) wait for this process's answer; io_uring_setup fails
- * with EPERM; a 32-bit or x32 system call fails with EPERM; so does making
- * an SCTP or raw socket (an MPTCP one fails with EPROTONOSUPPORT), and setting a source route (IP_OPTIONS, an IPv6 routing
- * header), which would send packets first to a host no one judged. With `ports`
- * (a bitmap of 65,536 bits, bit P for port P), also a Landlock ruleset
- * (ABI 4 or later, when the kernel has it) that lets TCP connect only to
- * those ports. 0, or -1 with `error` filled. */
-int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp[], int trap_servers,
+ * filter: connect, sendto, sendmsg and sendmmsg (and the calls `trap`
+ * names) wait for this process's answer; io_uring_setup fails with EPERM;
+ * a 32-bit or x32 system call fails with EPERM; so does making an SCTP or
+ * raw socket (an MPTCP one fails with EPROTONOSUPPORT), and setting a
+ * source route (IP_OPTIONS, an IPv6 routing header), which would send
+ * packets first to a host no one judged. With `ports` (a bitmap of 65,536
+ * bits, bit P for port P), also a Landlock ruleset (ABI 4 or later, when
+ * the kernel has it) that lets TCP connect only to those ports. 0, or -1
+ * with `error` filled. */
+int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp[], int trap,
 			  const uint8_t *ports, struct safesock_kernel_child *child, char *error, size_t error_size);
 
 enum safesock_kernel_op {
@@ -40,6 +47,7 @@ enum safesock_kernel_op {
 	SAFESOCK_KERNEL_SENDMMSG,
 	SAFESOCK_KERNEL_BIND,
 	SAFESOCK_KERNEL_LISTEN,
+	SAFESOCK_KERNEL_GETPEERNAME,
 };
 
 /* One trapped call: what the notification says (receive), then what the
@@ -79,6 +87,11 @@ int safesock_kernel_names(int32_t pid, uint64_t memory, const uint8_t *address, 
 /* Lets the call go on as made. Only for calls whose arguments in memory
  * cannot change what is reached (kernel.c says which). */
 int safesock_kernel_continue(int listener, struct safesock_kernel_call *call);
+
+/* getpeername under `peername mask`: the kernel's own answer decides
+ * whether it succeeds (ENOTCONN stays ENOTCONN), and on success the
+ * caller gets the unspecified address of the socket's family, port 0. */
+int safesock_kernel_masked_peer(int listener, struct safesock_kernel_call *call);
 
 /* Fails the call with `error` (an errno value). */
 int safesock_kernel_fail(int listener, struct safesock_kernel_call *call, int error);
