@@ -2,14 +2,15 @@
 // This process stays as the parent: it starts the command under a seccomp
 // filter (Sources/SafesockKernel), answers every trapped call from the same
 // compiled table the library uses, and exits with the command's status.
-// What it judges (addresses, from the kernel's side) and what it trusts
-// are in docs/enforcement.md, "The kernel backstop".
+// What it judges and what it trusts are in docs/enforcement.md, "The kernel
+// backstop". Beside it: KernelNames.swift (names, confirmed),
+// KernelProcesses.swift (where the library is in each process),
+// KernelSettings.swift (the table followed, the nameservers).
 
 import Foundation
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy
-import SafesockPublication
 
 struct KernelSupervisor {
     /// The table decided with: a file's, or a publication's current one.
@@ -299,93 +300,6 @@ struct KernelSupervisor {
         safesock_kernel_send(listener, &call, send)
     }
 
-    /// The verdict on a destination of a call the library did not make,
-    /// with the deciding rules as FILE:LINE. Its identities are the address
-    /// (and loopback, for 0.0.0.0 and ::) and the names the caller's name
-    /// memory holds for it. Those are the program's word: a name counts
-    /// for an allow only when this process's own resolver gives it the same
-    /// address (`NameCheck`); any name it claims counts for a disallow,
-    /// since claiming one can only cost the program.
-    func judge(_ destination: inout Destination, pid: Int32) -> (allow: Bool, rules: [String]) {
-        let claimed = libraryCode.nameMemory(pid).map { names(in: $0, pid: pid, for: destination.address) } ?? []
-        destination.name = claimed.first
-        let confirmed = claimed.filter { nameCheck.confirms($0, destination.address, possible: { namePossible($0) }) }
-        let strict = decide(destination, names: confirmed)
-        guard strict.allow, confirmed.count < claimed.count else { return strict }
-        let claims = decide(destination, names: claimed)
-        return claims.allow ? strict : claims
-    }
-
-    /// The names a process remembered for an address, canonical and
-    /// plausible as host names (anything else it wrote there is dropped).
-    func names(in memory: UInt64, pid: Int32, for address: IPAddress) -> [String] {
-        var buffer = [CChar](repeating: 0, count: Int(SAFESOCK_NAME_NEIGHBOURHOOD) * (Int(SAFESOCK_NAME_MAX) + 1))
-        let count = address.bytes.withUnsafeBufferPointer { bytes in
-            safesock_kernel_names(pid, memory, bytes.baseAddress, bytes.count, &buffer, buffer.count)
-        }
-        var names: [String] = []
-        var start = 0
-        for _ in 0..<max(0, Int(count)) {
-            guard let end = buffer[start...].firstIndex(of: 0) else { break }
-            let name = String(decoding: buffer[start..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if NameCheck.plausible(name) { names.append(name) }
-            start = end + 1
-        }
-        return names
-    }
-
-    /// Whether some allow rule could match `name` at some port (the
-    /// library's resolve gate): only such a name is worth a lookup.
-    func namePossible(_ name: String) -> Bool {
-        var text = Array(name.utf8)
-        return table.withUnsafeBytes { t in
-            text.withUnsafeMutableBufferPointer { n in
-                var gate = TableDecision(anyPortOf: t)
-                gate.add(IdentityInput(text: UnsafeBufferPointer(n), family: 0, address: UnsafeBufferPointer(start: nil, count: 0),
-                                       isOrigin: name == origin))
-                return gate.result.verdict == .allow
-            }
-        }
-    }
-
-    /// The table's verdict for the address and `names`, and the deciding
-    /// rules as FILE:LINE.
-    func decide(_ destination: Destination, names: [String]) -> (allow: Bool, rules: [String]) {
-        var identities = [Identity.address(destination.address)]
-        if let also = Identity.address(destination.address).alsoReached { identities.append(also) }
-        var inputs: [(text: [UInt8], address: [UInt8])] = identities.map { identity in
-            if case .address(let a) = identity { return (Array(identity.description.utf8), a.bytes) }
-            return (Array(identity.description.utf8), [])
-        }
-        inputs += names.map { (Array($0.utf8), []) }
-        var deciding = [UInt32](repeating: 0, count: 8)
-        let result: MatchResult = table.withUnsafeBytes { t in
-            deciding.withUnsafeMutableBufferPointer { out in
-                var decision = TableDecision(t, port: destination.port, deciding: out)
-                for input in inputs {
-                    input.text.withUnsafeBufferPointer { text in
-                        input.address.withUnsafeBufferPointer { address in
-                            let family: UInt8 = address.count == 4 ? 4 : address.count == 16 ? 6 : 0
-                            decision.add(IdentityInput(text: text, family: family, address: address,
-                                                       isOrigin: origin == String(decoding: text, as: UTF8.self)))
-                        }
-                    }
-                }
-                return decision.result
-            }
-        }
-        let rules = deciding.prefix(result.written).map { rule -> String in
-            table.withUnsafeBytes { t in
-                var file: UnsafePointer<UInt8>?
-                var length = 0
-                var line: UInt32 = 0
-                guard safesockTableRule(t.baseAddress, t.count, rule, &file, &length, &line) == 0, let file else { return "rule \(rule)" }
-                return "\(String(decoding: UnsafeBufferPointer(start: file, count: length), as: UTF8.self)):\(line)"
-            }
-        }
-        return (result.verdict == .allow, rules)
-    }
-
     /// A denial: the call fails with EACCES (in learn mode it is made all
     /// the same), and it is reported as the library reports its own: a JSON
     /// record in the --log file, else a line on standard error.
@@ -448,178 +362,6 @@ struct KernelSupervisor {
         case Int(SAFESOCK_KERNEL_BIND.rawValue): return "bind"
         case Int(SAFESOCK_KERNEL_GETPEERNAME.rawValue): return "getpeername"
         default: return "listen"
-        }
-    }
-}
-
-/// The nameservers glibc's resolver reads from resolv.conf: the first three
-/// `nameserver` lines (an IPv6 zone dropped), or 127.0.0.1 when there is
-/// none (resolv/res_init.c).
-public enum Nameservers {
-    public static func parse(_ text: String) -> Set<IPAddress> {
-        var found: [IPAddress] = []
-        for line in text.split(whereSeparator: \.isNewline) where found.count < 3 {
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard words.count >= 2, words[0] == "nameserver" else { continue }
-            let text = words[1].split(separator: "%", maxSplits: 1)[0]
-            if let address = IPAddress(parsing: String(text)) { found.append(address) }
-        }
-        return found.isEmpty ? [IPAddress(bytes: [127, 0, 0, 1])!] : Set(found)
-    }
-}
-
-/// Whether a call was made from the preload library's code in its caller:
-/// an executable mapping of the library's file holds the instruction. What
-/// /proc/PID/maps showed is remembered per process, with the program it
-/// was running (/proc/PID/exe), and used while that link is unchanged and,
-/// for a mapping, while /proc/PID/map_files still shows it (each one
-/// readlink; after an exec or an unmap the maps are read anew). This
-/// trusts the program not to jump into the library's code
-/// (docs/enforcement.md).
-final class LibraryCode: @unchecked Sendable {
-    let file: String
-    private var known: [Int32: (program: String, code: (low: UInt64, high: UInt64)?, names: UInt64?)] = [:]
-
-    init(file: String) { self.file = file }
-
-    /// Where the library keeps its name memory in process `pid`, as last
-    /// read from its maps (by `contains`, which each call meets first).
-    func nameMemory(_ pid: Int32) -> UInt64? { known[pid]?.names }
-
-    /// Whether the library's code is mapped in process `pid` (as above).
-    func isLoaded(_ pid: Int32) -> Bool { known[pid]?.code != nil }
-
-    func contains(_ call: safesock_kernel_call) -> Bool {
-        let program = System.readLink("/proc/\(call.pid)/exe")
-        if let seen = known[call.pid], seen.program == program {
-            guard let code = seen.code else { return false }
-            if System.readLink("/proc/\(call.pid)/map_files/\(String(code.low, radix: 16))-\(String(code.high, radix: 16))") == file {
-                return call.instruction >= code.low && call.instruction < code.high
-            }
-        }
-        known[call.pid] = nil
-        guard let program, let maps = try? String(contentsOfFile: "/proc/\(call.pid)/maps", encoding: .utf8) else { return false }
-        var found: (low: UInt64, high: UInt64)?
-        var names: UInt64?
-        let namesFile = "/memfd:\(SAFESOCK_NAME_MEMORY_FILE) (deleted)"
-        let namesSize = UInt64(SAFESOCK_NAME_SLOTS) * UInt64(SAFESOCK_NAME_ENTRY_SIZE)
-        for line in maps.split(separator: "\n") where line.hasSuffix(namesFile) {
-            let bounds = line.prefix(while: { $0 != " " }).split(separator: "-")
-            guard bounds.count == 2, let low = UInt64(bounds[0], radix: 16), let high = UInt64(bounds[1], radix: 16),
-                  high - low >= namesSize else { continue }
-            names = low
-        }
-        for line in maps.split(separator: "\n") where line.hasSuffix(file) {
-            let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-            guard fields.count == 6, fields[1].contains("x"), fields[5].drop(while: { $0 == " " }) == file else { continue }
-            let bounds = fields[0].split(separator: "-")
-            guard bounds.count == 2, let low = UInt64(bounds[0], radix: 16), let high = UInt64(bounds[1], radix: 16) else { continue }
-            found = (low, high)
-            if call.instruction >= low && call.instruction < high { break }
-        }
-        known[call.pid] = (program, found, names)
-        guard let found else { return false }
-        return call.instruction >= found.low && call.instruction < found.high
-    }
-}
-
-
-/// Names a program claims for an address, checked by this process's own
-/// resolver (getaddrinfo, outside the program): a name counts for an allow
-/// only if its answer holds the address. Answers are kept 30 seconds, for
-/// at most 4,096 names. Only names some allow rule could match are looked
-/// up, so a program cannot make the supervisor ask DNS about anything the
-/// policy would not let it ask itself.
-final class NameCheck: @unchecked Sendable {
-    private var answers: [String: (addresses: Set<IPAddress>, time: Double)] = [:]
-
-    func confirms(_ name: String, _ address: IPAddress, possible: (String) -> Bool) -> Bool {
-        let now = Date().timeIntervalSince1970
-        if let known = answers[name], now - known.time < 30, known.addresses.contains(address) { return true }
-        guard possible(name) else { return false }
-        if let known = answers[name], now - known.time < 30 { return known.addresses.contains(address) }
-        if answers.count >= 4096 { answers.removeAll() }
-        let found = Self.lookUp(name)
-        answers[name] = (found, now)
-        return found.contains(address)
-    }
-
-    /// A canonical host name: lower-case letters, digits, '-', '_' and
-    /// inner dots, at most 253 bytes.
-    static func plausible(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard !bytes.isEmpty, bytes.count <= 253, bytes.first != UInt8(ascii: "."), bytes.last != UInt8(ascii: ".") else { return false }
-        return bytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F }
-    }
-
-    static func lookUp(_ name: String) -> Set<IPAddress> {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(name, nil, &hints, &list) == 0 else { return [] }
-        defer { freeaddrinfo(list) }
-        var found: Set<IPAddress> = []
-        var next = list
-        while let entry = next?.pointee {
-            next = entry.ai_next
-            guard let sa = entry.ai_addr else { continue }
-            let raw = UnsafeRawBufferPointer(start: sa, count: Int(entry.ai_addrlen))
-            if let destination = KernelSupervisor.Destination(sockaddr: raw, length: UInt32(entry.ai_addrlen)) {
-                found.insert(destination.address)
-            }
-        }
-        return found
-    }
-}
-
-/// The table the supervisor decides with. A file's is read once, at start.
-/// A publication's is followed: at each trapped call the current
-/// generation is compared with the last one seen (atomic loads), and a new
-/// table is copied out, checked unchanged, and validated whole before it is
-/// used; one that fails validation leaves the supervisor failing closed
-/// (every inet connect and send refused) until a good one is published.
-final class SupervisedTable: @unchecked Sendable {
-    private(set) var bytes: [UInt8]
-    private(set) var fault: String?
-    private var view: safesock_pub_view
-    private var generation: UInt64?
-    let published: Bool
-
-    init(file bytes: [UInt8]) {
-        self.bytes = bytes
-        view = safesock_pub_view()
-        published = false
-    }
-
-    init(publication name: String) throws {
-        view = safesock_pub_view()
-        var error = [CChar](repeating: 0, count: 512)
-        guard safesock_pub_attach(name, &view, &error, error.count) == 0 else {
-            throw SystemError(description: "no publication '\(name)': \(System.text(error))")
-        }
-        bytes = []
-        published = true
-        fault = "no table read yet"
-        refresh()
-        if let fault { throw SystemError(description: "publication '\(name)': \(fault)") }
-    }
-
-    func refresh() {
-        guard published else { return }
-        var current = safesock_pub_table()
-        // Mid-write for now: the last table stands, and the next call looks again.
-        guard safesock_pub_current(&view, &current) == 0, current.generation != generation else { return }
-        let copy = [UInt8](UnsafeRawBufferPointer(start: current.bytes, count: current.length))
-        guard safesock_pub_unchanged(&view, &current) == 1 else { return }
-        generation = current.generation
-        if let problem = copy.withUnsafeBytes({ TableValidator.validate($0) }) {
-            let reason = "\(problem.reason)"
-            if fault != reason { Output.err("safesock: kernel: generation \(current.generation) of the published table is not usable (\(reason)): denying every inet connection") }
-            bytes = []
-            fault = reason
-        } else {
-            bytes = copy
-            fault = nil
         }
     }
 }
