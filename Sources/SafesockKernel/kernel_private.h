@@ -1,0 +1,21 @@
+/*
+ * kernel_private.h: what kernel.c and calls.c share, not for the Swift side.
+ */
+#ifndef SAFESOCK_KERNEL_PRIVATE_H
+#define SAFESOCK_KERNEL_PRIVATE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "safesock_kernel.h"
+
+/* Copies `length` bytes at `remote` in `pid` to `local`; 0, or an errno. */
+int safesock_kernel_copy_in(pid_t pid, uint64_t remote, void *local, size_t length);
+
+/* Answers call `id`: `value`, or the error -`error`; `flags` as SECCOMP_IOCTL_NOTIF_SEND takes them. */
+int safesock_kernel_respond(int listener, uint64_t id, int64_t value, int error, uint32_t flags);
+
+/* Closes the call's duplicate of the caller's socket, if it holds one. */
+void safesock_kernel_release(struct safesock_kernel_call *call);
+
+#endif
