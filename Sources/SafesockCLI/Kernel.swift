@@ -154,9 +154,10 @@ struct KernelSupervisor {
             // The library decided it (with the names it knows) and made the
             // call from its own code (CShim/raw.c): not judged twice. Never
             // bind, listen or getpeername: the library makes those through
-            // libc, so one made from its code is not the library's. Never a send with
-            // MSG_FASTOPEN: its connect passes Landlock's TCP rules (seen on
-            // Linux 6.18), so the wall would not bound it; judged here, it is.
+            // libc, so one made from its code is not the library's. Never a
+            // send with MSG_FASTOPEN: its connect passes Landlock's TCP rules
+            // (seen on Linux 6.18), so the wall would not bound it; judged
+            // here, it is.
             safesock_kernel_continue(listener, &call)
             return
         }
