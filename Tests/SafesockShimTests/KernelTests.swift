@@ -341,6 +341,27 @@ import Testing
         #expect(sun.arrivals() == 1)
     }
 
+    /// Threads and forked children under the supervisor, in both modes: 16
+    /// threads each resolving by name and connecting, to an allowed and a
+    /// denied port, and a forked child; every call answered as the policy
+    /// says, none lost or answered twice.
+    @Test(arguments: [["--kernel"], ["--kernel", "--strict"]])
+    func threadsAndForkedChildren(mode: [String]) throws {
+        let sun = try GreetingServer("127.0.0.2")
+        defer { sun.stop() }
+        let denied = try Listener("127.0.0.2")
+        let policy = "section hosts ports\n    allow www.sun.com \(sun.port)\n"
+        let probe = "\(testBin)/probe"
+        let r = try underSafesock(policy, origin: nil, extra: mode,
+                                  [probe, "threads", "16", "www.sun.com", "\(sun.port)", "www.sun.com", "\(denied.port)", "20"])
+        #expect(r.stdout == "A ok 320 eacces 0 other 0\nB ok 0 eacces 320 other 0\n", "\(r.stdout)")
+        #expect(sun.waitForAccepted(320, seconds: 10))
+        #expect(denied.arrivals() == 0)
+        #expect(try underSafesock(policy, origin: nil, extra: mode, [probe, "fork", "www.sun.com", "\(denied.port)"]).stdout
+                == "errno \(EACCES)\n")
+        #expect(try underSafesock(policy, origin: nil, extra: mode, [probe, "fork", "www.sun.com", "\(sun.port)"]).stdout == "ok\n")
+    }
+
     /// A name the program claims needs no confirmation to be disallowed.
     @Test func aClaimedNameCountsForADisallow() throws {
         let sun = try Listener("127.0.0.2")
