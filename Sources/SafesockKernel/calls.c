@@ -135,6 +135,8 @@ static int their_messages(const struct safesock_kernel_call *call, struct their_
 						 .control = (uint64_t)(uintptr_t)h.msg_control, .control_length = h.msg_controllen };
 		if (h.msg_name == NULL || h.msg_namelen == 0) /* the kernel's reading: no address */
 			out[i].name = 0, out[i].name_length = 0;
+		if (out[i].name_length > sizeof(struct sockaddr_storage)) /* the kernel reads no more (sendto refuses more) */
+			out[i].name_length = sizeof(struct sockaddr_storage);
 	}
 	*count = n;
 	return 0;

@@ -208,6 +208,24 @@ import Testing
         #expect(allowed.arrivals() == 0)
     }
 
+    /// Malformed sends fail under the supervisor as the kernel fails them
+    /// bare (the copy follows the kernel's reading: a long msg_namelen is
+    /// cut to a sockaddr_storage, as this test found), and the datagram
+    /// that is well formed arrives in both.
+    @Test func malformedSendsFailAsTheKernelFailsThem() throws {
+        let allowed = try DatagramListener("127.0.0.2")
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let policy = "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\nsection options\n    datagrams allow\n"
+        try policy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
+        let words = ["malformed", "127.0.0.2", "\(allowed.port)"]
+        let bare = try run(staticClient, words)
+        let supervised = try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg", "--kernel", "--", staticClient] + words)
+        #expect(bare.stdout.split(separator: "\n").count == 9, "\(bare)")
+        #expect(supervised.stdout == bare.stdout, "\(supervised)")
+        #expect(allowed.arrivals() == 2)
+    }
+
     /// A source route (IP_OPTIONS' LSRR, or an IP_RETOPTS control message)
     /// sends the packet first to the hop it names, whatever address was
     /// judged: refused by the filter, the supervisor and the library alike.

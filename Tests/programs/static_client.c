@@ -29,6 +29,10 @@
  *   static_client route ADDR PORT HOP   setsockopt(IP_OPTIONS) with a loose
  *                                       source route through HOP, then a
  *                                       datagram to ADDR (two lines)
+ *   static_client malformed ADDR PORT   sends the kernel refuses (no header, too
+ *                                       many iovecs, a long name, huge control,
+ *                                       bad pointers, an oversized datagram,
+ *                                       sendmmsg of none): one line each
  *   static_client retopts ADDR PORT HOP the same route as an IP_RETOPTS
  *                                       control message of sendmsg
  *
@@ -110,6 +114,28 @@ static int datagrams(int argc, char **argv)
 		for (int i = 0; i < sent; i++)
 			printf(" %u", vec[i].msg_len);
 		printf("\n");
+		return 0;
+	}
+	if (strcmp(mode, "malformed") == 0) {
+		static char big[70000];
+		static struct iovec many[1025];
+		for (int i = 0; i < 1025; i++)
+			many[i] = iov;
+		char room[64];
+		struct msghdr h[] = {
+			{ .msg_name = &to, .msg_namelen = sizeof to, .msg_iov = many, .msg_iovlen = 1025 },
+			{ .msg_name = &to, .msg_namelen = 200, .msg_iov = &iov, .msg_iovlen = 1 },
+			{ .msg_name = &to, .msg_namelen = sizeof to, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = room,
+			  .msg_controllen = 1 << 20 },
+			{ .msg_name = &to, .msg_namelen = sizeof to, .msg_iov = (struct iovec *)1, .msg_iovlen = 1 },
+			{ .msg_name = (void *)1, .msg_namelen = sizeof to, .msg_iov = &iov, .msg_iovlen = 1 },
+		};
+		report(sendmsg(fd, NULL, 0) < 0 ? -1 : 0);
+		for (size_t i = 0; i < sizeof h / sizeof h[0]; i++)
+			report(sendmsg(fd, &h[i], 0) < 0 ? -1 : 0);
+		report(sendto(fd, big, 65535, 0, (struct sockaddr *)&to, sizeof to) < 0 ? -1 : 0);
+		printf("sendmmsg of none: %d\n", sendmmsg(fd, (struct mmsghdr *)&h[0], 0, 0));
+		report(sendmmsg(fd, NULL, 1, 0) < 0 ? -1 : 0);
 		return 0;
 	}
 	if (strcmp(mode, "route") == 0 && argc == 5) {
@@ -202,7 +228,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc >= 4 && (strncmp(argv[1], "udp-", 4) == 0 || strcmp(argv[1], "route") == 0 ||
-			  strcmp(argv[1], "retopts") == 0))
+			  strcmp(argv[1], "retopts") == 0 || strcmp(argv[1], "malformed") == 0))
 		return datagrams(argc, argv);
 	if (argc == 4 && strcmp(argv[1], "peername") == 0) {
 		struct sockaddr_in to = address(argv[2], argv[3]);
