@@ -371,7 +371,9 @@ int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call)
 		n = sizeof call->protocol;
 		getsockopt(call->socket, SOL_SOCKET, SO_PROTOCOL, &call->protocol, &n);
 	}
-	if (address != 0) {
+	if (address == 0 && length > 0 && call->op != SAFESOCK_KERNEL_SENDTO) {
+		call->has_address = -EFAULT; /* connect and bind read a NULL address: EFAULT, as the kernel says */
+	} else if (address != 0) {
 		if (length > sizeof call->address) {
 			call->has_address = -EINVAL; /* as the kernel would say */
 		} else if (safesock_kernel_copy_in(call->pid, address, call->address, (size_t)length) != 0) {

@@ -226,6 +226,19 @@ import Testing
         #expect(allowed.arrivals() == 2)
     }
 
+    /// Malformed connects fail under the supervisor as bare (a NULL address
+    /// with a length is EFAULT, as this test found), AF_UNSPEC passes, and
+    /// an IPv4-mapped address on an IPv4 socket meets the kernel's refusal.
+    @Test func malformedConnectsFailAsTheKernelFailsThem() throws {
+        let allowed = try Listener("127.0.0.2")
+        let words = ["bad-connect", "127.0.0.2", "\(allowed.port)"]
+        let bare = try run(staticClient, words)
+        let supervised = try under(kernel: true, allowing: allowed, [staticClient] + words)
+        #expect(bare.stdout.split(separator: "\n").count == 8, "\(bare)")
+        #expect(supervised.stdout == bare.stdout, "\(supervised)")
+        #expect(allowed.arrivals() == 0)
+    }
+
     /// A source route (IP_OPTIONS' LSRR, or an IP_RETOPTS control message)
     /// sends the packet first to the hop it names, whatever address was
     /// judged: refused by the filter, the supervisor and the library alike.

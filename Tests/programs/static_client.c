@@ -33,6 +33,11 @@
  *                                       many iovecs, a long name, huge control,
  *                                       bad pointers, an oversized datagram,
  *                                       sendmmsg of none): one line each
+ *   static_client bad-connect ADDR PORT connects the kernel refuses or treats
+ *                                       apart (no address, no length, too long,
+ *                                       too short, bad pointer, AF_UNSPEC, an
+ *                                       IPv4-mapped IPv6 address on an IPv4
+ *                                       socket): one line each
  *   static_client retopts ADDR PORT HOP the same route as an IP_RETOPTS
  *                                       control message of sendmsg
  *
@@ -253,6 +258,23 @@ int main(int argc, char **argv)
 		struct sockaddr_in to = address(argv[2], argv[3]);
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
 		return report(sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&to, sizeof to) < 0 ? -1 : 0);
+	}
+	if (argc == 4 && strcmp(argv[1], "bad-connect") == 0) {
+		struct sockaddr_in to = address(argv[2], argv[3]);
+		struct sockaddr_in6 mapped = { .sin6_family = AF_INET6, .sin6_port = to.sin_port };
+		mapped.sin6_addr.s6_addr[10] = mapped.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&mapped.sin6_addr.s6_addr[12], &to.sin_addr, 4);
+		struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+		struct { const void *address; socklen_t length; } cases[] = {
+			{ NULL, sizeof to }, { NULL, 0 }, { &to, 0 }, { &to, 200 }, { &to, 8 },
+			{ (const void *)1, sizeof to }, { &unspec, sizeof unspec }, { &mapped, sizeof mapped },
+		};
+		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+			int fd = socket(AF_INET, SOCK_STREAM, 0);
+			report(connect(fd, cases[i].address, cases[i].length));
+			close(fd);
+		}
+		return 0;
 	}
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0) {
 		clearenv();
