@@ -236,6 +236,11 @@ import Testing
         let supervised = try under(kernel: true, allowing: allowed, [staticClient] + words)
         #expect(bare.stdout.split(separator: "\n").count == 8, "\(bare)")
         #expect(supervised.stdout == bare.stdout, "\(supervised)")
+        // The library alone, on the dynamic twin, but for the bad pointer.
+        let dynamic = try run("\(testBin)/client", words + ["no-bad-pointer"])
+        let library = try under(kernel: false, allowing: allowed, ["\(testBin)/client"] + words + ["no-bad-pointer"])
+        #expect(dynamic.stdout.split(separator: "\n").count == 7, "\(dynamic)")
+        #expect(library.stdout == dynamic.stdout, "\(library)")
         #expect(allowed.arrivals() == 0)
     }
 
