@@ -2,7 +2,7 @@
  * dns.c: libc's raw DNS calls, res_query(3) and its kin: res_query,
  * res_search, res_querydomain, res_send and their res_n* forms, under both
  * their names (binaries built before glibc 2.34 call __res_query and so on,
- * the same functions). They ask the nameserver about a name without
+ * the same functions: here, aliases of ours). They ask the nameserver about a name without
  * getaddrinfo, so the resolve gate (resolve.c) is applied here: to the
  * name, or for res_send to every question of the packet. A refused call
  * fails with h_errno HOST_NOT_FOUND and no query leaves the machine.
@@ -20,14 +20,6 @@
 #include "resolve.h"
 #include "verdict.h"
 
-int __res_query(const char *, int, int, unsigned char *, int);
-int __res_search(const char *, int, int, unsigned char *, int);
-int __res_querydomain(const char *, const char *, int, int, unsigned char *, int);
-int __res_send(const unsigned char *, int, unsigned char *, int);
-int __res_nquery(res_state, const char *, int, int, unsigned char *, int);
-int __res_nsearch(res_state, const char *, int, int, unsigned char *, int);
-int __res_nquerydomain(res_state, const char *, const char *, int, int, unsigned char *, int);
-int __res_nsend(res_state, const unsigned char *, int, unsigned char *, int);
 
 #define DNS_HEADER 12
 
@@ -165,9 +157,7 @@ SAFESOCK_EXPORT int res_query(const char *name, int class, int type, unsigned ch
 }
 
 SAFESOCK_EXPORT int __res_query(const char *name, int class, int type, unsigned char *answer, int length)
-{
-	return checked_query(NULL, 0, name, class, type, answer, length);
-}
+	__THROW __attribute__((alias("res_query")));
 
 /* res_search(3) */
 SAFESOCK_EXPORT int res_search(const char *name, int class, int type, unsigned char *answer, int length)
@@ -176,9 +166,7 @@ SAFESOCK_EXPORT int res_search(const char *name, int class, int type, unsigned c
 }
 
 SAFESOCK_EXPORT int __res_search(const char *name, int class, int type, unsigned char *answer, int length)
-{
-	return checked_query(NULL, 1, name, class, type, answer, length);
-}
+	__THROW __attribute__((alias("res_search")));
 
 /* res_querydomain(3) */
 SAFESOCK_EXPORT int res_querydomain(const char *name, const char *domain, int class, int type, unsigned char *answer,
@@ -188,10 +176,7 @@ SAFESOCK_EXPORT int res_querydomain(const char *name, const char *domain, int cl
 }
 
 SAFESOCK_EXPORT int __res_querydomain(const char *name, const char *domain, int class, int type, unsigned char *answer,
-				      int length)
-{
-	return checked_querydomain(NULL, name, domain, class, type, answer, length);
-}
+				      int length) __THROW __attribute__((alias("res_querydomain")));
 
 /* res_send(3) */
 SAFESOCK_EXPORT int res_send(const unsigned char *message, int length, unsigned char *answer, int size)
@@ -200,9 +185,7 @@ SAFESOCK_EXPORT int res_send(const unsigned char *message, int length, unsigned 
 }
 
 SAFESOCK_EXPORT int __res_send(const unsigned char *message, int length, unsigned char *answer, int size)
-{
-	return checked_send(NULL, message, length, answer, size);
-}
+	__THROW __attribute__((alias("res_send")));
 
 /* res_nquery(3) */
 SAFESOCK_EXPORT int res_nquery(res_state state, const char *name, int class, int type, unsigned char *answer,
@@ -212,10 +195,7 @@ SAFESOCK_EXPORT int res_nquery(res_state state, const char *name, int class, int
 }
 
 SAFESOCK_EXPORT int __res_nquery(res_state state, const char *name, int class, int type, unsigned char *answer,
-				 int length)
-{
-	return checked_query(state, 0, name, class, type, answer, length);
-}
+				 int length) __THROW __attribute__((alias("res_nquery")));
 
 /* res_nsearch(3) */
 SAFESOCK_EXPORT int res_nsearch(res_state state, const char *name, int class, int type, unsigned char *answer,
@@ -225,10 +205,7 @@ SAFESOCK_EXPORT int res_nsearch(res_state state, const char *name, int class, in
 }
 
 SAFESOCK_EXPORT int __res_nsearch(res_state state, const char *name, int class, int type, unsigned char *answer,
-				  int length)
-{
-	return checked_query(state, 1, name, class, type, answer, length);
-}
+				  int length) __THROW __attribute__((alias("res_nsearch")));
 
 /* res_nquerydomain(3) */
 SAFESOCK_EXPORT int res_nquerydomain(res_state state, const char *name, const char *domain, int class, int type,
@@ -238,10 +215,7 @@ SAFESOCK_EXPORT int res_nquerydomain(res_state state, const char *name, const ch
 }
 
 SAFESOCK_EXPORT int __res_nquerydomain(res_state state, const char *name, const char *domain, int class, int type,
-				       unsigned char *answer, int length)
-{
-	return checked_querydomain(state, name, domain, class, type, answer, length);
-}
+				       unsigned char *answer, int length) __THROW __attribute__((alias("res_nquerydomain")));
 
 /* res_nsend(3) */
 SAFESOCK_EXPORT int res_nsend(res_state state, const unsigned char *message, int length, unsigned char *answer, int size)
@@ -250,7 +224,4 @@ SAFESOCK_EXPORT int res_nsend(res_state state, const unsigned char *message, int
 }
 
 SAFESOCK_EXPORT int __res_nsend(res_state state, const unsigned char *message, int length, unsigned char *answer,
-				int size)
-{
-	return checked_send(state, message, length, answer, size);
-}
+				int size) __THROW __attribute__((alias("res_nsend")));

@@ -10,11 +10,12 @@ import Testing
     let staticClient = "\(testBin)/static_client"
 
     /// `safesock run [--kernel] --policy` allowing `allowed`'s port on 127.0.0.2 only.
-    func under(kernel: Bool, allowing allowed: Listener, options: [String] = [], _ command: [String],
-               peername: String = "deny") throws -> Run {
+    /// `settings` go in the policy's options section.
+    func under(kernel: Bool, allowing port: UInt16, options: [String] = [], _ command: [String],
+               settings: [String] = ["peername deny"]) throws -> Run {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\nsection options\n    peername \(peername)\n"
+        try ("section hosts ports\n    allow 127.0.0.2 \(port)\nsection options\n" + settings.map { "    \($0)\n" }.joined())
             .write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
         return try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg"] + (kernel ? ["--kernel"] : []) + options + ["--"] + command)
     }
@@ -26,9 +27,9 @@ import Testing
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let command = [staticClient, "connect", "127.0.0.2", "\(denied.port)"]
-        let enforced = try under(kernel: true, allowing: allowed, options: ["--log", "\(dir)/audit.log"], command)
+        let enforced = try under(kernel: true, allowing: allowed.port, options: ["--log", "\(dir)/audit.log"], command)
         #expect(enforced.stdout == "errno \(EACCES)\n" && enforced.stderr.isEmpty, "\(enforced)")
-        let learned = try under(kernel: true, allowing: allowed, options: ["--log", "\(dir)/audit.log", "--learn"], command)
+        let learned = try under(kernel: true, allowing: allowed.port, options: ["--log", "\(dir)/audit.log", "--learn"], command)
         #expect(learned.stdout == "ok\n", "\(learned)")
         #expect(denied.arrivals() == 1)
         let records = try String(contentsOfFile: "\(dir)/audit.log", encoding: .utf8).split(separator: "\n").map {
@@ -47,29 +48,29 @@ import Testing
     @Test(arguments: ["connect", "syscall"])
     func aStaticClientIsJudged(call: String) throws {
         let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
-        let yes = try under(kernel: true, allowing: allowed, [staticClient, call, "127.0.0.2", "\(allowed.port)"])
+        let yes = try under(kernel: true, allowing: allowed.port, [staticClient, call, "127.0.0.2", "\(allowed.port)"])
         #expect(yes.stdout == "ok\n", "\(yes)")
         #expect(allowed.arrivals() == 1)
-        let no = try under(kernel: true, allowing: allowed, [staticClient, call, "127.0.0.2", "\(denied.port)"])
+        let no = try under(kernel: true, allowing: allowed.port, [staticClient, call, "127.0.0.2", "\(denied.port)"])
         #expect(no.stdout == "errno \(EACCES)\n", "\(no)")
         #expect(no.stderr.contains("safesock: kernel: permission denied for host 127.0.0.2 port \(denied.port)"))
         #expect(denied.arrivals() == 0)
         // The contrast: without the kernel layer the library never sees it.
-        let around = try under(kernel: false, allowing: allowed, [staticClient, call, "127.0.0.2", "\(denied.port)"])
+        let around = try under(kernel: false, allowing: allowed.port, [staticClient, call, "127.0.0.2", "\(denied.port)"])
         #expect(around.stdout == "ok\n", "\(around)")
         #expect(denied.arrivals() == 1)
     }
 
     @Test func ioUringIsRefused() throws {
         let allowed = try Listener("127.0.0.2")
-        let r = try under(kernel: true, allowing: allowed, [staticClient, "uring"])
+        let r = try under(kernel: true, allowing: allowed.port, [staticClient, "uring"])
         #expect(r.stdout == "errno \(EPERM)\n", "\(r)")
     }
 
     /// SCTP can connect through setsockopt, which no trapped call sees.
     @Test func sctpSocketsAreRefused() throws {
         let allowed = try Listener("127.0.0.2")
-        let r = try under(kernel: true, allowing: allowed, [staticClient, "sctp"])
+        let r = try under(kernel: true, allowing: allowed.port, [staticClient, "sctp"])
         #expect(r.stdout == "errno \(EPERM)\n", "\(r)")
     }
 
@@ -78,7 +79,7 @@ import Testing
     /// refuses it, so that programs fall back to TCP.
     @Test func mptcpSocketsAreRefused() throws {
         let allowed = try Listener("127.0.0.2")
-        let r = try under(kernel: true, allowing: allowed, [staticClient, "mptcp"])
+        let r = try under(kernel: true, allowing: allowed.port, [staticClient, "mptcp"])
         #expect(r.stdout == "errno \(EPROTONOSUPPORT)\n", "\(r)")
         if (try? String(contentsOfFile: "/proc/sys/net/mptcp/enabled", encoding: .utf8)) == "1\n" {
             #expect(try run(staticClient, ["mptcp"]).stdout == "ok\n", "bare, this kernel makes MPTCP sockets")
@@ -89,7 +90,7 @@ import Testing
     /// which the tests have as root): none under the filter.
     @Test func rawSocketsAreRefused() throws {
         let allowed = try Listener("127.0.0.2")
-        let r = try under(kernel: true, allowing: allowed, [staticClient, "raw"])
+        let r = try under(kernel: true, allowing: allowed.port, [staticClient, "raw"])
         #expect(r.stdout == "errno \(EPERM)\nerrno \(EPERM)\n", "\(r)")
         if getuid() == 0 {
             #expect(try run(staticClient, ["raw"]).stdout == "ok\nok\n", "bare, root makes raw sockets")
@@ -98,7 +99,7 @@ import Testing
 
     @Test func aChildThatClearsItsEnvironmentIsStillJudged() throws {
         let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
-        let r = try under(kernel: true, allowing: allowed,
+        let r = try under(kernel: true, allowing: allowed.port,
                           [staticClient, "exec", staticClient, "connect", "127.0.0.2", "\(denied.port)"])
         #expect(r.stdout == "errno \(EACCES)\n", "\(r)")
         #expect(denied.arrivals() == 0)
@@ -109,7 +110,7 @@ import Testing
     /// the copy it judged, so the denied port is never reached.
     @Test func aRacingSockaddrNeverReachesTheDeniedPort() throws {
         let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
-        let r = try under(kernel: true, allowing: allowed,
+        let r = try under(kernel: true, allowing: allowed.port,
                           [staticClient, "race", "127.0.0.2", "\(allowed.port)", "\(denied.port)", "400"])
         #expect(r.stdout.hasPrefix("reached "), "\(r)")
         var arrived = 0
@@ -124,16 +125,16 @@ import Testing
     /// a port no allow rule permits.
     @Test func aJumpIntoTheLibraryMeetsTheLandlockWall() throws {
         let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
-        let r = try under(kernel: true, allowing: allowed, ["\(testBin)/probe", "gadget", "127.0.0.2", "\(denied.port)"])
+        let r = try under(kernel: true, allowing: allowed.port, ["\(testBin)/probe", "gadget", "127.0.0.2", "\(denied.port)"])
         #expect(r.stdout == "errno \(EACCES)\n", "\(r)")
         #expect(!r.stderr.contains("kernel: permission denied"), "the supervisor let it go on; the wall refused it")
         #expect(denied.arrivals() == 0)
-        let around = try under(kernel: false, allowing: allowed, ["\(testBin)/probe", "gadget", "127.0.0.2", "\(denied.port)"])
+        let around = try under(kernel: false, allowing: allowed.port, ["\(testBin)/probe", "gadget", "127.0.0.2", "\(denied.port)"])
         #expect(around.stdout == "ok\n", "\(around)")
         #expect(denied.arrivals() == 1)
         // TCP Fast Open connects past Landlock's TCP rules (Linux 6.18): the
         // same jump with sendto(MSG_FASTOPEN) is judged by the supervisor.
-        let fastOpen = try under(kernel: true, allowing: allowed, ["\(testBin)/probe", "gadget-tfo", "127.0.0.2", "\(denied.port)"])
+        let fastOpen = try under(kernel: true, allowing: allowed.port, ["\(testBin)/probe", "gadget-tfo", "127.0.0.2", "\(denied.port)"])
         #expect(fastOpen.stdout == "errno \(EACCES)\n", "\(fastOpen)")
         #expect(fastOpen.stderr.contains("kernel: permission denied for host 127.0.0.2 port \(denied.port)"), "\(fastOpen)")
         #expect(denied.arrivals() == 0)
@@ -179,12 +180,8 @@ import Testing
     /// glibc's resolver sends) goes to the peer connect judged.
     @Test func datagramsAreJudgedAndSentFromTheCopy() throws {
         let allowed = try DatagramListener("127.0.0.2"), denied = try DatagramListener("127.0.0.2")
-        let dir = try scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let policy = "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\nsection options\n    datagrams allow\n"
-        try policy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
         func attempt(_ words: [String]) throws -> String {
-            try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg", "--kernel", "--", staticClient] + words).stdout
+            try under(kernel: true, allowing: allowed.port, [staticClient] + words, settings: ["datagrams allow"]).stdout
         }
         let (yes, no) = ("\(allowed.port)", "\(denied.port)")
         for way in ["udp-sendto", "udp-sendmsg"] {
@@ -203,7 +200,7 @@ import Testing
         #expect(try attempt(["tfo", "127.0.0.2", "\(tcp.port)"]) == "errno \(EACCES)\n")
         #expect(tcp.arrivals() == 0)
         // Under datagrams deny, none of them leaves.
-        let strict = try under(kernel: true, allowing: tcp, [staticClient, "udp-sendmsg", "127.0.0.2", yes])
+        let strict = try under(kernel: true, allowing: tcp.port, [staticClient, "udp-sendmsg", "127.0.0.2", yes])
         #expect(strict.stdout == "errno \(EACCES)\n" && strict.stderr.contains("(datagrams deny)"), "\(strict)")
         #expect(allowed.arrivals() == 0)
     }
@@ -214,13 +211,9 @@ import Testing
     /// that is well formed arrives in both.
     @Test func malformedSendsFailAsTheKernelFailsThem() throws {
         let allowed = try DatagramListener("127.0.0.2")
-        let dir = try scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let policy = "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\nsection options\n    datagrams allow\n"
-        try policy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
         let words = ["malformed", "127.0.0.2", "\(allowed.port)"]
         let bare = try run(staticClient, words)
-        let supervised = try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg", "--kernel", "--", staticClient] + words)
+        let supervised = try under(kernel: true, allowing: allowed.port, [staticClient] + words, settings: ["datagrams allow"])
         #expect(bare.stdout.split(separator: "\n").count == 9, "\(bare)")
         #expect(supervised.stdout == bare.stdout, "\(supervised)")
         #expect(allowed.arrivals() == 2)
@@ -233,12 +226,12 @@ import Testing
         let allowed = try Listener("127.0.0.2")
         let words = ["bad-connect", "127.0.0.2", "\(allowed.port)"]
         let bare = try run(staticClient, words)
-        let supervised = try under(kernel: true, allowing: allowed, [staticClient] + words)
+        let supervised = try under(kernel: true, allowing: allowed.port, [staticClient] + words)
         #expect(bare.stdout.split(separator: "\n").count == 8, "\(bare)")
         #expect(supervised.stdout == bare.stdout, "\(supervised)")
         // The library alone, on the dynamic twin, but for the bad pointer.
         let dynamic = try run("\(testBin)/client", words + ["no-bad-pointer"])
-        let library = try under(kernel: false, allowing: allowed, ["\(testBin)/client"] + words + ["no-bad-pointer"])
+        let library = try under(kernel: false, allowing: allowed.port, ["\(testBin)/client"] + words + ["no-bad-pointer"])
         #expect(dynamic.stdout.split(separator: "\n").count == 7, "\(dynamic)")
         #expect(library.stdout == dynamic.stdout, "\(library)")
         #expect(allowed.arrivals() == 0)
@@ -249,13 +242,9 @@ import Testing
     /// judged: refused by the filter, the supervisor and the library alike.
     @Test func sourceRoutesAreRefused() throws {
         let allowed = try DatagramListener("127.0.0.2")
-        let dir = try scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let policy = "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\nsection options\n    datagrams allow\n"
-        try policy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
         let route = ["127.0.0.2", "\(allowed.port)", "127.0.0.5"]
         func attempt(kernel: Bool, _ program: String, _ words: [String]) throws -> Run {
-            try run(safesockBinary, ["run", "--policy", "\(dir)/policy.cfg"] + (kernel ? ["--kernel"] : []) + ["--", program] + words)
+            try under(kernel: kernel, allowing: allowed.port, [program] + words, settings: ["datagrams allow"])
         }
         // Bare, the kernel takes both routes.
         #expect(try run("\(testBin)/client", ["route"] + route).stdout == "ok\nok\n")
@@ -280,7 +269,7 @@ import Testing
         let allowed = try Listener("127.0.0.2")
         let command = [staticClient, "peername", "127.0.0.2", "\(allowed.port)"]
         func under(_ mode: String) throws -> Run {
-            try self.under(kernel: true, allowing: allowed, options: [], command, peername: mode)
+            try self.under(kernel: true, allowing: allowed.port, command, settings: ["peername \(mode)"])
         }
         let deny = try under("deny")
         #expect(deny.stdout == "errno \(EACCES)\nerrno \(EACCES)\n", "\(deny)")
@@ -288,14 +277,14 @@ import Testing
         #expect(try under("mask").stdout == "errno \(ENOTCONN)\npeer 0.0.0.0 0\n")
         #expect(try under("allow").stdout == "errno \(ENOTCONN)\npeer 127.0.0.2 \(allowed.port)\n")
         // Without --kernel the library never sees the static client's call.
-        let around = try self.under(kernel: false, allowing: allowed, command)
+        let around = try self.under(kernel: false, allowing: allowed.port, command)
         #expect(around.stdout == "errno \(ENOTCONN)\npeer 127.0.0.2 \(allowed.port)\n", "\(around)")
         #expect(allowed.arrivals() == 4)
     }
 
     @Test func theStatusIsTheCommands() throws {
         let allowed = try Listener("127.0.0.2")
-        let r = try under(kernel: true, allowing: allowed, ["/bin/sh", "-c", "exit 7"])
+        let r = try under(kernel: true, allowing: allowed.port, ["/bin/sh", "-c", "exit 7"])
         #expect(r.status == 7, "\(r)")
     }
 }
