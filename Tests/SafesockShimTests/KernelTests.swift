@@ -211,12 +211,18 @@ import Testing
     /// that is well formed arrives in both.
     @Test func malformedSendsFailAsTheKernelFailsThem() throws {
         let allowed = try DatagramListener("127.0.0.2")
-        let words = ["malformed", "127.0.0.2", "\(allowed.port)"]
-        let bare = try run(staticClient, words)
-        let supervised = try under(kernel: true, allowing: allowed.port, [staticClient] + words, settings: ["datagrams allow"])
-        #expect(bare.stdout.split(separator: "\n").count == 9, "\(bare)")
-        #expect(supervised.stdout == bare.stdout, "\(supervised)")
+        try expectSameAsBare(staticClient, ["malformed", "127.0.0.2", "\(allowed.port)"], lines: 9, kernel: true,
+                             allowing: allowed.port, settings: ["datagrams allow"])
         #expect(allowed.arrivals() == 2)
+    }
+
+    /// `program words` prints the same `lines` lines bare and under safesock.
+    func expectSameAsBare(_ program: String, _ words: [String], lines: Int, kernel: Bool, allowing port: UInt16,
+                          settings: [String] = []) throws {
+        let bare = try run(program, words)
+        let judged = try under(kernel: kernel, allowing: port, [program] + words, settings: settings)
+        #expect(bare.stdout.split(separator: "\n").count == lines, "\(bare)")
+        #expect(judged.stdout == bare.stdout, "\(judged)")
     }
 
     /// Malformed connects fail under the supervisor as bare (a NULL address
@@ -225,15 +231,9 @@ import Testing
     @Test func malformedConnectsFailAsTheKernelFailsThem() throws {
         let allowed = try Listener("127.0.0.2")
         let words = ["bad-connect", "127.0.0.2", "\(allowed.port)"]
-        let bare = try run(staticClient, words)
-        let supervised = try under(kernel: true, allowing: allowed.port, [staticClient] + words)
-        #expect(bare.stdout.split(separator: "\n").count == 8, "\(bare)")
-        #expect(supervised.stdout == bare.stdout, "\(supervised)")
+        try expectSameAsBare(staticClient, words, lines: 8, kernel: true, allowing: allowed.port)
         // The library alone, on the dynamic twin, but for the bad pointer.
-        let dynamic = try run("\(testBin)/client", words + ["no-bad-pointer"])
-        let library = try under(kernel: false, allowing: allowed.port, ["\(testBin)/client"] + words + ["no-bad-pointer"])
-        #expect(dynamic.stdout.split(separator: "\n").count == 7, "\(dynamic)")
-        #expect(library.stdout == dynamic.stdout, "\(library)")
+        try expectSameAsBare("\(testBin)/client", words + ["no-bad-pointer"], lines: 7, kernel: false, allowing: allowed.port)
         #expect(allowed.arrivals() == 0)
     }
 
