@@ -145,6 +145,11 @@ struct KernelSupervisor {
     /// to it too (Landlock judges the calling process, and this one has no
     /// wall), so that it bounds every TCP connect alike.
     func answer(_ call: inout safesock_kernel_call, listener: Int32, wall: [UInt8]?) {
+        if let refusal = Self.refusedOutright(call) {
+            report(call, nil, rules: [], reason: refusal.reason)
+            if learn { safesock_kernel_continue(listener, &call) } else { safesock_kernel_fail(listener, &call, refusal.error) }
+            return
+        }
         // Read first in any case: it also finds the caller's name memory.
         let fromLibrary = libraryCode.contains(call)
         let connectOrSend = Int(call.op) != Int(SAFESOCK_KERNEL_BIND.rawValue) && Int(call.op) != Int(SAFESOCK_KERNEL_LISTEN.rawValue)
@@ -217,6 +222,23 @@ struct KernelSupervisor {
             }
         default: // bind, listen: trapped under `servers deny`, and always with a publication
             if servers { safesock_kernel_continue(listener, &call) } else { refuse(&call, listener, reason: "servers deny") }
+        }
+    }
+
+    /// The calls the filter sends only to be refused, whatever the table
+    /// says: why, and the errno (what a kernel without them would say, so
+    /// that programs fall back: no MPTCP, no io_uring, no raw sockets).
+    static func refusedOutright(_ call: safesock_kernel_call) -> (reason: String, error: Int32)? {
+        switch Int(call.op) {
+        case Int(SAFESOCK_KERNEL_SOCKET.rawValue):
+            switch Int32(truncatingIfNeeded: call.args.2) {
+            case Int32(IPPROTO_SCTP): return ("an SCTP socket, which connects through setsockopt", EPERM)
+            case 262: return ("an MPTCP socket, which goes past the Landlock wall", EPROTONOSUPPORT)
+            default: return ("a raw socket, which writes packets to any host", EPERM)
+            }
+        case Int(SAFESOCK_KERNEL_SETSOCKOPT.rawValue): return ("source route", EPERM)
+        case Int(SAFESOCK_KERNEL_IO_URING.rawValue): return ("io_uring, whose connects would not be seen", EPERM)
+        default: return nil
         }
     }
 
@@ -362,6 +384,9 @@ struct KernelSupervisor {
         case Int(SAFESOCK_KERNEL_SENDMMSG.rawValue): return "sendmmsg"
         case Int(SAFESOCK_KERNEL_BIND.rawValue): return "bind"
         case Int(SAFESOCK_KERNEL_GETPEERNAME.rawValue): return "getpeername"
+        case Int(SAFESOCK_KERNEL_SOCKET.rawValue): return "socket"
+        case Int(SAFESOCK_KERNEL_SETSOCKOPT.rawValue): return "setsockopt"
+        case Int(SAFESOCK_KERNEL_IO_URING.rawValue): return "io_uring_setup"
         default: return "listen"
         }
     }

@@ -83,7 +83,7 @@ static void say(char *error, size_t size, const char *what)
  * call, then the returns. */
 static int install_filter(int trap)
 {
-	int trapped[8];
+	int trapped[10];
 	int n = 0;
 	trapped[n++] = __NR_connect;
 	trapped[n++] = __NR_sendto;
@@ -107,7 +107,8 @@ static int install_filter(int trap)
 	 * send a connection or datagram first to a host named in the option,
 	 * not the one connect or sendto judged. setsockopt(_, IP, IP_OPTIONS)
 	 * and (_, IPV6, IPV6_RTHDR and its RFC 2292 forms) with a non-empty
-	 * value: EPERM. Block layout: 13 instructions, then nr again. */
+	 * value go to the supervisor, which refuses them (EPERM) and records
+	 * it. Block layout: 13 instructions, then nr again. */
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setsockopt, 0, 12);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[4]));
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 10, 0);
@@ -120,22 +121,21 @@ static int install_filter(int trap)
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPV6_RTHDR, 2, 0);
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPV6_2292RTHDR, 1, 0);
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPV6_2292PKTOPTIONS, 0, 1);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	/* No SCTP socket: it can connect through setsockopt (sctp_connectx),
-	 * which no trapped call would see. socket(_, _, IPPROTO_SCTP): EPERM.
-	 * No MPTCP socket: Landlock's TCP port rules do not hold for it (seen
-	 * on Linux 6.18), so the wall would not; EPROTONOSUPPORT, as a kernel
-	 * without MPTCP says, so that programs fall back to TCP. */
-	/* No raw socket (AF_PACKET, or SOCK_RAW in AF_INET/AF_INET6): with
-	 * CAP_NET_RAW it writes packets to any host and port. EPERM, as
-	 * without the capability. Block layout: 15 instructions, then nr. */
+	/* Sockets that go around what is trapped, each to the supervisor,
+	 * which refuses them (Kernel.swift says with which errno) and records
+	 * it: SCTP (it connects through setsockopt, sctp_connectx); MPTCP
+	 * (Landlock's TCP port rules do not hold for it, seen on Linux 6.18);
+	 * raw sockets (AF_PACKET, or SOCK_RAW in AF_INET/AF_INET6: with
+	 * CAP_NET_RAW they write packets to any host and port). Block layout:
+	 * 15 instructions, then nr. */
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 13);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_SCTP, 0, 1);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SAFESOCK_IPPROTO_MPTCP, 0, 1);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPROTONOSUPPORT);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_PACKET, 5, 0);
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_INET, 1, 0);
@@ -143,18 +143,16 @@ static int install_filter(int trap)
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf); /* the type without SOCK_NONBLOCK, SOCK_CLOEXEC */
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SOCK_RAW, 0, 1);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	/* Tests, then: allow, notify, EPERM. */
-	int tests = 1 + n;
-	int allow = k + tests, notify = allow + 1, eperm = allow + 2;
-	f[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, (unsigned char)(eperm - k - 1), 0);
-	k++;
+	/* Tests, then: allow, notify. io_uring_setup goes to the supervisor
+	 * too, which refuses it (and records it; in learn mode lets it be). */
+	trapped[n++] = __NR_io_uring_setup;
+	int allow = k + n, notify = allow + 1;
 	for (int i = 0; i < n; i++, k++)
 		f[k] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)trapped[i], (unsigned char)(notify - k - 1), 0);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
-	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
 	struct sock_fprog program = { .len = (unsigned short)k, .filter = f };
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return -1;
@@ -342,6 +340,15 @@ static int describe(int listener, const struct seccomp_notif *req, struct safeso
 		break;
 	case __NR_getpeername:
 		call->op = SAFESOCK_KERNEL_GETPEERNAME;
+		break;
+	case __NR_socket: /* only the kinds the filter refuses reach here */
+		call->op = SAFESOCK_KERNEL_SOCKET;
+		break;
+	case __NR_setsockopt: /* only source routes */
+		call->op = SAFESOCK_KERNEL_SETSOCKOPT;
+		break;
+	case __NR_io_uring_setup:
+		call->op = SAFESOCK_KERNEL_IO_URING;
 		break;
 	default: /* not trapped by our filter */
 		safesock_kernel_fail(listener, call, ENOSYS);

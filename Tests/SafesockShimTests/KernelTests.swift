@@ -61,10 +61,16 @@ import Testing
         #expect(denied.arrivals() == 1)
     }
 
+    /// io_uring is refused, and the refusal recorded like any denial; in
+    /// learn mode it is recorded and let be (as bare).
     @Test func ioUringIsRefused() throws {
         let allowed = try Listener("127.0.0.2")
         let r = try under(kernel: true, allowing: allowed.port, [staticClient, "uring"])
         #expect(r.stdout == "errno \(EPERM)\n", "\(r)")
+        #expect(r.stderr.contains("kernel: permission denied for io_uring_setup (io_uring"), "\(r)")
+        let learned = try under(kernel: true, allowing: allowed.port, options: ["--learn"], [staticClient, "uring"])
+        #expect(learned.stdout == (try run(staticClient, ["uring"])).stdout, "\(learned)")
+        #expect(learned.stderr.contains("kernel: learn: would deny io_uring_setup"), "\(learned)")
     }
 
     /// SCTP can connect through setsockopt, which no trapped call sees.
@@ -100,6 +106,7 @@ import Testing
         let allowed = try Listener("127.0.0.2")
         let r = try under(kernel: true, allowing: allowed.port, [staticClient, "raw"])
         #expect(r.stdout == "errno \(EPERM)\nerrno \(EPERM)\n", "\(r)")
+        #expect(r.stderr.contains("kernel: permission denied for socket (a raw socket"), "\(r)")
         if Self.hasCapability(13) { // CAP_NET_RAW
             #expect(try run(staticClient, ["raw"]).stdout == "ok\nok\n", "bare, CAP_NET_RAW makes raw sockets")
         }

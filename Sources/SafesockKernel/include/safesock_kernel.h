@@ -29,11 +29,11 @@ enum {
 
 /* Starts `path` (a full path) with `argv` and `envp` under a seccomp
  * filter: connect, sendto, sendmsg and sendmmsg (and the calls `trap`
- * names) wait for this process's answer; io_uring_setup fails with EPERM;
- * a 32-bit or x32 system call fails with EPERM; so does making an SCTP or
- * raw socket (an MPTCP one fails with EPROTONOSUPPORT), and setting a
- * source route (IP_OPTIONS, an IPv6 routing header), which would send
- * packets first to a host no one judged. With `ports` (a bitmap of 65,536
+ * names) wait for this process's answer; so do io_uring_setup, making an
+ * SCTP, MPTCP or raw socket, and setting a source route (IP_OPTIONS, an
+ * IPv6 routing header, which would send packets first to a host no one
+ * judged), for the supervisor to refuse and record. A 32-bit or x32 system
+ * call fails with EPERM. With `ports` (a bitmap of 65,536
  * bits, bit P for port P), also a Landlock ruleset (ABI 4 or later, when
  * the kernel has it) that lets TCP connect only to those ports. 0, or -1
  * with `error` filled. */
@@ -48,6 +48,10 @@ enum safesock_kernel_op {
 	SAFESOCK_KERNEL_BIND,
 	SAFESOCK_KERNEL_LISTEN,
 	SAFESOCK_KERNEL_GETPEERNAME,
+	/* Refused outright (the filter sends only these kinds): */
+	SAFESOCK_KERNEL_SOCKET,     /* SCTP, MPTCP or raw */
+	SAFESOCK_KERNEL_SETSOCKOPT, /* a source route */
+	SAFESOCK_KERNEL_IO_URING,   /* io_uring_setup */
 };
 
 /* One trapped call: what the notification says (receive), then what the
