@@ -112,6 +112,11 @@ struct KernelSupervisor {
         if tables.published && child.landlock >= 0 && !ports.isEmpty {
             Output.err("safesock run: --kernel: the Landlock wall admits TCP to the ports allowed now; a reload can narrow them, not widen them")
         }
+        // The names this process confirms are looked up on the thread that
+        // answers every call: a nameserver that does not answer may hold the
+        // others for 2 s a server, not glibc's default 10. (The program's
+        // environment was made already; its own lookups keep their options.)
+        setenv("RES_OPTIONS", "timeout:2 attempts:1", 1)
         var call = safesock_kernel_call()
         while safesock_kernel_receive(&child, &call) == 1 {
             answer(&call, listener: child.listener, wall: child.landlock >= 0 && !ports.isEmpty ? ports : nil)
