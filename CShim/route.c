@@ -5,8 +5,8 @@
  * in the option, not to the address that connect or sendto judged; no
  * privilege is needed. So these are refused on every socket, whatever the
  * policy: setting one fails with EACCES, and so does a send that carries
- * one. Tested by RouteTests (a datagram that would reach 127.0.0.5 while
- * 127.0.0.2 was judged).
+ * one. What counts as one: safesock_source_route.h. Tested by
+ * KernelTests.sourceRoutesAreRefused (bare, the route is taken).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,15 +14,6 @@
 
 #include "route.h"
 #include "verdict.h"
-
-__attribute__((always_inline)) inline int safesock_is_source_route(int level, int name)
-{
-	if (level == IPPROTO_IP)
-		return name == IP_OPTIONS || name == IP_RETOPTS;
-	if (level == IPPROTO_IPV6)
-		return name == IPV6_RTHDR || name == IPV6_2292RTHDR || name == IPV6_2292PKTOPTIONS;
-	return 0;
-}
 
 static __attribute__((noinline, cold)) enum safesock_verdict refuse(const char *op)
 {

@@ -5,9 +5,7 @@
 #define SAFESOCK_ROUTE_H
 
 #include "common.h"
-
-/* Whether option or control message (level, name) sets a source route. */
-int safesock_is_source_route(int level, int name);
+#include "safesock_source_route.h"
 
 /* Control messages larger than this, on an inet socket, are refused
  * rather than sent unchecked. */

@@ -19,6 +19,7 @@
 #include "kernel_private.h"
 #include "safesock_kernel.h"
 #include "safesock_name_memory.h"
+#include "safesock_source_route.h"
 
 int safesock_kernel_names(int32_t pid, uint64_t memory, const uint8_t *address, size_t length, char *out, size_t size)
 {
@@ -148,9 +149,7 @@ static int source_routed(void *control, size_t length)
 {
 	struct msghdr h = { .msg_control = control, .msg_controllen = length };
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); c != NULL; c = CMSG_NXTHDR(&h, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RETOPTS)
-			return 1;
-		if (c->cmsg_level == IPPROTO_IPV6 && (c->cmsg_type == IPV6_RTHDR || c->cmsg_type == IPV6_2292RTHDR))
+		if (safesock_is_source_route(c->cmsg_level, c->cmsg_type))
 			return 1;
 	}
 	return 0;
