@@ -50,13 +50,7 @@ struct KernelSupervisor {
     }
 
     /// `peername`: 0 deny, 1 mask, 2 allow (no usable table: deny).
-    var peername: UInt8 {
-        guard tables.fault == nil else { return 0 }
-        return table.withUnsafeBytes { bytes in
-            var view = TableView(bytes)
-            return TableHeader(&view).peername
-        }
-    }
+    var peername: UInt8 { optionValue(\.peername) }
 
     /// The calls the filter traps beyond connect and the sends: those some
     /// option restricts, and all of them when a reload may change options.
@@ -68,11 +62,14 @@ struct KernelSupervisor {
     }
 
     /// An option of the current table, 1 meaning allow (none: deny).
-    func option(_ field: KeyPath<TableHeader, UInt8>) -> Bool {
-        guard tables.fault == nil else { return false }
+    func option(_ field: KeyPath<TableHeader, UInt8>) -> Bool { optionValue(field) == 1 }
+
+    /// An option field of the current table; 0 (deny) with no usable table.
+    func optionValue(_ field: KeyPath<TableHeader, UInt8>) -> UInt8 {
+        guard tables.fault == nil else { return 0 }
         return table.withUnsafeBytes { bytes in
             var view = TableView(bytes)
-            return TableHeader(&view)[keyPath: field] == 1
+            return TableHeader(&view)[keyPath: field]
         }
     }
 
