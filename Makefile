@@ -21,7 +21,7 @@ SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publi
 # -flto: the small per-family files inline into each other (fewer
 # instructions a connect), and stay small files to read.
 SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -flto -fPIC -fvisibility=hidden -fstack-protector-strong \
-                 -ISources/SafesockPublication/include -ISources/SafesockKernel/include \
+                 -ISources/SafesockPublication/include -ISources/SafesockKernel/include -ISources/SafesockKernel \
                  -Wall -Wextra -Werror
 # The matcher, in Embedded Swift: no runtime library, only libc. -O rather
 # than -Osize: 12% fewer instructions a decision, and no larger a library.
@@ -52,7 +52,7 @@ $(BUILD)/obj/match.o: $(MATCH_SOURCES)
 # The version script is what keeps swift_* symbols from being exported.
 # Lazy binding (no -z now): binding every import at load added some 19,000
 # instructions to the start of every program; RELRO stays.
-$(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/*/include/*.h) CShim/exports.map
+$(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/*/include/*.h Sources/SafesockKernel/*.h) CShim/exports.map
 	@mkdir -p $(@D)
 	$(CC) -shared $(SHIM_CFLAGS) $(SHIM_SOURCES) $(BUILD)/obj/match.o -o $@ \
 	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map -Wl,-z,relro

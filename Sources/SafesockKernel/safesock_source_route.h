@@ -7,6 +7,9 @@
  *
  * An IPv4 LSRR/SSRR option or an IPv6 routing header sends the packets
  * first to a host named in the option, not to the address that was judged.
+ *
+ * Not in include/: the Swift side imports those headers, and
+ * <netinet/in.h> through a second module would hide Glibc's own names.
  */
 #ifndef SAFESOCK_SOURCE_ROUTE_H
 #define SAFESOCK_SOURCE_ROUTE_H
