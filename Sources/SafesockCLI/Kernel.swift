@@ -1,63 +1,65 @@
-// Kernel: `safesock run --kernel`, the backstop under the preload library.
-// This process stays as the parent: it starts the command under a seccomp
-// filter (Sources/SafesockKernel), answers every trapped call from the same
-// compiled table the library uses, and exits with the command's status.
-// What it judges and what it trusts are in docs/enforcement.md, "The kernel
-// backstop". Beside it: KernelNames.swift (names, confirmed),
-// KernelProcesses.swift (where the library is in each process),
-// KernelSettings.swift (the table followed, the nameservers).
+// Kernel: `safesock run --kernel`, for code that may be hostile. This process
+// stays as the parent: it starts the command in a network namespace of its own
+// (only a loopback: nothing the program does by itself reaches anything
+// outside), under a seccomp filter (Sources/SafesockKernel), with no
+// capability; it answers every trapped call from the same compiled table the
+// library uses, makes every outside connection itself from what it judged,
+// answers the program's DNS (KernelDNS.swift), and exits with the command's
+// status. docs/enforcement.md, "The kernel backstop", says what each layer
+// trusts. Beside it: KernelNames.swift (the names an address is known by),
+// KernelDNS.swift, KernelSettings.swift (the table followed, the nameservers).
 
 import Foundation
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy
 
-struct KernelSupervisor {
+final class KernelSupervisor: @unchecked Sendable {
     /// The table decided with: a file's, or a publication's current one.
     let tables: SupervisedTable
     var table: [UInt8] { tables.bytes }
-    /// The origin host's canonical text, when it is an address.
+    /// The origin host's canonical text.
     let origin: String?
     var datagrams: Bool { option(\.datagrams) }
     var servers: Bool { option(\.servers) }
-    /// Where the preload library's code is in each supervised process.
-    let libraryCode: LibraryCode
     /// --log: the JSON audit log; nil, lines on standard error.
     let log: String?
     /// --learn: record what would be denied, deny nothing.
     let learn: Bool
-    /// --strict: no call is taken on the library's word; each is judged
-    /// here from a copy, names only as `NameCheck` confirms them.
-    let strict: Bool
-    /// The system resolver's nameservers: datagrams to their port 53 are
-    /// libc's own DNS, which the library never sees (glibc's resolver uses
-    /// its private __connect), so the kernel layer lets them through too,
-    /// whatever the table says; otherwise no dynamically linked program
-    /// could resolve a name under --kernel. docs/enforcement.md says what
-    /// that trusts.
-    let nameservers: Set<IPAddress>
-    /// Names the program claims, checked with this process's resolver.
-    let nameCheck = NameCheck()
+    /// --require-namespace: no seccomp-only fallback.
+    let requireNamespace: Bool
+    /// resolv.conf's nameservers, as read at start: where the program's
+    /// resolvers send their queries, and safesock answers them.
+    let nameservers: [IPAddress]
+    /// Every name an address is known by, from trusted sources only.
+    let names: NameBook
+    /// What the wall is, once the program started.
+    private(set) var child = safesock_kernel_child()
+    /// Set once a datagram socket of ours is in the program (only under
+    /// `datagrams allow`): from then on no call is let go on whose
+    /// descriptor could be swapped for it (see `letGoOn`).
+    private var outsideDatagrams = false
 
-    init(table: SupervisedTable, origin: String?, library: String, log: String?, learn: Bool, strict: Bool) {
+    init(table: SupervisedTable, origin: String?, log: String?, learn: Bool, requireNamespace: Bool) {
         tables = table
         self.log = log
         self.learn = learn
-        self.strict = strict
-        libraryCode = LibraryCode(file: System.realPath(library) ?? library)
+        self.requireNamespace = requireNamespace
         nameservers = Nameservers.parse((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
+        names = NameBook(hosts: (try? String(contentsOfFile: "/etc/hosts", encoding: .utf8)) ?? "")
         self.origin = origin.map { Identity(host: $0).description }
     }
 
     /// `peername`: 0 deny, 1 mask, 2 allow (no usable table: deny).
     var peername: UInt8 { optionValue(\.peername) }
 
-    /// The calls the filter traps beyond connect and the sends: those some
-    /// option restricts, and all of them when a reload may change options.
-    var trappedBeyondSends: Int32 {
-        var trap: Int32 = 0
-        if !servers || tables.published { trap |= Int32(SAFESOCK_KERNEL_TRAP_SERVERS) }
+    /// The calls the filter traps beyond connect and the sends: bind and
+    /// listen always (a bind on a socket of ours, and `servers`), and
+    /// getpeername unless `peername allow` (always with a publication).
+    var trapped: Int32 {
+        var trap = Int32(SAFESOCK_KERNEL_TRAP_SERVERS) | Int32(SAFESOCK_KERNEL_NAMESPACE)
         if peername != 2 || tables.published { trap |= Int32(SAFESOCK_KERNEL_TRAP_PEERNAME) }
+        if requireNamespace { trap |= Int32(SAFESOCK_KERNEL_REQUIRE_NAMESPACE) }
         return trap
     }
 
@@ -75,20 +77,13 @@ struct KernelSupervisor {
 
     static let outsideTheWall = "outside the Landlock wall: a port no allow rule permitted at start"
 
-    /// Whether the wall (a bitmap of ports, or none) lets TCP reach `port`.
+    /// Whether the fallback's wall (a bitmap of ports, or none) lets TCP reach `port`.
     static func admits(_ wall: [UInt8]?, _ port: UInt16) -> Bool {
         guard let wall else { return true }
         return wall[Int(port) / 8] & UInt8(1 << (Int(port) % 8)) != 0
     }
 
-    /// A datagram to a nameserver's DNS port: libc's resolver (above).
-    /// Under `resolve strict` only from a process the library is in, whose
-    /// lookups pass its resolve gate: a static binary's names cannot be
-    /// gated, so it gets no DNS (and it is judged by address anyway).
-    func isResolverTraffic(_ destination: Destination, stream: Bool, pid: Int32) -> Bool {
-        guard !stream && destination.port == 53 && nameservers.contains(destination.address) else { return false }
-        return option(\.resolve) || libraryCode.isLoaded(pid)
-    }
+    var inNamespace: Bool { child.namespace == 1 }
 
     /// Runs `path` with `argv` and `environment` under the filter; its exit
     /// status, or 127 when it could not be started.
@@ -96,33 +91,69 @@ struct KernelSupervisor {
         let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         let cEnv: [UnsafeMutablePointer<CChar>?] = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
-        var child = safesock_kernel_child()
         var error = [CChar](repeating: 0, count: 512)
         let ports = allowedPorts()
+        var servers = nameservers.prefix(Int(SAFESOCK_KERNEL_MAX_NAMESERVERS)).map { address -> safesock_kernel_nameserver in
+            var ns = safesock_kernel_nameserver()
+            ns.family = address.isIPv4 ? 4 : 6
+            withUnsafeMutableBytes(of: &ns.address) { $0.copyBytes(from: address.bytes) }
+            return ns
+        }
+        let dns = DNSService(supervisor: self) // before the program runs: it reads resolv.conf
+        var started = safesock_kernel_child()
         let spawned = ports.withUnsafeBufferPointer { p in
-            safesock_kernel_spawn(path, cArgs, cEnv, trappedBeyondSends, p.isEmpty ? nil : p.baseAddress, &child, &error, error.count)
+            safesock_kernel_spawn(path, cArgs, cEnv, trapped, &servers, Int32(servers.count),
+                                  p.isEmpty ? nil : p.baseAddress, &started, &error, error.count)
         }
         guard spawned == 0 else {
             Output.err("safesock run: --kernel: \(System.text(error))")
             return 127
         }
-        if tables.published && child.landlock >= 0 && !ports.isEmpty {
-            Output.err("safesock run: --kernel: the Landlock wall admits TCP to the ports allowed now; a reload can narrow them, not widen them")
+        child = started
+        Output.err("safesock: kernel: " + protection(wallPorts: !ports.isEmpty))
+        let wall = !inNamespace && child.landlock >= 0 && !ports.isEmpty ? ports : nil
+        if inNamespace {
+            let udp = withUnsafeBytes(of: child.dns_udp) { Array($0.bindMemory(to: Int32.self).prefix(Int(child.dns_count))) }
+            let tcp = withUnsafeBytes(of: child.dns_tcp) { Array($0.bindMemory(to: Int32.self).prefix(Int(child.dns_count))) }
+            dns.serve(udp: udp, tcp: tcp)
         }
-        // The names this process confirms are looked up on the thread that
-        // answers every call: a nameserver that does not answer may hold the
-        // others for 2 s a server, not glibc's default 10. (The program's
-        // environment was made already; its own lookups keep their options.)
-        setenv("RES_OPTIONS", "timeout:2 attempts:1", 1)
         var call = safesock_kernel_call()
         while safesock_kernel_receive(&child, &call) == 1 {
-            answer(&call, listener: child.listener, wall: child.landlock >= 0 && !ports.isEmpty ? ports : nil)
+            answer(&call, wall: wall)
         }
         return safesock_kernel_wait(&child)
     }
 
-    /// The ports some allow rule could permit, as a bitmap for the Landlock
-    /// wall; empty when every port is (no wall is worth building).
+    /// The one line that says what is in force.
+    func protection(wallPorts: Bool) -> String {
+        var parts: [String] = []
+        if inNamespace {
+            parts.append("network namespace" + (child.user_namespace == 1 ? " (in a user namespace)" : "") + " with only a loopback")
+            parts.append("DNS answered by safesock at " + nameservers.prefix(Int(child.dns_count)).map { "\($0)" }.joined(separator: ", "))
+        } else {
+            let why = child.namespace_error != 0 ? String(cString: strerror(child.namespace_error)) : "not asked"
+            parts.append("NO network namespace (\(why)): seccomp-only fallback, libc's DNS to the nameservers passes")
+        }
+        parts.append("seccomp notification")
+        switch child.capabilities {
+        case 0: parts.append("capabilities dropped")
+        case 1: parts.append("capabilities dropped (bounding set kept: no privilege to empty it)")
+        default: parts.append("capabilities NOT dropped")
+        }
+        if child.landlock >= 0 {
+            parts.append("Landlock ABI \(child.landlock) " + (inNamespace ? "(no TCP connect of the program's own)" : "(TCP to allowed ports only)"))
+        } else {
+            parts.append(inNamespace || wallPorts ? "no Landlock" : "no Landlock wall (every port allowed)")
+        }
+        var line = parts.joined(separator: ", ")
+        if tables.published && !inNamespace && child.landlock >= 0 && wallPorts {
+            line += "; the Landlock wall admits TCP to the ports allowed now: a reload can narrow them, not widen them"
+        }
+        return line
+    }
+
+    /// The ports some allow rule could permit, as a bitmap for the
+    /// fallback's Landlock wall; empty when every port is.
     func allowedPorts() -> [UInt8] {
         var bits = [UInt8](repeating: 0, count: 65536 / 8)
         table.withUnsafeBytes { bytes in
@@ -142,89 +173,251 @@ struct KernelSupervisor {
         return bits.allSatisfy { $0 == 0xFF } ? [] : bits
     }
 
-    /// Answers one trapped call. `wall`: the Landlock wall's ports, when one
-    /// was built; the connects this process makes for the caller are held
-    /// to it too (Landlock judges the calling process, and this one has no
-    /// wall), so that it bounds every TCP connect alike.
-    func answer(_ call: inout safesock_kernel_call, listener: Int32, wall: [UInt8]?) {
+    /// Whether a call may be let go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE)
+    /// at all. The kernel then reads the call's descriptor and memory
+    /// again, after the check, and another thread may have swapped in any
+    /// socket the program holds. That is harmless only while every socket
+    /// it can hold is in its empty namespace, or one of our connected TCP
+    /// sockets, with a Landlock wall that refuses every TCP connect of the
+    /// program's own: then a swapped call reaches nothing outside. A
+    /// datagram socket of ours could send anywhere, so once one is there,
+    /// and in the fallback, calls are made here from copies instead.
+    var letGoOn: Bool { inNamespace && child.landlock >= 0 && !outsideDatagrams }
+
+    /// Answers one trapped call. `wall`: the fallback's Landlock ports;
+    /// the connects this process makes are held to them too.
+    func answer(_ call: inout safesock_kernel_call, wall: [UInt8]?) {
+        let listener = child.listener
         if let refusal = Self.refusedOutright(call) {
             report(call, nil, rules: [], reason: refusal.reason)
             if learn { safesock_kernel_continue(listener, &call) } else { safesock_kernel_fail(listener, &call, refusal.error) }
             return
         }
-        // Read first in any case: it also finds the caller's name memory.
-        let fromLibrary = libraryCode.contains(call)
-        let connectOrSend = Int(call.op) != Int(SAFESOCK_KERNEL_BIND.rawValue) && Int(call.op) != Int(SAFESOCK_KERNEL_LISTEN.rawValue)
-            && Int(call.op) != Int(SAFESOCK_KERNEL_GETPEERNAME.rawValue)
-        let fastOpen = Int(call.op) != Int(SAFESOCK_KERNEL_CONNECT.rawValue) && call.flags & Int32(MSG_FASTOPEN) != 0
-        if fromLibrary && connectOrSend && !fastOpen && !strict {
-            // The library decided it (with the names it knows) and made the
-            // call from its own code (CShim/raw.c): not judged twice. Never
-            // bind, listen or getpeername: the library makes those through
-            // libc, so one made from its code is not the library's. Never a
-            // send with MSG_FASTOPEN: its connect passes Landlock's TCP rules
-            // (seen on Linux 6.18), so the wall would not bound it; judged
-            // here, it is.
-            safesock_kernel_continue(listener, &call)
-            return
-        }
         tables.refresh()
-        guard safesock_kernel_inspect(listener, &call) == 0 else { return } // the caller is gone
-        let inet = call.socket >= 0 && (call.domain == AF_INET || call.domain == AF_INET6)
-        let stream = call.type == Int32(SOCK_STREAM.rawValue)
-        // Only TCP's sends are known to ignore the address (an SCTP socket
-        // could set up an association with one; none can be made here).
-        let tcp = stream && call.protocol == Int32(IPPROTO_TCP)
-        guard inet else {
-            // Not an inet socket (or no socket at all): its domain cannot
-            // change, and the kernel refuses an inet address on it.
-            safesock_kernel_continue(listener, &call)
-            return
+        guard safesock_kernel_inspect(listener, &call, child.network) == 0 else { return } // the caller is gone
+        guard call.socket >= 0 else {
+            // No duplicate of the caller's socket: nothing is judged, so
+            // nothing is made. No such descriptor, or not a socket, fails as
+            // the kernel fails it; anything else (pidfd_getfd refused) denies.
+            let error = call.socket_error
+            if error == EBADF || error == ENOTSOCK { safesock_kernel_fail(listener, &call, error); return }
+            return refuse(&call, reason: "cannot take the caller's socket: \(String(cString: strerror(error)))")
         }
-        if let fault = tables.fault, connectOrSend {
-            // Fail closed, as the library does: no inet call without a table.
-            return refuse(&call, listener, reason: "no usable table: \(fault)")
-        }
+        let inet = call.domain == AF_INET || call.domain == AF_INET6
         switch Int(call.op) {
         case Int(SAFESOCK_KERNEL_CONNECT.rawValue):
             guard call.has_address == 1 else {
                 safesock_kernel_fail(listener, &call, call.has_address < 0 ? -call.has_address : EINVAL)
                 return
             }
-            guard var destination = Destination(call) else {
-                // AF_UNSPEC (a datagram socket's dissolve) or a malformed
-                // address: no host is reached; the kernel answers the copy.
-                safesock_kernel_connect(listener, &call)
+            guard inet else {
+                // Not inet: its domain was fixed when it was made. Let go
+                // on only as `letGoOn` says; else made here, from the copy.
+                if letGoOn { safesock_kernel_continue(listener, &call) } else { safesock_kernel_connect_here(listener, &call, nil) }
                 return
             }
-            if isResolverTraffic(destination, stream: stream, pid: call.pid) {
-                safesock_kernel_connect(listener, &call)
-                return
-            }
-            if !stream && !datagrams { return refuse(&call, listener, destination, reason: "datagrams deny") }
-            let verdict = judge(&destination, pid: call.pid)
-            if !verdict.allow { return refuse(&call, listener, destination, rules: verdict.rules) }
-            if stream && !Self.admits(wall, destination.port) { return refuse(&call, listener, destination, reason: Self.outsideTheWall) }
-            safesock_kernel_connect(listener, &call)
+            connect(&call, wall: wall)
         case Int(SAFESOCK_KERNEL_SENDTO.rawValue), Int(SAFESOCK_KERNEL_SENDMSG.rawValue), Int(SAFESOCK_KERNEL_SENDMMSG.rawValue):
-            let sendto = Int(call.op) == Int(SAFESOCK_KERNEL_SENDTO.rawValue)
-            if tcp && call.flags & Int32(MSG_FASTOPEN) == 0 || sendto && call.has_address == 0 {
-                // TCP ignores a send's address (and control) without
-                // MSG_FASTOPEN; a sendto without an address pointer (a
-                // register) goes to the peer that connect judged.
+            let fastOpen = call.flags & Int32(MSG_FASTOPEN) != 0
+            if Int(call.op) == Int(SAFESOCK_KERNEL_SENDTO.rawValue) && call.has_address == 0 && !fastOpen {
+                // No address pointer (a register, not memory) and no Fast
+                // Open: whatever socket the number holds by then, the data
+                // goes to the peer its connect was judged for.
                 safesock_kernel_continue(listener, &call)
                 return
             }
-            sendForTheCaller(&call, listener, stream: tcp, wall: wall)
+            send(&call, inet: inet, fastOpen: fastOpen, wall: wall)
+        case Int(SAFESOCK_KERNEL_BIND.rawValue):
+            bind(&call, inet: inet)
+        case Int(SAFESOCK_KERNEL_LISTEN.rawValue):
+            if inet && !servers { return refuse(&call, reason: "servers deny") }
+            if inet && inNamespace && call.inside == 0 { safesock_kernel_fail(listener, &call, EINVAL); return } // ours are connected
+            // A listen reads no memory; swapped for one of our sockets, it
+            // fails (connected) or, under servers allow, listens as allowed.
+            safesock_kernel_continue(listener, &call)
         case Int(SAFESOCK_KERNEL_GETPEERNAME.rawValue): // trapped unless `peername allow`, and always with a publication
             switch peername {
-            case 2: safesock_kernel_continue(listener, &call)
+            case 2: safesock_kernel_continue(listener, &call) // reads, reaches nothing
             case 1: safesock_kernel_masked_peer(listener, &call)
-            default: refuse(&call, listener, reason: tables.fault.map { "no usable table: \($0)" } ?? "peername deny")
+            default: refuse(&call, reason: tables.fault.map { "no usable table: \($0)" } ?? "peername deny")
             }
-        default: // bind, listen: trapped under `servers deny`, and always with a publication
-            if servers { safesock_kernel_continue(listener, &call) } else { refuse(&call, listener, reason: "servers deny") }
+        default:
+            safesock_kernel_fail(listener, &call, ENOSYS)
         }
+    }
+
+    /// A bind: a local effect. In the namespace the program's own sockets
+    /// bind there; one of ours is bound already (EINVAL, as the kernel would
+    /// say of a socket bound by its connect). Under `servers deny`, only
+    /// port 0 (a client choosing its source address: tclsh, curl
+    /// --interface).
+    func bind(_ call: inout safesock_kernel_call, inet: Bool) {
+        let listener = child.listener
+        guard inet else { safesock_kernel_continue(listener, &call); return } // its domain cannot change; a local name
+        if inNamespace && call.inside == 0 { safesock_kernel_fail(listener, &call, EINVAL); return }
+        guard call.has_address == 1 else {
+            safesock_kernel_fail(listener, &call, call.has_address < 0 ? -call.has_address : EINVAL)
+            return
+        }
+        let port = call.address_length >= 4
+            ? withUnsafeBytes(of: call.address) { UInt16(bigEndian: $0.loadUnaligned(fromByteOffset: 2, as: UInt16.self)) } : 0
+        if port != 0 && !servers { return refuse(&call, reason: "servers deny") }
+        // Let go on: should the memory change to another port after this
+        // look, the socket binds in the namespace (or, in the fallback, on
+        // the host), and a listen on it is judged on its own.
+        safesock_kernel_continue(listener, &call)
+    }
+
+    /// A connect on an inet socket: judged from the copy, and made from
+    /// the destination judged, never from the caller's bytes.
+    func connect(_ call: inout safesock_kernel_call, wall: [UInt8]?) {
+        let listener = child.listener
+        var to = safesock_kernel_destination()
+        let error = withUnsafeBytes(of: call.address) { raw in
+            safesock_kernel_destination(call.domain, call.type, 1, raw.bindMemory(to: UInt8.self).baseAddress, call.address_length, &to)
+        }
+        guard error == 0 else { safesock_kernel_fail(listener, &call, error); return }
+        if to.kind == Int32(SAFESOCK_KERNEL_DISSOLVE) {
+            // AF_UNSPEC dissolves an association: on the program's own
+            // socket, here on our duplicate; one of ours stays as it is, or
+            // it could be connected again past the check.
+            if call.inside == 1 || !inNamespace { safesock_kernel_connect_here(listener, &call, &to); return }
+            return refuse(&call, reason: "dissolving a connection safesock made")
+        }
+        let stream = call.type == Int32(SOCK_STREAM.rawValue)
+        guard (stream && call.protocol == Int32(IPPROTO_TCP)) || (call.type == Int32(SOCK_DGRAM.rawValue) && call.protocol == Int32(IPPROTO_UDP)) else {
+            return refuse(&call, Destination(to), reason: "only TCP and UDP sockets connect")
+        }
+        var destination = Destination(to)
+        if inNamespace && call.inside == 1 && destination.port == 53 && nameservers.contains(destination.address) {
+            // safesock's own DNS, at the nameserver's address in the
+            // namespace: made on the program's socket, it stays inside.
+            safesock_kernel_connect_here(listener, &call, &to)
+            return
+        }
+        if let fault = tables.fault { return refuse(&call, destination, reason: "no usable table: \(fault)") }
+        let verdict = judge(&destination)
+        if !stream {
+            if verdict.allow && datagrams || learn && call.inside == 0 {
+                outsideDatagrams = outsideDatagrams || inNamespace
+                safesock_kernel_connect_outside(listener, &call, &to)
+            } else if inNamespace && call.inside == 1 {
+                // A datagram connect sends nothing (glibc sorts getaddrinfo's
+                // answers with such probes): made in the namespace, where it
+                // reaches nothing, and not reported; the sends are.
+                safesock_kernel_connect_here(listener, &call, &to)
+            } else {
+                refuse(&call, destination, rules: verdict.rules, reason: datagrams ? nil : "datagrams deny")
+            }
+            return
+        }
+        if !verdict.allow {
+            report(call, destination, rules: verdict.rules, reason: nil)
+            if !learn { safesock_kernel_fail(listener, &call, EACCES); return }
+        } else if !Self.admits(wall, destination.port) {
+            return refuse(&call, destination, reason: Self.outsideTheWall)
+        }
+        if inNamespace && call.inside == 1 && destination.address.isLoopback && listensInside(call.pid, destination) {
+            // The program's own listener in its namespace: it stays there.
+            safesock_kernel_connect_here(listener, &call, &to)
+            return
+        }
+        safesock_kernel_connect_outside(listener, &call, &to)
+    }
+
+    /// A send that is not to the connected peer: copied whole, judged
+    /// message by message, and sent from the copies with destinations
+    /// built from what was judged. A denied message ends the call there
+    /// (EACCES when it is the first), as the library's sendmmsg stops.
+    func send(_ call: inout safesock_kernel_call, inet: Bool, fastOpen: Bool, wall: [UInt8]?) {
+        let listener = child.listener
+        let tcp = call.type == Int32(SOCK_STREAM.rawValue) && call.protocol == Int32(IPPROTO_TCP)
+        if inet && fastOpen {
+            // TCP Fast Open connects in the send (and past Landlock's TCP
+            // rules): not made here; programs fall back to connect.
+            return refuse(&call, reason: "TCP Fast Open", error: EOPNOTSUPP)
+        }
+        if (!inet || tcp) && letGoOn {
+            // Not inet, or TCP (which ignores a send's address and IP
+            // control): whatever the number holds by then, see `letGoOn`.
+            safesock_kernel_continue(listener, &call)
+            return
+        }
+        var copied: OpaquePointer?
+        let error = safesock_kernel_copy_send(&call, &copied)
+        guard error == 0, let copy = copied else {
+            safesock_kernel_fail(listener, &call, error == 0 ? EFAULT : error)
+            return
+        }
+        if !inet || tcp {
+            if safesock_kernel_send_passes_descriptors(copy) != 0 {
+                safesock_kernel_send_free(copy)
+                return refuse(&call, reason: "a send passing descriptors or credentials, which safesock would pass as its own", error: EPERM)
+            }
+            if tcp { safesock_kernel_send_strip(copy) }
+            safesock_kernel_send(listener, &call, copy, 0) // from the copies, on the caller's socket
+            return
+        }
+        guard call.protocol == Int32(IPPROTO_UDP) else {
+            safesock_kernel_send_free(copy)
+            return refuse(&call, reason: "only TCP and UDP sockets send")
+        }
+        var allInside = inNamespace && call.inside == 1
+        var keep = safesock_kernel_send_count(copy)
+        for i in 0..<safesock_kernel_send_count(copy) {
+            var message = safesock_kernel_send_message(copy, i)!.pointee
+            var refusal: (destination: Destination?, rules: [String], reason: String?)?
+            var to = safesock_kernel_destination()
+            to.kind = Int32(SAFESOCK_KERNEL_PEER)
+            if message.has_address == 1 {
+                let parsed = withUnsafeBytes(of: &message.address) { raw in
+                    safesock_kernel_destination(call.domain, call.type, 0, raw.bindMemory(to: UInt8.self).baseAddress,
+                                                message.address_length, &to)
+                }
+                if parsed != 0 {
+                    // As the kernel fails it: the messages before are sent.
+                    if i == 0 { safesock_kernel_send_free(copy); safesock_kernel_fail(listener, &call, parsed); return }
+                    keep = i
+                    break
+                }
+            }
+            if message.source_route != 0 {
+                refusal = (nil, [], "source route")
+            } else if to.kind == 4 || to.kind == 6 {
+                var destination = Destination(to)
+                if allInside && destination.port == 53 && nameservers.contains(destination.address) {
+                    // safesock's DNS, inside: no policy, it answers per policy.
+                } else if let fault = tables.fault {
+                    allInside = false
+                    refusal = (destination, [], "no usable table: \(fault)")
+                } else {
+                    allInside = false
+                    let verdict = judge(&destination)
+                    if !datagrams {
+                        refusal = (destination, [], "datagrams deny")
+                    } else if !verdict.allow {
+                        refusal = (destination, verdict.rules, nil)
+                    }
+                }
+            }
+            safesock_kernel_send_address(copy, i, call.domain, &to)
+            guard let refusal else { continue }
+            report(call, refusal.destination, rules: refusal.rules, reason: refusal.reason)
+            if learn && refusal.reason != "source route" { continue }
+            if i == 0 {
+                safesock_kernel_send_free(copy)
+                safesock_kernel_fail(listener, &call, refusal.reason == "source route" ? EPERM : EACCES)
+                return
+            }
+            keep = i
+            break
+        }
+        safesock_kernel_send_keep(copy, keep)
+        // To hosts outside: from a socket of ours, put in the program's
+        // socket's place, so that replies come back to it.
+        let install = inNamespace && call.inside == 1 && !allInside
+        if install { outsideDatagrams = true }
+        safesock_kernel_send(listener, &call, copy, install ? 1 : 0)
     }
 
     /// The calls the filter sends only to be refused, whatever the table
@@ -244,99 +437,32 @@ struct KernelSupervisor {
         }
     }
 
-    /// An inet destination copied out of a trapped call.
+    /// An inet destination as judged.
     struct Destination {
         var address: IPAddress
         var port: UInt16
-        /// A name the program knows it by (its name memory), for reports.
+        /// A name it is known by, for reports.
         var name: String?
 
-        init?(_ call: safesock_kernel_call) {
-            var c = call
-            guard let parsed = withUnsafeBytes(of: &c.address, { Destination(sockaddr: $0, length: call.address_length) }) else { return nil }
-            self = parsed
-        }
-
-        /// A struct sockaddr's bytes, of which `length` were given.
-        init?(sockaddr raw: UnsafeRawBufferPointer, length: UInt32) {
-            guard length >= 4 else { return nil }
-            let family = Int32(raw.load(as: sa_family_t.self))
-            port = UInt16(bigEndian: raw.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
-            if family == AF_INET && length >= UInt32(MemoryLayout<sockaddr_in>.size), let a = IPAddress(bytes: Array(raw[4..<8])) {
-                address = a
-            } else if family == AF_INET6 && length >= UInt32(MemoryLayout<sockaddr_in6>.size), let a = IPAddress(bytes: Array(raw[8..<24])) {
-                address = a
-            } else {
-                return nil
-            }
+        init(_ to: safesock_kernel_destination) {
+            var bytes = withUnsafeBytes(of: to.address) { Array($0) }
+            bytes = to.kind == 4 ? Array(bytes.prefix(4)) : bytes
+            address = IPAddress(bytes: bytes) ?? IPAddress(bytes: [0, 0, 0, 0])!
+            port = to.port
         }
     }
 
-    /// A send whose messages could reach a host: copied out of the caller,
-    /// judged message by message, and made from the copy. A denied message
-    /// ends the call there (EACCES when it is the first), as the library's
-    /// sendmmsg stops; a source route is refused whatever the table says.
-    func sendForTheCaller(_ call: inout safesock_kernel_call, _ listener: Int32, stream: Bool, wall: [UInt8]?) {
-        var copied: OpaquePointer?
-        let error = safesock_kernel_copy_send(&call, &copied)
-        guard error == 0, let send = copied else {
-            safesock_kernel_fail(listener, &call, error == 0 ? EFAULT : error)
-            return
-        }
-        for i in 0..<safesock_kernel_send_count(send) {
-            var message = safesock_kernel_send_message(send, i)!.pointee
-            var refusal: (destination: Destination?, rules: [String], reason: String?)?
-            var destination: Destination?
-            if message.has_address == 1 {
-                destination = withUnsafeBytes(of: &message.address) { Destination(sockaddr: $0, length: message.address_length) }
-                if destination == nil {
-                    // AF_UNSPEC or a malformed address: the kernel's EINVAL.
-                    if i == 0 { safesock_kernel_send_free(send); safesock_kernel_fail(listener, &call, EINVAL); return }
-                    safesock_kernel_send_keep(send, i)
-                    break
-                }
-            }
-            if message.source_route != 0 {
-                refusal = (destination, [], "source route")
-            } else if let destination, !isResolverTraffic(destination, stream: stream, pid: call.pid) {
-                if !stream && !datagrams {
-                    refusal = (destination, [], "datagrams deny")
-                } else {
-                    var named = destination
-                    let verdict = judge(&named, pid: call.pid)
-                    if !verdict.allow {
-                        refusal = (named, verdict.rules, nil)
-                    } else if stream && !Self.admits(wall, destination.port) {
-                        refusal = (named, [], Self.outsideTheWall)
-                    }
-                }
-            }
-            guard let refusal else { continue }
-            report(call, refusal.destination, rules: refusal.rules, reason: refusal.reason)
-            if learn { continue }
-            if i == 0 {
-                safesock_kernel_send_free(send)
-                safesock_kernel_fail(listener, &call, EACCES)
-                return
-            }
-            safesock_kernel_send_keep(send, i)
-            break
-        }
-        safesock_kernel_send(listener, &call, send)
-    }
-
-    /// A denial: the call fails with EACCES (in learn mode it is made all
-    /// the same), and it is reported as the library reports its own: a JSON
-    /// record in the --log file, else a line on standard error.
-    func refuse(_ call: inout safesock_kernel_call, _ listener: Int32, _ destination: Destination? = nil,
-                rules: [String] = [], reason: String? = nil) {
+    /// A denial: the call fails with `error` (in learn mode it is let go
+    /// on, as learning denies nothing, when that is safe; else failed too),
+    /// and it is reported as the library reports its own: a JSON record in
+    /// the --log file, else a line on standard error.
+    func refuse(_ call: inout safesock_kernel_call, _ destination: Destination? = nil, rules: [String] = [], reason: String? = nil,
+                error: Int32 = EACCES) {
         report(call, destination, rules: rules, reason: reason)
-        if learn, Int(call.op) == Int(SAFESOCK_KERNEL_CONNECT.rawValue), destination != nil {
-            safesock_kernel_connect(listener, &call)
-        } else if learn {
-            safesock_kernel_continue(listener, &call)
+        if learn && letGoOn && destination == nil && Int(call.op) != Int(SAFESOCK_KERNEL_CONNECT.rawValue) {
+            safesock_kernel_continue(child.listener, &call)
         } else {
-            safesock_kernel_fail(listener, &call, EACCES)
+            safesock_kernel_fail(child.listener, &call, error)
         }
     }
 
@@ -356,26 +482,38 @@ struct KernelSupervisor {
     }
 
     func report(_ call: safesock_kernel_call, _ destination: Destination?, rules: [String], reason: String?) {
+        report(pid: call.pid, op: Self.opName(call.op), host: destination.map { $0.name ?? "\($0.address)" }, destination: destination,
+               rules: rules, reason: reason)
+    }
+
+    private let reportLock = NSLock()
+
+    /// One record (the DNS service reports refused names here too).
+    func report(pid: Int32, op: String, host: String?, destination: Destination?, rules: [String], reason: String?) {
         let because = reason ?? (rules.isEmpty ? "default" : rules.joined(separator: ", "))
         guard let log else {
             var line = learn ? "safesock: kernel: learn: would deny " : "safesock: kernel: permission denied for "
-            line += destination.map { "host \($0.name ?? "\($0.address)") port \($0.port)" } ?? Self.opName(call.op)
+            if let destination { line += "host \(host ?? "\(destination.address)") port \(destination.port)" }
+            else if let host { line += "name \(host)" }
+            else { line += op }
             Output.err(line + " (\(because))")
             return
         }
-        let comm = (try? String(contentsOfFile: "/proc/\(call.pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? ""
-        let record = AuditRecord(time: (Date().timeIntervalSince1970 * 1000).rounded() / 1000, pid: call.pid, program: comm,
-                                 op: Self.opName(call.op), host: destination.map { $0.name ?? "\($0.address)" } ?? "",
+        let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? ""
+        let record = AuditRecord(time: (Date().timeIntervalSince1970 * 1000).rounded() / 1000, pid: pid, program: comm,
+                                 op: op, host: host ?? "",
                                  addr: destination.map { "\($0.address)" }, port: destination?.port,
                                  mode: learn ? "learn" : nil, rules: rules.isEmpty && reason == nil ? ["default"] : rules, reason: reason)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var bytes = try? encoder.encode(record) else { return }
         bytes.append(UInt8(ascii: "\n"))
-        let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } // one write: records never interleave
-        close(fd)
+        reportLock.withLock {
+            let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return }
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } // one write: records never interleave
+            close(fd)
+        }
     }
 
     static func opName(_ op: Int32) -> String {

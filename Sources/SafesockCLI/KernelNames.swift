@@ -1,58 +1,154 @@
-// KernelNames: how the supervisor judges a destination with the names a process
-// claims for it (its name memory), and checks them with its own lookups.
-// Part of `safesock run --kernel` (Kernel.swift has the supervisor).
+// KernelNames: the names an address is known by, for `run --kernel`, from
+// trusted sources only: /etc/hosts as this process read it at start, and the
+// answers safesock's own DNS service got for the program (KernelDNS.swift).
+// Nothing the program wrote counts. Part of `safesock run --kernel`
+// (Kernel.swift has the supervisor).
 
 import Foundation
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy
 
-extension KernelSupervisor {
-    /// The verdict on a destination of a call the library did not make,
-    /// with the deciding rules as FILE:LINE. Its identities are the address
-    /// (and loopback, for 0.0.0.0 and ::) and the names the caller's name
-    /// memory holds for it. Those are the program's word: a name counts
-    /// for an allow only when this process's own resolver gives it the same
-    /// address (`NameCheck`); any name it claims counts for a disallow,
-    /// since claiming one can only cost the program.
-    func judge(_ destination: inout Destination, pid: Int32) -> (allow: Bool, rules: [String]) {
-        let claimed = libraryCode.nameMemory(pid).map { names(in: $0, pid: pid, for: destination.address) } ?? []
-        destination.name = claimed.first
-        let confirmed = claimed.filter { nameCheck.confirms($0, destination.address, possible: { namePossible($0) }) }
-        let strict = decide(destination, names: confirmed)
-        guard strict.allow, confirmed.count < claimed.count else { return strict }
-        let claims = decide(destination, names: claimed)
-        return claims.allow ? strict : claims
+extension IPAddress {
+    /// 127.0.0.0/8 or ::1: where the program's namespace has a loopback too.
+    var isLoopback: Bool { isIPv4 ? bytes[0] == 127 : bytes == [UInt8](repeating: 0, count: 15) + [1] }
+}
+
+/// Names by address, remembered for one run. A name some disallow rule
+/// could match is kept for the whole run, whatever its TTL: a program that
+/// kept the address could otherwise connect once the name was forgotten
+/// and be judged by the address alone. Other names last as long as their
+/// answer's TTL (at least 30 s, at most a day). When the book is full,
+/// names that may be forgotten make room, oldest first; with none left,
+/// a new name is refused (its lookup fails), never a kept one dropped.
+final class NameBook: @unchecked Sendable {
+    static let capacity = 16384
+    private let lock = NSLock()
+    /// /etc/hosts at start, both ways.
+    let hostsNames: [IPAddress: [String]]
+    let hostsAddresses: [String: [IPAddress]]
+    private struct Entry { var expiry: Double; var kept: Bool; var order: UInt64 }
+    private var byAddress: [IPAddress: [String: Entry]] = [:]
+    private var count = 0
+    private var clock: UInt64 = 0
+
+    init(hosts text: String) {
+        var names: [IPAddress: [String]] = [:], addresses: [String: [IPAddress]] = [:]
+        for line in text.split(whereSeparator: \.isNewline) {
+            let words = line.prefix(while: { $0 != "#" }).split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard words.count >= 2, let address = IPAddress(parsing: String(words[0].split(separator: "%")[0])) else { continue }
+            for word in words.dropFirst() {
+                let name = Identity.canonicalName(String(word))
+                guard NameBook.plausible(name) else { continue }
+                if !(names[address]?.contains(name) ?? false) { names[address, default: []].append(name) }
+                if !(addresses[name]?.contains(address) ?? false) { addresses[name, default: []].append(address) }
+            }
+        }
+        hostsNames = names
+        hostsAddresses = addresses
     }
 
-    /// The names a process remembered for an address, canonical and
-    /// plausible as host names (anything else it wrote there is dropped).
-    func names(in memory: UInt64, pid: Int32, for address: IPAddress) -> [String] {
-        var buffer = [CChar](repeating: 0, count: Int(SAFESOCK_NAME_NEIGHBOURHOOD) * (Int(SAFESOCK_NAME_MAX) + 1))
-        let count = address.bytes.withUnsafeBufferPointer { bytes in
-            safesock_kernel_names(pid, memory, bytes.baseAddress, bytes.count, &buffer, buffer.count)
+    /// Every name `address` is known by now.
+    func names(for address: IPAddress) -> [String] {
+        var found = hostsNames[address] ?? []
+        let now = Date().timeIntervalSince1970
+        lock.withLock {
+            for (name, entry) in byAddress[address] ?? [:] where (entry.kept || entry.expiry > now) && !found.contains(name) {
+                found.append(name)
+            }
         }
-        var names: [String] = []
-        var start = 0
-        for _ in 0..<max(0, Int(count)) {
-            guard let end = buffer[start...].firstIndex(of: 0) else { break }
-            let name = String(decoding: buffer[start..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if NameCheck.plausible(name) { names.append(name) }
-            start = end + 1
+        return found.sorted()
+    }
+
+    /// Every name that was an answer's, for `address` (PTR), whether or not
+    /// its TTL has run out.
+    func anyNames(for address: IPAddress) -> [String] {
+        var found = hostsNames[address] ?? []
+        lock.withLock { found += (byAddress[address] ?? [:]).keys.filter { !found.contains($0) } }
+        return found.sorted()
+    }
+
+    /// Remembers `name` for `addresses`; false when there is no room.
+    func remember(_ name: String, _ addresses: [(IPAddress, UInt32)], kept: Bool) -> Bool {
+        let now = Date().timeIntervalSince1970
+        return lock.withLock {
+            for (address, ttl) in addresses {
+                clock += 1
+                let expiry = now + Double(min(max(ttl, 30), 86_400))
+                if var entry = byAddress[address]?[name] {
+                    entry.expiry = max(entry.expiry, expiry)
+                    entry.kept = entry.kept || kept
+                    byAddress[address]![name] = entry
+                    continue
+                }
+                if count >= NameBook.capacity && !makeRoom(now) { return false }
+                byAddress[address, default: [:]][name] = Entry(expiry: expiry, kept: kept, order: clock)
+                count += 1
+            }
+            return true
         }
-        return names
+    }
+
+    /// Drops the expired names, else the oldest that may be forgotten.
+    private func makeRoom(_ now: Double) -> Bool {
+        var oldest: (IPAddress, String, UInt64)?
+        for (address, entries) in byAddress {
+            for (name, entry) in entries where !entry.kept {
+                if entry.expiry <= now { drop(address, name); return true }
+                if oldest == nil || entry.order < oldest!.2 { oldest = (address, name, entry.order) }
+            }
+        }
+        guard let oldest else { return false }
+        drop(oldest.0, oldest.1)
+        return true
+    }
+
+    private func drop(_ address: IPAddress, _ name: String) {
+        byAddress[address]?[name] = nil
+        if byAddress[address]?.isEmpty ?? false { byAddress[address] = nil }
+        count -= 1
+    }
+
+    /// A canonical host name: lower-case letters, digits, '-', '_' and
+    /// inner dots, at most 253 bytes.
+    static func plausible(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, bytes.count <= 253, bytes.first != UInt8(ascii: "."), bytes.last != UInt8(ascii: ".") else { return false }
+        return bytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F }
+    }
+}
+
+extension KernelSupervisor {
+    /// The verdict on a destination, with the deciding rules as FILE:LINE.
+    /// Its identities are the address (and loopback, for 0.0.0.0 and ::)
+    /// and every name the book knows it by.
+    func judge(_ destination: inout Destination) -> (allow: Bool, rules: [String]) {
+        let known = names.names(for: destination.address)
+        destination.name = known.first
+        return decide(destination, names: known)
     }
 
     /// Whether some allow rule could match `name` at some port (the
-    /// library's resolve gate): only such a name is worth a lookup.
+    /// library's resolve gate): only such a name is looked up under
+    /// `resolve strict`.
     func namePossible(_ name: String) -> Bool {
+        anyPort(name) { TableDecision(anyPortOf: $0) }.result.verdict == .allow
+    }
+
+    /// Whether some disallow rule could match `name` at some port: such a
+    /// name is kept in the book for the whole run.
+    func disallowPossible(_ name: String) -> Bool {
+        anyPort(name) { TableDecision(anyPortDisallowOf: $0) }.disallowPossible
+    }
+
+    private func anyPort(_ name: String, _ make: (UnsafeRawBufferPointer) -> TableDecision) -> TableDecision {
         var text = Array(name.utf8)
         return table.withUnsafeBytes { t in
             text.withUnsafeMutableBufferPointer { n in
-                var gate = TableDecision(anyPortOf: t)
+                var gate = make(t)
                 gate.add(IdentityInput(text: UnsafeBufferPointer(n), family: 0, address: UnsafeBufferPointer(start: nil, count: 0),
                                        isOrigin: name == origin))
-                return gate.result.verdict == .allow
+                return gate
             }
         }
     }
@@ -94,52 +190,38 @@ extension KernelSupervisor {
         }
         return (result.verdict == .allow, rules)
     }
-}
 
-/// Names a program claims for an address, checked by this process's own
-/// resolver (getaddrinfo, outside the program): a name counts for an allow
-/// only if its answer holds the address. Answers are kept 30 seconds, for
-/// at most 4,096 names. Only names some allow rule could match are looked
-/// up, so a program cannot make the supervisor ask DNS about anything the
-/// policy would not let it ask itself.
-final class NameCheck: @unchecked Sendable {
-    private var answers: [String: (addresses: Set<IPAddress>, time: Double)] = [:]
-
-    func confirms(_ name: String, _ address: IPAddress, possible: (String) -> Bool) -> Bool {
-        let now = Date().timeIntervalSince1970
-        if let known = answers[name], now - known.time < 30, known.addresses.contains(address) { return true }
-        guard possible(name) else { return false }
-        if let known = answers[name], now - known.time < 30 { return known.addresses.contains(address) }
-        if answers.count >= 4096 { answers.removeAll() }
-        let found = Self.lookUp(name)
-        answers[name] = (found, now)
-        return found.contains(address)
-    }
-
-    /// A canonical host name: lower-case letters, digits, '-', '_' and
-    /// inner dots, at most 253 bytes.
-    static func plausible(_ name: String) -> Bool {
-        let bytes = Array(name.utf8)
-        guard !bytes.isEmpty, bytes.count <= 253, bytes.first != UInt8(ascii: "."), bytes.last != UInt8(ascii: ".") else { return false }
-        return bytes.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F }
-    }
-
-    static func lookUp(_ name: String) -> Set<IPAddress> {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        guard getaddrinfo(name, nil, &hints, &list) == 0 else { return [] }
-        defer { freeaddrinfo(list) }
-        var found: Set<IPAddress> = []
-        var next = list
-        while let entry = next?.pointee {
-            next = entry.ai_next
-            guard let sa = entry.ai_addr else { continue }
-            let raw = UnsafeRawBufferPointer(start: sa, count: Int(entry.ai_addrlen))
-            if let destination = KernelSupervisor.Destination(sockaddr: raw, length: UInt32(entry.ai_addrlen)) {
-                found.insert(destination.address)
+    /// Whether the program listens at `destination` (or the wildcard of its
+    /// family) in its own namespace: /proc/PID/net/tcp shows that
+    /// namespace's sockets. Unreadable: no (the connect is then made
+    /// outside, as the policy allowed).
+    func listensInside(_ pid: Int32, _ destination: Destination) -> Bool {
+        let port = String(format: "%04X", destination.port)
+        for file in ["tcp", "tcp6"] {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/\(file)", encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard fields.count > 3, fields[3] == "0A" else { continue } // LISTEN
+                let local = fields[1].split(separator: ":")
+                guard local.count == 2, local[1] == port else { continue }
+                let wildcard = local[0].allSatisfy { $0 == "0" }
+                if wildcard || Self.procAddress(String(local[0])) == destination.address { return true }
             }
         }
-        return found
+        return false
+    }
+
+    /// /proc/net/tcp's hex address: 32-bit words in host (little-endian) order.
+    static func procAddress(_ hex: String) -> IPAddress? {
+        guard hex.count == 8 || hex.count == 32 else { return nil }
+        var bytes: [UInt8] = []
+        var words = Array(hex.utf8)
+        while !words.isEmpty {
+            let word = words.prefix(8)
+            words.removeFirst(8)
+            guard let value = UInt32(String(decoding: word, as: UTF8.self), radix: 16) else { return nil }
+            bytes += withUnsafeBytes(of: value.littleEndian) { Array($0) }
+        }
+        return IPAddress(bytes: bytes)
     }
 }

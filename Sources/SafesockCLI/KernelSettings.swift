@@ -64,14 +64,14 @@ final class SupervisedTable: @unchecked Sendable {
 /// `nameserver` lines (an IPv6 zone dropped), or 127.0.0.1 when there is
 /// none (resolv/res_init.c).
 public enum Nameservers {
-    public static func parse(_ text: String) -> Set<IPAddress> {
+    public static func parse(_ text: String) -> [IPAddress] {
         var found: [IPAddress] = []
         for line in text.split(whereSeparator: \.isNewline) where found.count < 3 {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             guard words.count >= 2, words[0] == "nameserver" else { continue }
             let text = words[1].split(separator: "%", maxSplits: 1)[0]
-            if let address = IPAddress(parsing: String(text)) { found.append(address) }
+            if let address = IPAddress(parsing: String(text)), !found.contains(address) { found.append(address) }
         }
-        return found.isEmpty ? [IPAddress(bytes: [127, 0, 0, 1])!] : Set(found)
+        return found.isEmpty ? [IPAddress(bytes: [127, 0, 0, 1])!] : found
     }
 }

@@ -17,17 +17,21 @@ let runCommand = Command(
       --origin H       the origin host: the empty host and $originSocketHost
       --log F          append a JSON audit record per denial to F
       --learn          deny nothing; record every decision (with --log)
-      --kernel         also enforce in the kernel (seccomp): static binaries,
-                       raw system calls and io_uring cannot go around the
-                       library; this process stays as CMD's supervisor
-      --strict         with --kernel: take no call on the library's word,
-                       judge every one here (for code that may be hostile)
+      --kernel         for code that may be hostile: CMD runs in a network
+                       namespace of its own with only a loopback, under a
+                       seccomp filter, with no capability; this process
+                       stays as its supervisor, makes every allowed outside
+                       connection itself and answers its DNS
+      --require-namespace  with --kernel: refuse to start where no network
+                       namespace can be made (no seccomp-only fallback)
+      --strict         accepted for compatibility: every call is judged by
+                       the supervisor under --kernel
     The exit status is CMD's (127: CMD could not be run; 1: the policy has
     errors or the library is missing; 2: bad usage).
     """,
-    usage: "safesock run [--policy F | --table T] [--origin H] [--log F] [--learn] [--kernel [--strict]] -- CMD [ARG...]",
+    usage: "safesock run [--policy F | --table T] [--origin H] [--log F] [--learn] [--kernel [--require-namespace]] -- CMD [ARG...]",
     options: [.value("--policy"), .value("--table"), .value("--origin"), .value("--log"), .flag("--learn"), .flag("--kernel"),
-              .flag("--strict")],
+              .flag("--strict"), .flag("--require-namespace")],
     run: runUnderPolicy)
 
 /// The preload library: beside the CLI (build/bin -> build/lib, and
@@ -65,8 +69,8 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
     if arguments.value("--policy") != nil && arguments.value("--table") != nil {
         return CLI.usageError("run", "give --policy or --table, not both")
     }
-    if arguments.has("--strict") && !arguments.has("--kernel") {
-        return CLI.usageError("run", "--strict is a mode of --kernel")
+    for mode in ["--strict", "--require-namespace"] where arguments.has(mode) && !arguments.has("--kernel") {
+        return CLI.usageError("run", "\(mode) is a mode of --kernel")
     }
     if let origin = arguments.value("--origin"), origin.isEmpty {
         return CLI.usageError("run", "--origin needs a host")
@@ -118,10 +122,9 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
             Output.err("safesock run: \(error)")
             return ExitStatus.failure
         }
-        environment["SAFESOCK_KERNEL"] = "1"
-        return KernelSupervisor(table: table, origin: arguments.value("--origin"), library: library,
+        return KernelSupervisor(table: table, origin: arguments.value("--origin"),
                                 log: arguments.value("--log").map(absolute), learn: arguments.has("--learn"),
-                                strict: arguments.has("--strict"))
+                                requireNamespace: arguments.has("--require-namespace"))
             .run(path: path, argv: command, environment: environment)
     }
     let failure = System.exec(command, environment: environment)

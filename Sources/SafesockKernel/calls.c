@@ -8,7 +8,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/un.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +275,10 @@ struct job {
 	int listener;
 	struct safesock_kernel_call call;
 	struct safesock_kernel_send *send; /* NULL: a connect */
+	int outside;                       /* >= 0: our new socket, installed in the caller in its socket's place */
+	int install_first;                 /* a send: install `outside` before sending from it */
+	uint8_t to[sizeof(struct sockaddr_storage)]; /* a connect: where, built from what was judged */
+	socklen_t to_length;
 };
 
 #define WORKERS 4
@@ -362,50 +372,322 @@ static int64_t send_copies(const struct safesock_kernel_call *c, struct safesock
 	return sent;
 }
 
+/* Puts `fd` (ours) in the caller at the number of its socket, whatever is
+ * there now: the caller's later calls on that number reach our socket. */
+static int install(int listener, const struct safesock_kernel_call *c, int fd)
+{
+	struct seccomp_notif_addfd addfd = {
+		.id = c->id, .flags = SECCOMP_ADDFD_FLAG_SETFD, .srcfd = (uint32_t)fd,
+		.newfd = (uint32_t)c->args[0], .newfd_flags = c->close_on_exec ? O_CLOEXEC : 0,
+	};
+	return ioctl(listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) < 0 ? -1 : 0;
+}
+
 static void run_job(struct job *job)
 {
 	struct safesock_kernel_call *c = &job->call;
 	int64_t value;
-	if (job->send == NULL)
-		value = connect(c->socket, (const struct sockaddr *)c->address, c->address_length);
-	else
-		value = send_copies(c, job->send);
-	int error = value < 0 ? errno : 0;
+	int error = 0;
+	if (job->send == NULL) {
+		int fd = job->outside >= 0 ? job->outside : c->socket;
+		value = connect(fd, (const struct sockaddr *)job->to, job->to_length);
+		error = value < 0 ? errno : 0;
+		/* Installed once it connects or is on its way (a non-blocking
+		 * socket completes there); a connect that failed leaves the
+		 * caller's own socket as it was. */
+		if (job->outside >= 0 && (value == 0 || error == EINPROGRESS) && install(job->listener, c, job->outside) != 0) {
+			error = errno == ENOENT ? 0 : errno, value = -1;
+			if (error == 0) /* the caller is gone: nothing to answer */
+				goto done;
+		}
+	} else {
+		if (job->outside >= 0 && job->install_first && install(job->listener, c, job->outside) != 0) {
+			error = errno;
+			if (error == ENOENT)
+				goto done;
+			value = -1;
+		} else {
+			if (job->outside >= 0) {
+				close(c->socket);
+				c->socket = job->outside, job->outside = -1;
+			}
+			value = send_copies(c, job->send);
+			error = value < 0 ? errno : 0;
+		}
+	}
 	safesock_kernel_respond(job->listener, c->id, value < 0 ? 0 : value, -error, 0);
+done:
+	if (job->outside >= 0)
+		close(job->outside);
 	safesock_kernel_release(c);
 	free(job->send);
 	free(job);
 }
 
-/* Hands the call (and its socket, and `send`) to a worker. */
-static int start_job(int listener, struct safesock_kernel_call *call, struct safesock_kernel_send *send)
+/* Hands the call (and its socket, and `send`, and `outside`) to a worker. */
+static int start_job(int listener, struct safesock_kernel_call *call, struct safesock_kernel_send *send, int outside,
+		     const void *to, socklen_t to_length)
 {
-	struct job *job = malloc(sizeof *job);
+	struct job *job = calloc(1, sizeof *job);
 	if (job == NULL) {
 		free(send);
+		if (outside >= 0)
+			close(outside);
 		return safesock_kernel_fail(listener, call, ENOMEM);
 	}
 	job->listener = listener;
 	job->call = *call;
 	job->send = send;
+	job->outside = outside;
+	job->install_first = outside >= 0;
+	if (to != NULL) {
+		memcpy(job->to, to, to_length);
+		job->to_length = to_length;
+	}
 	call->socket = -1; /* the job owns it now */
 	if (enqueue(job) != 0) {
 		*call = job->call;
 		free(send);
+		if (outside >= 0)
+			close(outside);
 		free(job);
 		return safesock_kernel_fail(listener, call, EAGAIN);
 	}
 	return 0;
 }
 
-int safesock_kernel_connect(int listener, struct safesock_kernel_call *call)
+int safesock_kernel_destination(int domain, int type, int connecting, const uint8_t *bytes, uint32_t length,
+				struct safesock_kernel_destination *out)
 {
-	if (call->socket < 0 || call->has_address != 1)
-		return safesock_kernel_fail(listener, call, EINVAL);
-	return start_job(listener, call, NULL);
+	/* As Linux reads a sockaddr for inet sockets (inet_stream_connect,
+	 * inet_dgram_connect, tcp_v4/v6_connect, ip4/ip6_datagram_connect,
+	 * udp_sendmsg, udpv6_sendmsg), so that what is judged is what the
+	 * kernel would have used; what is then made is built from `out`. */
+	memset(out, 0, sizeof *out);
+	if (length < sizeof(sa_family_t))
+		return EINVAL;
+	sa_family_t family;
+	memcpy(&family, bytes, sizeof family);
+	int stream = type == SOCK_STREAM;
+	if (connecting && family == AF_UNSPEC) {
+		out->kind = SAFESOCK_KERNEL_DISSOLVE;
+		return 0;
+	}
+	int v4 = domain == AF_INET || (domain == AF_INET6 && family == AF_INET && !stream);
+	if (domain == AF_INET6 && !v4) {
+		if (!connecting && family == AF_UNSPEC) {
+			out->kind = SAFESOCK_KERNEL_PEER; /* udpv6_sendmsg: no address at all */
+			return 0;
+		}
+		if (length < 24) /* SIN6_LEN_RFC2133: no scope id needed */
+			return EINVAL;
+		if (family != AF_INET6)
+			return connecting ? EAFNOSUPPORT : EINVAL;
+		struct sockaddr_in6 a;
+		memset(&a, 0, sizeof a);
+		memcpy(&a, bytes, length < sizeof a ? length : sizeof a);
+		/* IPv4-mapped and IPv4-compatible (but :: and ::1) are IPv4, as
+		 * the policy's canonical form judges them (Identity.swift). */
+		const uint8_t *b = a.sin6_addr.s6_addr;
+		static const uint8_t zeros[10];
+		int folded = memcmp(b, zeros, 10) == 0 &&
+			     ((b[10] == 0xff && b[11] == 0xff) ||
+			      (b[10] == 0 && b[11] == 0 && !(b[12] == 0 && b[13] == 0 && b[14] == 0 && b[15] <= 1)));
+		if (folded) {
+			out->kind = 4;
+			memcpy(out->address, a.sin6_addr.s6_addr + 12, 4);
+		} else {
+			out->kind = 6;
+			memcpy(out->address, a.sin6_addr.s6_addr, 16);
+		}
+		out->port = ntohs(a.sin6_port);
+		return 0;
+	}
+	if (domain != AF_INET && domain != AF_INET6)
+		return EAFNOSUPPORT;
+	if (length < sizeof(struct sockaddr_in))
+		return EINVAL;
+	/* udp_sendmsg takes AF_UNSPEC as AF_INET; connect does not. */
+	if (family != AF_INET && (connecting || family != AF_UNSPEC || domain != AF_INET))
+		return EAFNOSUPPORT;
+	struct sockaddr_in a;
+	memcpy(&a, bytes, sizeof a);
+	out->kind = 4;
+	memcpy(out->address, &a.sin_addr, 4);
+	out->port = ntohs(a.sin_port);
+	return 0;
 }
 
-int safesock_kernel_send(int listener, struct safesock_kernel_call *call, struct safesock_kernel_send *send)
+/* The sockaddr for a socket of `domain` that reaches `to`: IPv4 as
+ * IPv4-mapped on an IPv6 socket; never a scope id (the caller's interface
+ * numbers are its namespace's). */
+static socklen_t build_address(int domain, const struct safesock_kernel_destination *to, void *out)
+{
+	memset(out, 0, sizeof(struct sockaddr_storage));
+	if (to->kind == SAFESOCK_KERNEL_DISSOLVE) {
+		((struct sockaddr *)out)->sa_family = AF_UNSPEC;
+		return sizeof(struct sockaddr);
+	}
+	if (domain == AF_INET) {
+		struct sockaddr_in *a = out;
+		a->sin_family = AF_INET;
+		a->sin_port = htons(to->port);
+		memcpy(&a->sin_addr, to->address, 4);
+		return sizeof *a;
+	}
+	struct sockaddr_in6 *a = out;
+	a->sin6_family = AF_INET6;
+	a->sin6_port = htons(to->port);
+	if (to->kind == 4) {
+		a->sin6_addr.s6_addr[10] = a->sin6_addr.s6_addr[11] = 0xff;
+		memcpy(a->sin6_addr.s6_addr + 12, to->address, 4);
+	} else {
+		memcpy(a->sin6_addr.s6_addr, to->address, 16);
+	}
+	return sizeof *a;
+}
+
+/* Options of the caller's socket that change how a connection behaves,
+ * copied to ours where they differ from a new socket's. */
+static void copy_options(int from, int to)
+{
+	static const struct { int level, name, halve; } options[] = {
+		{ SOL_SOCKET, SO_KEEPALIVE, 0 }, { SOL_SOCKET, SO_REUSEADDR, 0 }, { SOL_SOCKET, SO_BROADCAST, 0 },
+		{ SOL_SOCKET, SO_RCVBUF, 1 }, { SOL_SOCKET, SO_SNDBUF, 1 }, { SOL_SOCKET, SO_PRIORITY, 0 },
+		{ SOL_SOCKET, SO_OOBINLINE, 0 }, { SOL_SOCKET, SO_RCVLOWAT, 0 },
+		{ IPPROTO_TCP, TCP_NODELAY, 0 }, { IPPROTO_TCP, TCP_KEEPIDLE, 0 }, { IPPROTO_TCP, TCP_KEEPINTVL, 0 },
+		{ IPPROTO_TCP, TCP_KEEPCNT, 0 }, { IPPROTO_TCP, TCP_USER_TIMEOUT, 0 }, { IPPROTO_TCP, TCP_SYNCNT, 0 },
+		{ IPPROTO_TCP, TCP_QUICKACK, 0 }, { IPPROTO_IP, IP_TOS, 0 }, { IPPROTO_IP, IP_TTL, 0 },
+		{ IPPROTO_IPV6, IPV6_V6ONLY, 0 }, { IPPROTO_IPV6, IPV6_TCLASS, 0 }, { IPPROTO_IPV6, IPV6_UNICAST_HOPS, 0 },
+	};
+	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
+		int theirs = 0, ours = 0;
+		socklen_t a = sizeof theirs, b = sizeof ours;
+		if (getsockopt(from, options[i].level, options[i].name, &theirs, &a) != 0 ||
+		    getsockopt(to, options[i].level, options[i].name, &ours, &b) != 0 || theirs == ours)
+			continue;
+		if (options[i].halve) /* the kernel doubles what it is given */
+			theirs /= 2;
+		setsockopt(to, options[i].level, options[i].name, &theirs, sizeof theirs);
+	}
+	static const int timeouts[] = { SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER };
+	for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
+		uint8_t value[32];
+		socklen_t n = sizeof value;
+		if (getsockopt(from, SOL_SOCKET, timeouts[i], value, &n) == 0)
+			setsockopt(to, SOL_SOCKET, timeouts[i], value, n);
+	}
+}
+
+/* A socket in this process's namespace like the caller's: domain, type,
+ * protocol, O_NONBLOCK, the options above, and a loopback source address
+ * it was bound to (`curl --interface 127.0.0.1`; the port is not kept).
+ * The socket, or -1 with errno. */
+static int outside_socket(const struct safesock_kernel_call *c)
+{
+	int fd = socket(c->domain, c->type | SOCK_CLOEXEC, c->protocol);
+	if (fd < 0)
+		return -1;
+	int status = fcntl(c->socket, F_GETFL);
+	if (status >= 0 && (status & O_NONBLOCK))
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	copy_options(c->socket, fd);
+	struct sockaddr_storage local;
+	socklen_t length = sizeof local;
+	if (getsockname(c->socket, (struct sockaddr *)&local, &length) == 0) {
+		int loopback = 0;
+		if (local.ss_family == AF_INET) {
+			struct sockaddr_in *a = (struct sockaddr_in *)&local;
+			loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+			a->sin_port = 0;
+		} else if (local.ss_family == AF_INET6) {
+			struct sockaddr_in6 *a = (struct sockaddr_in6 *)&local;
+			loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+			a->sin6_port = 0, a->sin6_scope_id = 0;
+		}
+		if (loopback && bind(fd, (struct sockaddr *)&local, length) != 0) {
+			int failed = errno;
+			close(fd);
+			errno = failed;
+			return -1;
+		}
+	}
+	return fd;
+}
+
+int safesock_kernel_connect_outside(int listener, struct safesock_kernel_call *call, const struct safesock_kernel_destination *to)
+{
+	if (call->socket < 0)
+		return safesock_kernel_fail(listener, call, EBADF);
+	int fd = outside_socket(call);
+	if (fd < 0)
+		return safesock_kernel_fail(listener, call, errno);
+	struct sockaddr_storage address;
+	socklen_t length = build_address(call->domain, to, &address);
+	return start_job(listener, call, NULL, fd, &address, length);
+}
+
+int safesock_kernel_connect_here(int listener, struct safesock_kernel_call *call, const struct safesock_kernel_destination *to)
+{
+	if (call->socket < 0)
+		return safesock_kernel_fail(listener, call, EBADF);
+	if (to != NULL) {
+		struct sockaddr_storage address;
+		socklen_t length = build_address(call->domain, to, &address);
+		return start_job(listener, call, NULL, -1, &address, length);
+	}
+	if (call->has_address != 1)
+		return safesock_kernel_fail(listener, call, EINVAL);
+	/* A path relative to the caller's directory, not ours. */
+	struct sockaddr_un *u = (struct sockaddr_un *)call->address;
+	if (call->domain == AF_UNIX && call->address_length > offsetof(struct sockaddr_un, sun_path) &&
+	    u->sun_path[0] != '\0' && u->sun_path[0] != '/') {
+		struct sockaddr_un full = { .sun_family = AF_UNIX };
+		size_t given = strnlen(u->sun_path, call->address_length - offsetof(struct sockaddr_un, sun_path));
+		int n = snprintf(full.sun_path, sizeof full.sun_path, "/proc/%d/cwd/%.*s", (int)call->pid, (int)given, u->sun_path);
+		if (n < 0 || (size_t)n >= sizeof full.sun_path)
+			return safesock_kernel_fail(listener, call, ENAMETOOLONG);
+		return start_job(listener, call, NULL, -1, &full, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + (size_t)n + 1));
+	}
+	return start_job(listener, call, NULL, -1, call->address, call->address_length);
+}
+
+void safesock_kernel_send_address(struct safesock_kernel_send *send, unsigned i, int domain,
+				  const struct safesock_kernel_destination *to)
+{
+	if (i >= send->count)
+		return;
+	struct safesock_kernel_message *m = &send->messages[i];
+	if (to == NULL || to->kind == SAFESOCK_KERNEL_PEER) {
+		m->has_address = 0, m->address_length = 0;
+		return;
+	}
+	m->has_address = 1;
+	m->address_length = build_address(domain, to, m->address);
+}
+
+void safesock_kernel_send_strip(struct safesock_kernel_send *send)
+{
+	for (unsigned i = 0; i < send->count; i++) {
+		send->messages[i].has_address = 0;
+		send->messages[i].control_length = 0;
+	}
+}
+
+int safesock_kernel_send_passes_descriptors(const struct safesock_kernel_send *send)
+{
+	for (unsigned i = 0; i < send->count; i++) {
+		const struct safesock_kernel_message *m = &send->messages[i];
+		struct msghdr h = { .msg_control = (void *)(send->bytes + m->control_offset), .msg_controllen = m->control_length };
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&h); m->control_length > 0 && c != NULL; c = CMSG_NXTHDR(&h, c)) {
+			if (c->cmsg_level == SOL_SOCKET && (c->cmsg_type == SCM_RIGHTS || c->cmsg_type == SCM_CREDENTIALS))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+int safesock_kernel_send(int listener, struct safesock_kernel_call *call, struct safesock_kernel_send *send, int install_outside)
 {
 	if (call->socket < 0) {
 		free(send);
@@ -416,6 +698,13 @@ int safesock_kernel_send(int listener, struct safesock_kernel_call *call, struct
 		safesock_kernel_release(call);
 		return safesock_kernel_respond(listener, call->id, 0, 0, 0);
 	}
-	return start_job(listener, call, send);
+	int outside = -1;
+	if (install_outside) {
+		outside = outside_socket(call);
+		if (outside < 0) {
+			free(send);
+			return safesock_kernel_fail(listener, call, errno);
+		}
+	}
+	return start_job(listener, call, send, outside, NULL, 0);
 }
-

@@ -36,7 +36,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <linux/sockios.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -191,11 +193,107 @@ static int build_wall(const uint8_t *ports)
 	return rc == 0 ? (int)abi : -1;
 }
 
+/* What the child tells the parent once it is walled in: the numbers,
+ * and beside them (SCM_RIGHTS) the listener, its network namespace and
+ * the DNS sockets. */
+struct setup {
+	int error;          /* 0, or the errno of what failed */
+	int stage;          /* what failed: 1 namespace, 2 capabilities, 3 filter */
+	int landlock;
+	int namespace;
+	int user_namespace;
+	int namespace_error;
+	int capabilities;
+	int dns_count;
+};
+
+static void child_setup(int trap, const struct safesock_kernel_nameserver *nameservers, int count,
+			const uint8_t *ports, int channel)
+{
+	static const uint8_t no_ports[65536 / 8];
+	struct setup setup = { .capabilities = -1 };
+	int fds[1 + 2 * SAFESOCK_KERNEL_MAX_NAMESERVERS];
+	int nfds = 0;
+	int udp[SAFESOCK_KERNEL_MAX_NAMESERVERS], tcp[SAFESOCK_KERNEL_MAX_NAMESERVERS];
+	if (count > SAFESOCK_KERNEL_MAX_NAMESERVERS)
+		count = SAFESOCK_KERNEL_MAX_NAMESERVERS;
+	if (trap & SAFESOCK_KERNEL_NAMESPACE) {
+		int as_root = geteuid() == 0;
+		int made = safesock_kernel_enter_namespace(as_root, nameservers, count, udp, tcp);
+		if (made == 0) {
+			setup.namespace = 1;
+			setup.user_namespace = !as_root;
+			setup.dns_count = count;
+		} else {
+			setup.namespace_error = errno ? errno : EPERM;
+			/* Once unshared there is no way back: a half-made wall is an
+			 * error, as is a namespace that was required. */
+			if ((trap & SAFESOCK_KERNEL_REQUIRE_NAMESPACE) || made == -2) {
+				setup.error = setup.namespace_error, setup.stage = 1;
+				goto tell;
+			}
+		}
+	}
+	int network = setup.namespace ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC) : -1;
+	setup.capabilities = safesock_kernel_drop_capabilities();
+	if (setup.capabilities < 0)
+		setup.error = errno ? errno : EPERM, setup.stage = 2;
+	if (network >= 0)
+		fds[nfds++] = network;
+	for (int i = 0; i < setup.dns_count; i++) {
+		fds[nfds++] = udp[i];
+		fds[nfds++] = tcp[i];
+	}
+tell:;
+	/* Sent before the filter, which would hold this sendmsg for the
+	 * supervisor that is waiting for it. */
+	union {
+		struct cmsghdr header;
+		uint8_t bytes[CMSG_SPACE(sizeof fds)];
+	} control;
+	memset(&control, 0, sizeof control);
+	struct iovec data = { .iov_base = &setup, .iov_len = sizeof setup };
+	struct msghdr m = { .msg_iov = &data, .msg_iovlen = 1 };
+	if (nfds > 0) {
+		m.msg_control = control.bytes;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
+	}
+	if (sendmsg(channel, &m, MSG_NOSIGNAL) != (ssize_t)sizeof setup || setup.error != 0)
+		_exit(127);
+	/* The parent has its copies: this process, and the program it becomes,
+	 * must keep none (with a DNS socket it could answer its own lookups). */
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	/* Then the filter and the wall; the listener's number goes by write,
+	 * which is not trapped, and the parent takes it (pidfd_getfd). */
+	int walled[3] = { install_filter(trap), 0, -1 };
+	walled[1] = walled[0] < 0 ? errno : 0;
+	/* In the namespace the program makes no TCP connect of its own: the
+	 * supervisor makes them all, so a call let go on can never be one. */
+	if (walled[0] >= 0 && setup.namespace)
+		walled[2] = build_wall(no_ports);
+	else if (walled[0] >= 0 && ports != NULL)
+		walled[2] = build_wall(ports);
+	if (write(channel, walled, sizeof walled) != (ssize_t)sizeof walled || walled[0] < 0)
+		_exit(127);
+	char go;
+	if (read(channel, &go, 1) != 1)
+		_exit(127);
+	/* With the listener a thread could answer its own calls. */
+	close(walled[0]);
+}
+
 int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp[], int trap,
+			  const struct safesock_kernel_nameserver *nameservers, int nameserver_count,
 			  const uint8_t *ports, struct safesock_kernel_child *child, char *error, size_t error_size)
 {
-	int up[2], down[2]; /* child -> parent, parent -> child */
-	if (pipe2(up, O_CLOEXEC) != 0 || pipe2(down, O_CLOEXEC) != 0) {
+	int up[2], channel[2];
+	if (pipe2(up, O_CLOEXEC) != 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, channel) != 0) {
 		say(error, error_size, "pipe");
 		return -1;
 	}
@@ -207,20 +305,8 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 	if (pid == 0) {
 		/* Only system calls from here to exec: the parent may have threads. */
 		close(up[0]);
-		close(down[1]);
-		int message[3] = { install_filter(trap), 0, -1 };
-		message[1] = message[0] < 0 ? errno : 0;
-		if (message[0] >= 0 && ports != NULL)
-			message[2] = build_wall(ports);
-		if (write(up[1], message, sizeof message) != (ssize_t)sizeof message)
-			_exit(127);
-		/* The parent has taken its duplicate of the listener: this process,
-		 * and the program it becomes, must not keep one (with it a thread
-		 * could answer its own calls). */
-		char go;
-		if (message[0] < 0 || read(down[0], &go, 1) != 1)
-			_exit(127);
-		close(message[0]);
+		close(channel[0]);
+		child_setup(trap, nameservers, nameserver_count, ports, channel[1]);
 		execve(path, argv, envp);
 		int failed = errno;
 		ssize_t ignored = write(up[1], &failed, sizeof failed);
@@ -228,59 +314,123 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 		_exit(127);
 	}
 	close(up[1]);
-	close(down[0]);
+	close(channel[1]);
 	/* The supervisor runs unconfined: a program of the same user must not
 	 * be able to ptrace it, or read and write its memory, to make it
 	 * connect. Not dumpable: only a privileged process can. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	int message[3];
-	int listener = -1, pidfd = -1;
-	if (read(up[0], message, sizeof message) != (ssize_t)sizeof message || message[0] < 0) {
-		errno = message[0] < 0 ? message[1] : EIO;
+	memset(child, 0, sizeof *child);
+	child->listener = child->pidfd = -1;
+	struct setup setup;
+	int fds[1 + 2 * SAFESOCK_KERNEL_MAX_NAMESERVERS];
+	int nfds = 0;
+	union {
+		struct cmsghdr header;
+		uint8_t bytes[CMSG_SPACE(sizeof fds)];
+	} control;
+	struct iovec data = { .iov_base = &setup, .iov_len = sizeof setup };
+	struct msghdr m = { .msg_iov = &data, .msg_iovlen = 1, .msg_control = control.bytes, .msg_controllen = sizeof control.bytes };
+	ssize_t got = recvmsg(channel[0], &m, MSG_CMSG_CLOEXEC);
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c != NULL; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			memcpy(fds, CMSG_DATA(c), sizeof(int) * (size_t)nfds);
+		}
+	}
+	if (got != (ssize_t)sizeof setup || setup.error != 0 || nfds < (setup.namespace ? 1 + 2 * setup.dns_count : 0)) {
+		errno = got == (ssize_t)sizeof setup && setup.error != 0 ? setup.error : EIO;
+		const char *what = got != (ssize_t)sizeof setup ? "cannot start the program" :
+				   setup.stage == 1 ? "cannot make the network namespace (--require-namespace, or a half-made one)" :
+				   "cannot drop the capabilities";
+		say(error, error_size, what);
+		goto fail;
+	}
+	int at = 0;
+	if (setup.namespace) {
+		struct stat st;
+		int network = fds[at++];
+		if (fstat(network, &st) != 0) {
+			say(error, error_size, "cannot read the program's network namespace");
+			goto fail;
+		}
+		child->network = st.st_ino;
+		close(network);
+		fds[0] = -1;
+		for (int i = 0; i < setup.dns_count; i++) {
+			child->dns_udp[i] = fds[at++];
+			child->dns_tcp[i] = fds[at++];
+		}
+	}
+	int walled[3];
+	if (read(channel[0], walled, sizeof walled) != (ssize_t)sizeof walled || walled[0] < 0) {
+		errno = walled[0] < 0 ? walled[1] : EIO;
 		say(error, error_size, "cannot install the seccomp filter");
 		goto fail;
 	}
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd >= 0)
-		listener = (int)syscall(SYS_pidfd_getfd, pidfd, message[0], 0);
-	if (listener < 0) {
+	child->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (child->pidfd >= 0)
+		child->listener = (int)syscall(SYS_pidfd_getfd, child->pidfd, walled[0], 0);
+	if (child->listener < 0) {
 		say(error, error_size, "cannot take the seccomp listener (pidfd_getfd)");
 		goto fail;
 	}
-	if (write(down[1], "g", 1) != 1) {
+	setup.landlock = walled[2];
+	child->dns_count = setup.dns_count;
+	child->namespace = setup.namespace;
+	child->user_namespace = setup.user_namespace;
+	child->namespace_error = setup.namespace_error;
+	child->capabilities = setup.capabilities;
+	child->landlock = setup.landlock;
+	if (write(channel[0], "g", 1) != 1) {
 		say(error, error_size, "cannot start the program");
 		goto fail;
 	}
-	close(down[1]);
+	close(channel[0]);
 	int failed;
-	ssize_t got = read(up[0], &failed, sizeof failed); /* EOF: the exec happened */
+	got = read(up[0], &failed, sizeof failed); /* EOF: the exec happened */
 	close(up[0]);
 	if (got == (ssize_t)sizeof failed) {
 		errno = failed;
 		say(error, error_size, path);
-		close(listener);
-		close(pidfd);
+		close(child->listener);
+		close(child->pidfd);
+		for (int i = 1; i < nfds; i++)
+			close(fds[i]);
 		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	/* The caller waits while the supervisor answers: ask the scheduler to
 	 * hand the CPU straight between them (best effort: Linux 6.6). */
-	ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	ioctl(child->listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	child->pid = pid;
-	child->pidfd = pidfd;
-	child->listener = listener;
-	child->landlock = message[2];
 	return 0;
 fail:
 	close(up[0]);
-	close(down[1]);
-	if (listener >= 0)
-		close(listener);
-	if (pidfd >= 0)
-		close(pidfd);
+	close(channel[0]);
+	for (int i = 0; i < nfds; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+	}
+	if (child->pidfd >= 0)
+		close(child->pidfd);
+	if (child->listener >= 0)
+		close(child->listener);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
+}
+
+int safesock_kernel_socket_inside(int fd, uint64_t network)
+{
+	if (network == 0)
+		return 0;
+	int ns = ioctl(fd, SIOCGSKNS);
+	if (ns < 0)
+		return 0; /* unknown: treated as outside, where nothing is let go on */
+	struct stat st;
+	int inside = fstat(ns, &st) == 0 && st.st_ino == network;
+	close(ns);
+	return inside;
 }
 
 /* Our duplicate of the caller's descriptor `fd`, or -1. */
@@ -292,7 +442,9 @@ static int their_socket(pid_t tid, int fd)
 	if (pidfd < 0)
 		return -1;
 	int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	int failed = errno;
 	close(pidfd);
+	errno = failed;
 	return copy;
 }
 
@@ -357,7 +509,24 @@ static int describe(int listener, const struct seccomp_notif *req, struct safeso
 	return 0;
 }
 
-int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call)
+/* Whether the caller's descriptor `fd` is close-on-exec (its fdinfo). */
+static int close_on_exec(pid_t pid, int fd)
+{
+	char path[64], text[256];
+	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, fd);
+	int f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0)
+		return 0;
+	ssize_t n = read(f, text, sizeof text - 1);
+	close(f);
+	if (n <= 0)
+		return 0;
+	text[n] = '\0';
+	const char *flags = strstr(text, "flags:");
+	return flags != NULL && (strtoul(flags + 6, NULL, 8) & O_CLOEXEC) != 0;
+}
+
+int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call, uint64_t network)
 {
 	uint64_t address = 0, length = 0;
 	switch (call->op) {
@@ -370,13 +539,22 @@ int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call)
 		break;
 	}
 	call->socket = their_socket(call->pid, (int)call->args[0]);
-	if (call->socket >= 0) {
+	if (call->socket < 0) {
+		call->socket_error = errno ? errno : EBADF;
+	} else {
 		socklen_t n = sizeof call->domain;
-		getsockopt(call->socket, SOL_SOCKET, SO_DOMAIN, &call->domain, &n);
-		n = sizeof call->type;
-		getsockopt(call->socket, SOL_SOCKET, SO_TYPE, &call->type, &n);
-		n = sizeof call->protocol;
-		getsockopt(call->socket, SOL_SOCKET, SO_PROTOCOL, &call->protocol, &n);
+		if (getsockopt(call->socket, SOL_SOCKET, SO_DOMAIN, &call->domain, &n) != 0) {
+			call->socket_error = errno;
+			close(call->socket);
+			call->socket = -1;
+		} else {
+			n = sizeof call->type;
+			getsockopt(call->socket, SOL_SOCKET, SO_TYPE, &call->type, &n);
+			n = sizeof call->protocol;
+			getsockopt(call->socket, SOL_SOCKET, SO_PROTOCOL, &call->protocol, &n);
+			call->inside = safesock_kernel_socket_inside(call->socket, network);
+			call->close_on_exec = close_on_exec(call->pid, (int)call->args[0]);
+		}
 	}
 	if (address == 0 && length > 0 && call->op != SAFESOCK_KERNEL_SENDTO) {
 		call->has_address = -EFAULT; /* connect and bind read a NULL address: EFAULT, as the kernel says */

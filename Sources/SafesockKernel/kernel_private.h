@@ -18,4 +18,11 @@ int safesock_kernel_respond(int listener, uint64_t id, int64_t value, int error,
 /* Closes the call's duplicate of the caller's socket, if it holds one. */
 void safesock_kernel_release(struct safesock_kernel_call *call);
 
+/* namespace.c, in the child before exec. The namespace: 0; -1 (errno)
+ * when none could be made, nothing changed; -2 when one is half made. Capabilities: 0 all gone; 1 the bounding set stays (no
+ * privilege to empty it); -1 failed. */
+int safesock_kernel_enter_namespace(int as_root, const struct safesock_kernel_nameserver *nameservers, int count,
+				    int *dns_udp, int *dns_tcp);
+int safesock_kernel_drop_capabilities(void);
+
 #endif

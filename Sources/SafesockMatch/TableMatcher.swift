@@ -67,9 +67,21 @@ public struct TableDecision {
         d.anyPort = true
     }
 
+    /// Ports are ignored and only disallow rules count: the verdict
+    /// (`disallowPossible`) says whether a disallow rule could match at some
+    /// port, as the kernel layer's name memory asks of a name it must keep.
+    public init(anyPortDisallowOf table: UnsafeRawBufferPointer) {
+        self.init(anyPortOf: table)
+        d.disallowOnly = true
+    }
+
     public mutating func add(_ identity: IdentityInput) {
         if !d.finished { d.visit(identity) }
     }
+
+    /// With `anyPortDisallowOf`: some disallow rule could match (or the
+    /// table is unreadable, which must keep every name as well).
+    public var disallowPossible: Bool { d.disallowSeen || d.view.fault }
 
     public var result: MatchResult {
         let allow = d.anyAllow && !d.anyDisallow && !d.view.fault
@@ -91,6 +103,9 @@ struct Decider {
     var anyAllow = false
     var anyDisallow = false
     var truncated = false
+    /// With anyPort: look for disallow rules instead of allow rules.
+    var disallowOnly = false
+    var disallowSeen = false
 
     init(table: UnsafeRawBufferPointer, port: UInt16, out: UnsafeMutableBufferPointer<UInt32>) {
         var v = TableView(table)
@@ -103,7 +118,9 @@ struct Decider {
     }
 
     /// A disallow is final; once the output is full nothing more can change.
-    var finished: Bool { view.fault || (anyDisallow && truncated) || (anyPort && anyAllow) }
+    var finished: Bool {
+        view.fault || (anyDisallow && truncated) || (anyPort && !disallowOnly && anyAllow) || (disallowOnly && disallowSeen)
+    }
 
     mutating func visit(_ id: IdentityInput) {
         let text = id.text
@@ -220,6 +237,7 @@ struct Decider {
         }
         if anyPort {
             if rule.action == 0 && rule.rangeCount > 0 { anyAllow = true }
+            if rule.action == 1 && rule.rangeCount > 0 { disallowSeen = true }
             return
         }
         guard portMatches(rule.firstRange, rule.rangeCount) else { return }
