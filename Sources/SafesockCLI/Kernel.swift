@@ -236,11 +236,12 @@ final class KernelSupervisor: @unchecked Sendable {
             // fails (connected) or, under servers allow, listens as allowed.
             safesock_kernel_continue(listener, &call)
         case Int(SAFESOCK_KERNEL_GETPEERNAME.rawValue): // trapped unless `peername allow`, and always with a publication
-            switch peername {
-            case 2: safesock_kernel_continue(listener, &call) // reads, reaches nothing
-            case 1: safesock_kernel_masked_peer(listener, &call)
-            default: refuse(&call, reason: tables.fault.map { "no usable table: \($0)" } ?? "peername deny")
-            }
+            // deny is answered as mask: the program learns nothing, and a
+            // getpeername that fails makes Go's runtime wait for the
+            // connect for ever (it takes a failure for a spurious wake-up).
+            if peername == 2 && inet { safesock_kernel_continue(listener, &call) } // reads, reaches nothing
+            else if inet { safesock_kernel_masked_peer(listener, &call) }
+            else { safesock_kernel_continue(listener, &call) }
         default:
             safesock_kernel_fail(listener, &call, ENOSYS)
         }

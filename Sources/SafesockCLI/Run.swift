@@ -122,6 +122,7 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
             Output.err("safesock run: \(error)")
             return ExitStatus.failure
         }
+        environment["SAFESOCK_KERNEL"] = "1"
         return KernelSupervisor(table: table, origin: arguments.value("--origin"),
                                 log: arguments.value("--log").map(absolute), learn: arguments.has("--learn"),
                                 requireNamespace: arguments.has("--require-namespace"))
