@@ -11,8 +11,11 @@ SWIFTFLAGS := -c $(CONFIG)
 # example), curl and python3.11 (clients under the library), unshare and mount
 # (private /etc/hosts), readelf and nm (the library's shape), ip (verify's
 # private network namespace), libc6-dev (libc.a, for the static client the
-# kernel backstop is tested with).
-TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2 libc6-dev
+# kernel backstop is tested with); and the real programs `run --kernel` is
+# tried with (KernelProgramsTests): Go (a static client with its own
+# resolver), ruby, perl's LWP, wget, git, dig, a JDK for `java Client.java`.
+TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2 libc6-dev \
+                 golang-go ruby libwww-perl wget git bind9-dnsutils python3-pip
 
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
@@ -29,7 +32,8 @@ EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature 
                   -parse-as-library -O -Xcc -fPIC -Xfrontend -function-sections
 
 TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift_probe \
-                 $(BUILD)/test/libsafesock-flipped.so $(BUILD)/test/static_client $(BUILD)/test/client
+                 $(BUILD)/test/libsafesock-flipped.so $(BUILD)/test/static_client $(BUILD)/test/client \
+                 $(BUILD)/test/go_client
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -72,6 +76,14 @@ $(BUILD)/test/static_client: Tests/programs/static_client.c
 $(BUILD)/test/client: Tests/programs/static_client.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Werror -pthread $< -o $@
+
+# A Go net/http client, CGO_ENABLED=0: static, with Go's own resolver.
+# Offline, with its caches in the build folder (CI may have no HOME).
+$(BUILD)/test/go_client: Tests/programs/go_client/main.go Tests/programs/go_client/go.mod
+	@mkdir -p $(@D) $(CURDIR)/$(BUILD)/go
+	cd Tests/programs/go_client && env -u GOFLAGS GOCACHE=$(CURDIR)/$(BUILD)/go/cache GOPATH=$(CURDIR)/$(BUILD)/go/path \
+	  GOENV=off GOTOOLCHAIN=local GOPROXY=off GOSUMDB=off GOFLAGS=-mod=mod GOTELEMETRY=off CGO_ENABLED=0 \
+	  go build -trimpath -o $(CURDIR)/$@ .
 
 # A deliberately broken library (one port's verdict flipped): `verify` must notice.
 $(BUILD)/test/libsafesock-flipped.so: $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h) CShim/exports.map

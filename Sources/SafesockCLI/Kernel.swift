@@ -60,6 +60,7 @@ final class KernelSupervisor: @unchecked Sendable {
         var trap = Int32(SAFESOCK_KERNEL_TRAP_SERVERS) | Int32(SAFESOCK_KERNEL_NAMESPACE)
         if peername != 2 || tables.published { trap |= Int32(SAFESOCK_KERNEL_TRAP_PEERNAME) }
         if requireNamespace { trap |= Int32(SAFESOCK_KERNEL_REQUIRE_NAMESPACE) }
+        if tables.published { trap |= Int32(SAFESOCK_KERNEL_READ_ONLY_PUBLICATIONS) }
         return trap
     }
 
@@ -144,6 +145,10 @@ final class KernelSupervisor: @unchecked Sendable {
             parts.append("Landlock ABI \(child.landlock) " + (inNamespace ? "(no TCP connect of the program's own)" : "(TCP to allowed ports only)"))
         } else {
             parts.append(inNamespace || wallPorts ? "no Landlock" : "no Landlock wall (every port allowed)")
+        }
+        if tables.published {
+            parts.append(child.read_only_publications == 1 ? "publications read-only to the program"
+                                                            : "publications WRITABLE by the program (no mount namespace)")
         }
         var line = parts.joined(separator: ", ")
         if tables.published && !inNamespace && child.landlock >= 0 && wallPorts {
@@ -382,6 +387,12 @@ final class KernelSupervisor: @unchecked Sendable {
                     break
                 }
             }
+            if to.kind == Int32(SAFESOCK_KERNEL_PEER) && allInside, let peer = Self.peer(of: call.socket) {
+                // The program's own socket, connected in its namespace (a
+                // datagram connect to a host not allowed stays there): what
+                // it sends is judged as a send to that peer, and reported.
+                to = peer
+            }
             if message.source_route != 0 {
                 refusal = (nil, [], "source route")
             } else if to.kind == 4 || to.kind == 6 {
@@ -407,7 +418,7 @@ final class KernelSupervisor: @unchecked Sendable {
             if learn && refusal.reason != "source route" { continue }
             if i == 0 {
                 safesock_kernel_send_free(copy)
-                safesock_kernel_fail(listener, &call, refusal.reason == "source route" ? EPERM : EACCES)
+                safesock_kernel_fail(listener, &call, EACCES)
                 return
             }
             keep = i
@@ -419,6 +430,21 @@ final class KernelSupervisor: @unchecked Sendable {
         let install = inNamespace && call.inside == 1 && !allInside
         if install { outsideDatagrams = true }
         safesock_kernel_send(listener, &call, copy, install ? 1 : 0)
+    }
+
+    /// The peer our duplicate `fd` is connected to, as a destination.
+    static func peer(of fd: Int32) -> safesock_kernel_destination? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let got = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) } }
+        guard got == 0 else { return nil }
+        var to = safesock_kernel_destination()
+        let family = Int32(storage.ss_family)
+        let parsed = withUnsafeBytes(of: &storage) { raw in
+            safesock_kernel_destination(family, Int32(SOCK_DGRAM.rawValue), 1, raw.bindMemory(to: UInt8.self).baseAddress,
+                                        UInt32(length), &to)
+        }
+        return parsed == 0 && (to.kind == 4 || to.kind == 6) ? to : nil
     }
 
     /// The calls the filter sends only to be refused, whatever the table

@@ -205,6 +205,7 @@ struct setup {
 	int namespace_error;
 	int capabilities;
 	int dns_count;
+	int read_only;
 };
 
 static void child_setup(int trap, const struct safesock_kernel_nameserver *nameservers, int count,
@@ -233,6 +234,14 @@ static void child_setup(int trap, const struct safesock_kernel_nameserver *names
 				goto tell;
 			}
 		}
+	}
+	if ((trap & SAFESOCK_KERNEL_READ_ONLY_PUBLICATIONS) && (setup.namespace || geteuid() == 0)) {
+		/* A published table must not be republished by the program it judges. */
+		if (safesock_kernel_read_only_publications() != 0) {
+			setup.error = errno ? errno : EPERM, setup.stage = 4;
+			goto tell;
+		}
+		setup.read_only = 1;
 	}
 	int network = setup.namespace ? open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC) : -1;
 	setup.capabilities = safesock_kernel_drop_capabilities();
@@ -341,6 +350,7 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 		errno = got == (ssize_t)sizeof setup && setup.error != 0 ? setup.error : EIO;
 		const char *what = got != (ssize_t)sizeof setup ? "cannot start the program" :
 				   setup.stage == 1 ? "cannot make the network namespace (--require-namespace, or a half-made one)" :
+				   setup.stage == 4 ? "cannot make the publications read-only for the program" :
 				   "cannot drop the capabilities";
 		say(error, error_size, what);
 		goto fail;
@@ -380,6 +390,7 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 	child->user_namespace = setup.user_namespace;
 	child->namespace_error = setup.namespace_error;
 	child->capabilities = setup.capabilities;
+	child->read_only_publications = setup.read_only;
 	child->landlock = setup.landlock;
 	if (write(channel[0], "g", 1) != 1) {
 		say(error, error_size, "cannot start the program");

@@ -23,6 +23,7 @@ void safesock_kernel_release(struct safesock_kernel_call *call);
  * privilege to empty it); -1 failed. */
 int safesock_kernel_enter_namespace(int as_root, const struct safesock_kernel_nameserver *nameservers, int count,
 				    int *dns_udp, int *dns_tcp);
+int safesock_kernel_read_only_publications(void); /* 0, or -1 */
 int safesock_kernel_drop_capabilities(void);
 
 #endif

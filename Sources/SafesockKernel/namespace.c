@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -194,6 +196,25 @@ int safesock_kernel_enter_namespace(int as_root, const struct safesock_kernel_na
 		if (dns_sockets(&nameservers[i], &dns_udp[i], &dns_tcp[i]) != 0)
 			return -2;
 	}
+	return 0;
+}
+
+int safesock_kernel_read_only_publications(void)
+{
+	/* A mount namespace of the program's own, where /dev/shm (the
+	 * publications, shm_open's objects) is read-only: the program cannot
+	 * republish the table that judges it. Without CAP_SYS_ADMIN, dropped
+	 * next, it cannot mount it again; mount flags locked from outside
+	 * (nosuid, nodev, noexec) are kept, as a remount must. */
+	struct statvfs was;
+	if (unshare(CLONE_NEWNS) != 0 || mount("none", "/", NULL, MS_REC | MS_SLAVE, NULL) != 0 || statvfs("/dev/shm", &was) != 0)
+		return -1;
+	unsigned long kept = (was.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (was.f_flag & ST_NODEV ? MS_NODEV : 0) |
+			     (was.f_flag & ST_NOEXEC ? MS_NOEXEC : 0) | (was.f_flag & ST_NOATIME ? MS_NOATIME : 0) |
+			     (was.f_flag & ST_RELATIME ? MS_RELATIME : 0);
+	if (mount("/dev/shm", "/dev/shm", NULL, MS_BIND | MS_REC, NULL) != 0 ||
+	    mount(NULL, "/dev/shm", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | kept, NULL) != 0)
+		return -1;
 	return 0;
 }
 

@@ -35,6 +35,7 @@ struct safesock_kernel_child {
 	int dns_udp[SAFESOCK_KERNEL_MAX_NAMESERVERS]; /* safesock's DNS sockets, bound at the nameservers' port 53 in that namespace */
 	int dns_tcp[SAFESOCK_KERNEL_MAX_NAMESERVERS];
 	int namespace_error; /* errno of the namespace that could not be made (fallback), else 0 */
+	int read_only_publications; /* 1: the program's /dev/shm is read-only */
 };
 
 /* What the filter traps beyond connect and the sends (`trap` below). */
@@ -43,6 +44,7 @@ enum {
 	SAFESOCK_KERNEL_TRAP_PEERNAME = 2, /* getpeername */
 	SAFESOCK_KERNEL_NAMESPACE = 4,     /* make the network namespace; without it, the seccomp-only fallback */
 	SAFESOCK_KERNEL_REQUIRE_NAMESPACE = 8, /* and fail rather than fall back */
+	SAFESOCK_KERNEL_READ_ONLY_PUBLICATIONS = 16, /* the program's /dev/shm read-only (a published table is followed) */
 };
 
 /* Starts `path` (a full path) with `argv` and `envp` under a seccomp

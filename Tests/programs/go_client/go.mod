@@ -1,0 +1,3 @@
+module safesockgo
+
+go 1.19
