@@ -6,8 +6,8 @@
  *      (AF_UNIX, AF_UNSPEC reach no inet host);
  *   2. a malformed inet address: deny EINVAL, as the kernel would;
  *   3. no usable table: deny EACCES (fail closed);
- *   4. not a stream socket and `datagrams deny`: deny EACCES (under run
- *      --kernel, port 53 passes: the supervisor answers DNS itself);
+ *   4. under run --kernel: pass (the supervisor judges and makes it);
+ *      not a stream socket and `datagrams deny`: deny EACCES;
  *   5. the table's decision on the destination's identities and port: its
  *      address (and loopback for 0.0.0.0 and ::, where the kernel sends
  *      them) and every name the resolver returned the address for.
@@ -173,10 +173,12 @@ decide(const struct safesock_identity *first, int port, int type, struct safesoc
 			record.reason = "no table";
 			return safesock_deny(&record);
 		}
-		if (type != SOCK_STREAM && port == 53 && s->kernel) {
-			/* Under run --kernel the nameservers are safesock's own DNS
-			 * service, in the program's namespace, which answers per
-			 * policy; the supervisor judges every datagram anyway. */
+		if (s->kernel) {
+			/* Under run --kernel the supervisor judges every inet call,
+			 * with names from trusted sources the library lacks (the
+			 * answers of its DNS service, which a program's own resolver
+			 * asks), and makes it: judged here too, a name only the
+			 * supervisor knows would be denied. */
 			return SAFESOCK_PASS;
 		}
 		if (type != SOCK_STREAM && now.options.datagrams == 0) {

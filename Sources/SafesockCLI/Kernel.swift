@@ -303,9 +303,14 @@ final class KernelSupervisor: @unchecked Sendable {
         }
         if let fault = tables.fault { return refuse(&call, destination, reason: "no usable table: \(fault)") }
         let verdict = judge(&destination)
+        // Outside the namespace (the fallback), or a socket of ours already:
+        // connected here, on that socket, to the destination judged (a
+        // second connect of a non-blocking one says EALREADY or EISCONN).
+        let ours = !inNamespace || call.inside == 0
         if !stream {
-            if verdict.allow && datagrams || learn && call.inside == 0 {
-                outsideDatagrams = outsideDatagrams || inNamespace
+            if verdict.allow && datagrams || learn && ours {
+                if ours { safesock_kernel_connect_here(listener, &call, &to); return }
+                outsideDatagrams = true
                 safesock_kernel_connect_outside(listener, &call, &to)
             } else if inNamespace && call.inside == 1 {
                 // A datagram connect sends nothing (glibc sorts getaddrinfo's
@@ -323,7 +328,8 @@ final class KernelSupervisor: @unchecked Sendable {
         } else if !Self.admits(wall, destination.port) {
             return refuse(&call, destination, reason: Self.outsideTheWall)
         }
-        if inNamespace && call.inside == 1 && destination.address.isLoopback && listensInside(call.pid, destination) {
+        if ours { safesock_kernel_connect_here(listener, &call, &to); return }
+        if destination.address.isLoopback && listensInside(call.pid, destination) {
             // The program's own listener in its namespace: it stays there.
             safesock_kernel_connect_here(listener, &call, &to)
             return
