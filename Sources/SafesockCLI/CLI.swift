@@ -24,7 +24,7 @@ public enum CLI {
 
     static let commands: [Command] = [
         checkCommand, lintCommand, explainCommand, compileCommand, showCommand, runCommand, reloadCommand, suggestCommand,
-        verifyCommand, verifyInsideCommand, probeCommand,
+        verifyCommand, doctorCommand, verifyInsideCommand, probeCommand,
     ]
 
     public static func run(_ arguments: [String]) -> Int32 {

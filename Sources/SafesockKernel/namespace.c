@@ -27,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kernel_private.h"
@@ -190,6 +191,18 @@ int safesock_kernel_enter_namespace(int as_root, const struct safesock_kernel_na
 	}
 	if (loopback_up() != 0)
 		return -2;
+	/* getaddrinfo's AI_ADDRCONFIG asks for no IPv4 (IPv6) answer when no
+	 * address but a loopback one is configured: documentation addresses
+	 * (RFC 5737, RFC 3849) on the loopback say both are. Nothing is ever
+	 * reached at them: every connect goes to the supervisor. */
+	static const struct safesock_kernel_nameserver configured[2] = {
+		{ .family = 4, .address = { 192, 0, 2, 53 } },
+		{ .family = 6, .address = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x53 } },
+	};
+	for (int i = 0; i < 2; i++) {
+		if (add_address(&configured[i]) != 0 && configured[i].family == 4)
+			return -2;
+	}
 	for (int i = 0; i < count; i++) {
 		if (!on_loopback(&nameservers[i]) && add_address(&nameservers[i]) != 0)
 			return -2;
@@ -249,4 +262,40 @@ int safesock_kernel_drop_capabilities(void)
 			return 1; /* an ordinary user outside a namespace cannot drop it: no_new_privs holds instead */
 	}
 	return 0;
+}
+
+int safesock_kernel_namespace_possible(void)
+{
+	/* Tried in a child that exits at once: what run --kernel would do. */
+	int channel[2];
+	if (pipe2(channel, O_CLOEXEC) != 0)
+		return errno;
+	pid_t pid = fork();
+	if (pid < 0)
+		return errno;
+	if (pid == 0) {
+		close(channel[0]);
+		int as_root = geteuid() == 0, rc = 0;
+		if (as_root)
+			rc = unshare(CLONE_NEWNET);
+		else
+			rc = unshare(CLONE_NEWUSER | CLONE_NEWNET);
+		int result = rc == 0 ? (loopback_up() == 0 || as_root ? 0 : errno) : errno;
+		ssize_t ignored = write(channel[1], &result, sizeof result);
+		(void)ignored;
+		_exit(0);
+	}
+	close(channel[1]);
+	int result = EIO;
+	if (read(channel[0], &result, sizeof result) != (ssize_t)sizeof result)
+		result = EIO;
+	close(channel[0]);
+	waitpid(pid, NULL, 0);
+	return result;
+}
+
+int safesock_kernel_landlock_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, 1U << 0);
+	return abi < 0 ? -1 : (int)abi;
 }

@@ -15,7 +15,7 @@ enum RunAs: String, CaseIterable, CustomTestStringConvertible {
 
 /// `command` under `safesock run --kernel` with `policy`, as `user`, in a
 /// private mount namespace with the test hosts file (and nameserver).
-func underKernel(_ policy: String, as user: RunAs, _ command: [String], nameserver: String? = nil,
+func underKernel(_ policy: String, as user: RunAs, fallback: Bool = false, _ command: [String], nameserver: String? = nil,
                  extra: [String] = [], hosts: String = testHosts, env: [String: String] = [:]) throws -> Run {
     let dir = try scratchDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -30,7 +30,7 @@ func underKernel(_ policy: String, as user: RunAs, _ command: [String], nameserv
     let who = user == .nobody ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
     return withoutProtectionLine(try inHostsNamespace("\(dir)/hosts", resolvConf: resolvConf,
                                                       who + [safesockBinary, "run", "--kernel", "--policy", "\(dir)/policy.cfg"] + extra
-                                                        + ["--"] + command, env: env))
+                                                        + ["--"] + command, env: fallback ? env.merging(["SAFESOCK_NO_NAMESPACE": "1"]) { $1 } : env))
 }
 
 @Suite struct KernelAttackTests {
@@ -41,8 +41,8 @@ func underKernel(_ policy: String, as user: RunAs, _ command: [String], nameserv
     /// AF_UNSPEC names that udp_sendmsg sends to anyway. Under the
     /// supervisor every one is judged as the kernel reads it: nothing
     /// reaches the denied listeners.
-    @Test(arguments: RunAs.allCases)
-    func parserDifferentials(user: RunAs) throws {
+    @Test(arguments: RunAs.allCases, [false, true])
+    func parserDifferentials(user: RunAs, fallback: Bool) throws {
         let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2"), udp = try DatagramListener("127.0.0.2")
         let policy = "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\n"
         let attempts: [[String]] = [
@@ -52,11 +52,11 @@ func underKernel(_ policy: String, as user: RunAs, _ command: [String], nameserv
           + ["sendto", "sendmsg", "sendmmsg"].map { ["unspec-send", $0, "127.0.0.2", "\(udp.port)"] }
         // Some say ok: a datagram socket connected in the namespace writes
         // there, where nothing listens. What counts is what arrives.
-        for words in attempts { _ = try underKernel(policy, as: user, [client] + words) }
+        for words in attempts { _ = try underKernel(policy, as: user, fallback: fallback, [client] + words) }
         #expect(denied.arrivals() == 0)
         #expect(udp.arrivals() == 0)
         // The allowed port by the same 24-byte spelling is made, from the judged copy.
-        let made = try underKernel(policy, as: user, [client, "connect6-24", "::ffff:127.0.0.2", "\(allowed.port)"])
+        let made = try underKernel(policy, as: user, fallback: fallback, [client, "connect6-24", "::ffff:127.0.0.2", "\(allowed.port)"])
         #expect(made.stdout == "ok\n", "\(made)")
         #expect(allowed.arrivals() == 1)
         // Bare, each one arrives.
@@ -87,12 +87,12 @@ func underKernel(_ policy: String, as user: RunAs, _ command: [String], nameserv
     /// the number holds when the kernel acts, nothing reaches the denied
     /// listener (a call let go on stays in the empty namespace, and the
     /// program may make no TCP connect of its own).
-    @Test(arguments: RunAs.allCases)
-    func swappingTheDescriptorReachesNothing(user: RunAs) throws {
+    @Test(arguments: RunAs.allCases, [false, true])
+    func swappingTheDescriptorReachesNothing(user: RunAs, fallback: Bool) throws {
         let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2"), udp = try DatagramListener("127.0.0.2")
         let policy = "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\n"
-        let tcp = try underKernel(policy, as: user, [client, "dup2-race", "-", "127.0.0.2", "\(denied.port)", "1000"])
-        let datagrams = try underKernel(policy, as: user, [client, "dup2-race-udp", "-", "127.0.0.2", "\(udp.port)", "1000"])
+        let tcp = try underKernel(policy, as: user, fallback: fallback, [client, "dup2-race", "-", "127.0.0.2", "\(denied.port)", "1000"])
+        let datagrams = try underKernel(policy, as: user, fallback: fallback, [client, "dup2-race-udp", "-", "127.0.0.2", "\(udp.port)", "1000"])
         #expect(tcp.stdout == "connected 0\n", "\(tcp)")
         #expect(datagrams.stdout.hasPrefix("sent "), "\(datagrams)")
         var arrived = 0, sent = 0
@@ -106,13 +106,13 @@ func underKernel(_ policy: String, as user: RunAs, _ command: [String], nameserv
     /// A program with many mappings (a large /proc/PID/maps, as curl or
     /// python have): its names are judged all the same, allowed and
     /// disallowed (the supervisor reads no state of the program's).
-    @Test(arguments: RunAs.allCases)
-    func aLargeProcessIsJudgedByItsNames(user: RunAs) throws {
+    @Test(arguments: RunAs.allCases, [false, true])
+    func aLargeProcessIsJudgedByItsNames(user: RunAs, fallback: Bool) throws {
         let sun = try Listener("127.0.0.2"), evil = try Listener("127.0.0.5", port: sun.port)
         let policy = "section hosts ports\n    allow www.sun.com \(sun.port)\n    allow 127.0.0.5 \(sun.port)\n    disallow evil.example *\n"
-        let named = try underKernel(policy, as: user, [client, "maps", "3000", "resolve-connect", "www.sun.com", "\(sun.port)"])
+        let named = try underKernel(policy, as: user, fallback: fallback, [client, "maps", "3000", "resolve-connect", "www.sun.com", "\(sun.port)"])
         #expect(named.stdout == "ok\n", "\(named)")
-        let disallowed = try underKernel(policy, as: user, [client, "maps", "3000", "resolve-connect", "evil.example", "\(sun.port)"])
+        let disallowed = try underKernel(policy, as: user, fallback: fallback, [client, "maps", "3000", "resolve-connect", "evil.example", "\(sun.port)"])
         #expect(disallowed.stdout != "ok\n", "\(disallowed)")
         #expect(sun.arrivals() == 1 && evil.arrivals() == 0)
     }

@@ -64,6 +64,12 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 			  const struct safesock_kernel_nameserver *nameservers, int nameserver_count,
 			  const uint8_t *ports, struct safesock_kernel_child *child, char *error, size_t error_size);
 
+/* For `safesock doctor`: 0 when this user can make the network
+ * namespace run --kernel makes, else the errno that stops it; and the
+ * Landlock ABI, or -1. */
+int safesock_kernel_namespace_possible(void);
+int safesock_kernel_landlock_abi(void);
+
 /* Whether socket `fd` (ours) belongs to network namespace `network` (an
  * inode): 1 yes, 0 no or unknown. */
 int safesock_kernel_socket_inside(int fd, uint64_t network);
