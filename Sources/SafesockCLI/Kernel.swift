@@ -39,6 +39,10 @@ final class KernelSupervisor: @unchecked Sendable {
     /// `datagrams allow`): from then on no call is let go on whose
     /// descriptor could be swapped for it (see `letGoOn`).
     private var outsideDatagrams = false
+    /// Set once the program listens on an inet socket (listen is always
+    /// trapped): before that no listener of its own can be connected to,
+    /// and /proc/PID/net/tcp (a millisecond a read) is not asked.
+    private var programListens = false
 
     init(table: SupervisedTable, origin: String?, log: String?, learn: Bool, requireNamespace: Bool) {
         tables = table
@@ -243,6 +247,7 @@ final class KernelSupervisor: @unchecked Sendable {
             if inet && inNamespace && call.inside == 0 { safesock_kernel_fail(listener, &call, EINVAL); return } // ours are connected
             // A listen reads no memory; swapped for one of our sockets, it
             // fails (connected) or, under servers allow, listens as allowed.
+            if inet { programListens = true }
             safesock_kernel_continue(listener, &call)
         case Int(SAFESOCK_KERNEL_GETPEERNAME.rawValue): // trapped unless `peername allow`, and always with a publication
             // deny is answered as mask: the program learns nothing, and a
@@ -333,7 +338,7 @@ final class KernelSupervisor: @unchecked Sendable {
             return refuse(&call, destination, reason: Self.outsideTheWall)
         }
         if ours { safesock_kernel_connect_here(listener, &call, &to); return }
-        if destination.address.isLoopback && listensInside(call.pid, destination) {
+        if programListens && destination.address.isLoopback && listensInside(call.pid, destination) {
             // The program's own listener in its namespace: it stays there.
             safesock_kernel_connect_here(listener, &call, &to)
             return

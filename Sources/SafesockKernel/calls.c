@@ -12,6 +12,7 @@
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/un.h>
@@ -277,6 +278,7 @@ struct job {
 	struct safesock_kernel_send *send; /* NULL: a connect */
 	int outside;                       /* >= 0: our new socket, installed in the caller in its socket's place */
 	int install_first;                 /* a send: install `outside` before sending from it */
+	int in_progress;                   /* a connect: `outside`'s is under way; wait for it, then make it blocking */
 	uint8_t to[sizeof(struct sockaddr_storage)]; /* a connect: where, built from what was judged */
 	socklen_t to_length;
 };
@@ -388,7 +390,30 @@ static void run_job(struct job *job)
 	struct safesock_kernel_call *c = &job->call;
 	int64_t value;
 	int error = 0;
-	if (job->send == NULL) {
+	if (job->send == NULL && job->in_progress) {
+		/* A blocking connect under way: as long as the caller's socket
+		 * would wait (its send timeout bounds a connect), then blocking. */
+		struct timeval limit = { 0 };
+		socklen_t n = sizeof limit;
+		getsockopt(job->outside, SOL_SOCKET, SO_SNDTIMEO, &limit, &n);
+		int wait = limit.tv_sec == 0 && limit.tv_usec == 0 ? -1 : (int)(limit.tv_sec * 1000 + limit.tv_usec / 1000);
+		struct pollfd p = { .fd = job->outside, .events = POLLOUT };
+		int ready = poll(&p, 1, wait);
+		int failed = 0;
+		n = sizeof failed;
+		if (ready == 0)
+			failed = EINPROGRESS; /* as the kernel says when a blocking connect times out */
+		else if (ready < 0 || getsockopt(job->outside, SOL_SOCKET, SO_ERROR, &failed, &n) != 0)
+			failed = errno;
+		fcntl(job->outside, F_SETFL, fcntl(job->outside, F_GETFL) & ~O_NONBLOCK);
+		value = failed == 0 ? 0 : -1;
+		error = failed;
+		if (value == 0 && install(job->listener, c, job->outside) != 0) {
+			error = errno == ENOENT ? 0 : errno, value = -1;
+			if (error == 0)
+				goto done;
+		}
+	} else if (job->send == NULL) {
 		int fd = job->outside >= 0 ? job->outside : c->socket;
 		value = connect(fd, (const struct sockaddr *)job->to, job->to_length);
 		error = value < 0 ? errno : 0;
@@ -440,6 +465,7 @@ static int start_job(int listener, struct safesock_kernel_call *call, struct saf
 	job->send = send;
 	job->outside = outside;
 	job->install_first = outside >= 0;
+	job->in_progress = send == NULL && to == NULL && outside >= 0;
 	if (to != NULL) {
 		memcpy(job->to, to, to_length);
 		job->to_length = to_length;
@@ -548,33 +574,49 @@ static socklen_t build_address(int domain, const struct safesock_kernel_destinat
 }
 
 /* Options of the caller's socket that change how a connection behaves,
- * copied to ours where they differ from a new socket's. */
-static void copy_options(int from, int to)
+ * copied to ours where they differ from a new socket's (whose values are
+ * read once a kind of socket: each getsockopt is a system call). */
+static const struct { int level, name, halve; } options[] = {
+	{ SOL_SOCKET, SO_KEEPALIVE, 0 }, { SOL_SOCKET, SO_REUSEADDR, 0 }, { SOL_SOCKET, SO_BROADCAST, 0 },
+	{ SOL_SOCKET, SO_RCVBUF, 1 }, { SOL_SOCKET, SO_SNDBUF, 1 }, { SOL_SOCKET, SO_PRIORITY, 0 },
+	{ SOL_SOCKET, SO_OOBINLINE, 0 }, { SOL_SOCKET, SO_RCVLOWAT, 0 },
+	{ IPPROTO_TCP, TCP_NODELAY, 0 }, { IPPROTO_TCP, TCP_KEEPIDLE, 0 }, { IPPROTO_TCP, TCP_KEEPINTVL, 0 },
+	{ IPPROTO_TCP, TCP_KEEPCNT, 0 }, { IPPROTO_TCP, TCP_USER_TIMEOUT, 0 }, { IPPROTO_TCP, TCP_SYNCNT, 0 },
+	{ IPPROTO_IP, IP_TOS, 0 }, { IPPROTO_IP, IP_TTL, 0 },
+	{ IPPROTO_IPV6, IPV6_V6ONLY, 0 }, { IPPROTO_IPV6, IPV6_TCLASS, 0 }, { IPPROTO_IPV6, IPV6_UNICAST_HOPS, 0 },
+};
+#define OPTIONS (sizeof options / sizeof options[0])
+/* The defaults by kind: [IPv6][stream]; only the main thread makes sockets. */
+static int defaults[2][2][OPTIONS];
+static int defaults_read[2][2];
+
+static void copy_options(const struct safesock_kernel_call *c, int to)
 {
-	static const struct { int level, name, halve; } options[] = {
-		{ SOL_SOCKET, SO_KEEPALIVE, 0 }, { SOL_SOCKET, SO_REUSEADDR, 0 }, { SOL_SOCKET, SO_BROADCAST, 0 },
-		{ SOL_SOCKET, SO_RCVBUF, 1 }, { SOL_SOCKET, SO_SNDBUF, 1 }, { SOL_SOCKET, SO_PRIORITY, 0 },
-		{ SOL_SOCKET, SO_OOBINLINE, 0 }, { SOL_SOCKET, SO_RCVLOWAT, 0 },
-		{ IPPROTO_TCP, TCP_NODELAY, 0 }, { IPPROTO_TCP, TCP_KEEPIDLE, 0 }, { IPPROTO_TCP, TCP_KEEPINTVL, 0 },
-		{ IPPROTO_TCP, TCP_KEEPCNT, 0 }, { IPPROTO_TCP, TCP_USER_TIMEOUT, 0 }, { IPPROTO_TCP, TCP_SYNCNT, 0 },
-		{ IPPROTO_TCP, TCP_QUICKACK, 0 }, { IPPROTO_IP, IP_TOS, 0 }, { IPPROTO_IP, IP_TTL, 0 },
-		{ IPPROTO_IPV6, IPV6_V6ONLY, 0 }, { IPPROTO_IPV6, IPV6_TCLASS, 0 }, { IPPROTO_IPV6, IPV6_UNICAST_HOPS, 0 },
-	};
-	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++) {
-		int theirs = 0, ours = 0;
-		socklen_t a = sizeof theirs, b = sizeof ours;
-		if (getsockopt(from, options[i].level, options[i].name, &theirs, &a) != 0 ||
-		    getsockopt(to, options[i].level, options[i].name, &ours, &b) != 0 || theirs == ours)
+	int v6 = c->domain == AF_INET6, stream = c->type == SOCK_STREAM;
+	if (!defaults_read[v6][stream]) {
+		for (size_t i = 0; i < OPTIONS; i++) {
+			socklen_t n = sizeof defaults[v6][stream][i];
+			if (getsockopt(to, options[i].level, options[i].name, &defaults[v6][stream][i], &n) != 0)
+				defaults[v6][stream][i] = -1; /* not this kind's: never copied */
+		}
+		defaults_read[v6][stream] = 1;
+	}
+	for (size_t i = 0; i < OPTIONS; i++) {
+		int theirs = 0;
+		socklen_t n = sizeof theirs;
+		if (defaults[v6][stream][i] == -1 || (options[i].level == IPPROTO_TCP && !stream) ||
+		    getsockopt(c->socket, options[i].level, options[i].name, &theirs, &n) != 0 || theirs == defaults[v6][stream][i])
 			continue;
 		if (options[i].halve) /* the kernel doubles what it is given */
 			theirs /= 2;
 		setsockopt(to, options[i].level, options[i].name, &theirs, sizeof theirs);
 	}
 	static const int timeouts[] = { SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER };
+	static const uint8_t zero[32];
 	for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
 		uint8_t value[32];
 		socklen_t n = sizeof value;
-		if (getsockopt(from, SOL_SOCKET, timeouts[i], value, &n) == 0)
+		if (getsockopt(c->socket, SOL_SOCKET, timeouts[i], value, &n) == 0 && memcmp(value, zero, n) != 0)
 			setsockopt(to, SOL_SOCKET, timeouts[i], value, n);
 	}
 }
@@ -591,7 +633,7 @@ static int outside_socket(const struct safesock_kernel_call *c)
 	int status = fcntl(c->socket, F_GETFL);
 	if (status >= 0 && (status & O_NONBLOCK))
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	copy_options(c->socket, fd);
+	copy_options(c, fd);
 	struct sockaddr_storage local;
 	socklen_t length = sizeof local;
 	if (getsockname(c->socket, (struct sockaddr *)&local, &length) == 0) {
@@ -624,7 +666,34 @@ int safesock_kernel_connect_outside(int listener, struct safesock_kernel_call *c
 		return safesock_kernel_fail(listener, call, errno);
 	struct sockaddr_storage address;
 	socklen_t length = build_address(call->domain, to, &address);
-	return start_job(listener, call, NULL, fd, &address, length);
+	/* Tried here first, without waiting: most connects (loopback, a
+	 * refusal) are settled at once, and a thread's hand-off would cost
+	 * more than the connect. Only a blocking one still under way goes to
+	 * a worker. */
+	int blocking = !(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	if (blocking)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	int rc = connect(fd, (const struct sockaddr *)&address, length), error = rc == 0 ? 0 : errno;
+	if (blocking && error == EINPROGRESS) {
+		int started = start_job(listener, call, NULL, fd, NULL, 0);
+		return started;
+	}
+	if (blocking)
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if ((error == 0 || error == EINPROGRESS) && install(listener, call, fd) != 0) {
+		error = errno;
+		close(fd);
+		if (error == ENOENT) { /* the caller is gone */
+			safesock_kernel_release(call);
+			return 0;
+		}
+		return safesock_kernel_fail(listener, call, error);
+	}
+	close(fd);
+	if (error != 0)
+		return safesock_kernel_fail(listener, call, error);
+	safesock_kernel_release(call);
+	return safesock_kernel_respond(listener, call->id, 0, 0, 0);
 }
 
 int safesock_kernel_connect_here(int listener, struct safesock_kernel_call *call, const struct safesock_kernel_destination *to)
