@@ -82,9 +82,11 @@ func removePublication(_ name: String) { unlink("/dev/shm/safesock.\(name)") }
         #expect(numbers.count == 7, "\(report)")
         guard numbers.count == 7 else { return }
         let (allowed, denied, otherA, deniedB, otherB, after, wrong) = (numbers[0], numbers[1], numbers[2], numbers[3], numbers[4], numbers[5], numbers[6])
-        #expect(allowed + denied == 1_600_000 + otherA * 0 && otherA == 0, "\(report)")
+        // At least 100,000 rounds a thread: more when the republications
+        // outlast them (a loaded machine); every round decides both ports.
+        #expect(allowed + denied == deniedB && deniedB >= 1_600_000 && otherA == 0, "\(report)")
         #expect(allowed > 0 && denied > 0, "both tables were decided on: \(report)")
-        #expect(deniedB == 1_600_000 && otherB == 0, "\(report)")
+        #expect(otherB == 0, "\(report)")
         #expect(after >= 16_000 && wrong == 0, "after the last publication: \(report)")
     }
 
