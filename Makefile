@@ -33,7 +33,7 @@ EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature 
 
 TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift_probe \
                  $(BUILD)/test/libsafesock-flipped.so $(BUILD)/test/static_client $(BUILD)/test/client \
-                 $(BUILD)/test/go_client
+                 $(BUILD)/test/go_client $(BUILD)/test/tfo_swap
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -76,6 +76,11 @@ $(BUILD)/test/static_client: Tests/programs/static_client.c
 $(BUILD)/test/client: Tests/programs/static_client.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -Wall -Werror -pthread $< -o $@
+
+# A race on the descriptor a call let go on is made with (KernelAttackTests).
+$(BUILD)/test/tfo_swap: Tests/programs/tfo_swap.c
+	@mkdir -p $(@D)
+	$(CC) -static -O2 -Wall -pthread $< -o $@
 
 # A Go net/http client, CGO_ENABLED=0: static, with Go's own resolver.
 # Offline, with its caches in the build folder (CI may have no HOME).

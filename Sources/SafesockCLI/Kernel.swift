@@ -189,12 +189,13 @@ final class KernelSupervisor: @unchecked Sendable {
     /// Whether a call may be let go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE)
     /// at all. The kernel then reads the call's descriptor and memory
     /// again, after the check, and another thread may have swapped in any
-    /// socket the program holds. That is harmless only while every socket
-    /// it can hold is in its empty namespace, or one of our connected TCP
-    /// sockets, with a Landlock wall that refuses every TCP connect of the
-    /// program's own: then a swapped call reaches nothing outside. A
-    /// datagram socket of ours could send anywhere, so once one is there,
-    /// and in the fallback, calls are made here from copies instead.
+    /// socket the program holds, one of our TCP sockets among them (which
+    /// may be unconnected: a non-blocking connect refused later). Only
+    /// sends without MSG_FASTOPEN (a register) are ever let go on, never a
+    /// connect: on a TCP socket of ours such a send reaches its peer or
+    /// nothing, and Landlock refuses every TCP connect of the program's
+    /// own. A datagram socket of ours could send anywhere, so once one is
+    /// there, and in the fallback, sends are made here from copies too.
     var letGoOn: Bool { inNamespace && child.landlock >= 0 && !outsideDatagrams }
 
     /// Answers one trapped call. `wall`: the fallback's Landlock ports;
@@ -224,9 +225,12 @@ final class KernelSupervisor: @unchecked Sendable {
                 return
             }
             guard inet else {
-                // Not inet: its domain was fixed when it was made. Let go
-                // on only as `letGoOn` says; else made here, from the copy.
-                if letGoOn { safesock_kernel_continue(listener, &call) } else { safesock_kernel_connect_here(listener, &call, nil) }
+                // Not inet: its domain was fixed when it was made, but the
+                // number may hold another socket by the time a call let go
+                // on is made again (an AF_UNSPEC or inet name in memory on a
+                // socket of ours). Made here, on the socket looked at, from
+                // the copy: never let go on.
+                safesock_kernel_connect_here(listener, &call, nil)
                 return
             }
             connect(&call, wall: wall)
@@ -353,9 +357,11 @@ final class KernelSupervisor: @unchecked Sendable {
     func send(_ call: inout safesock_kernel_call, inet: Bool, fastOpen: Bool, wall: [UInt8]?) {
         let listener = child.listener
         let tcp = call.type == Int32(SOCK_STREAM.rawValue) && call.protocol == Int32(IPPROTO_TCP)
-        if inet && fastOpen {
-            // TCP Fast Open connects in the send (and past Landlock's TCP
-            // rules): not made here; programs fall back to connect.
+        if fastOpen {
+            // TCP Fast Open connects in the send, past Landlock's TCP rules:
+            // refused on any socket (the flags are registers; a unix socket
+            // swapped for one of ours would connect it), as a kernel without
+            // it refuses it; programs fall back to connect.
             return refuse(&call, reason: "TCP Fast Open", error: EOPNOTSUPP)
         }
         if (!inet || tcp) && letGoOn {

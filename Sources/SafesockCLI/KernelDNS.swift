@@ -21,6 +21,10 @@ final class DNSService: @unchecked Sendable {
     private let queue = NSCondition()
     private var jobs: [() -> Void] = []
     static let workers = 8, room = 256
+    /// DNS over TCP connections open at once; more are closed at once, so
+    /// a program cannot pile up threads in the supervisor.
+    static let streams = 32
+    private var openStreams = 0
 
     /// Starts the workers, each reading resolv.conf into its resolver
     /// state now, before the program runs (it may write that file later).
@@ -93,9 +97,15 @@ final class DNSService: @unchecked Sendable {
             let connection = accept(fd, nil, nil)
             if connection < 0 { if errno == EINTR || errno == ECONNABORTED { continue } else { return } }
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
+            let admitted = queue.withLock { () -> Bool in
+                guard openStreams < Self.streams else { return false }
+                openStreams += 1
+                return true
+            }
+            guard admitted else { close(connection); continue }
             // Its own thread reads and writes; the answers come from the workers.
             Thread { [self] in
-                defer { close(connection) }
+                defer { close(connection); queue.withLock { openStreams -= 1 } }
                 var timeout = timeval(tv_sec: 5, tv_usec: 0)
                 setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 // A few questions a connection (Go and glibc ask A and AAAA on one).

@@ -103,6 +103,42 @@ func underKernel(_ policy: String, as user: RunAs, fallback: Bool = false, _ com
         #expect(denied.arrivals() > 0)
     }
 
+    /// TCP Fast Open through a swapped descriptor: a unix socket's
+    /// sendto(MSG_FASTOPEN, inet name) once was let go on, and a TCP socket
+    /// of the supervisor's swapped in, left unconnected (a non-blocking
+    /// connect refused later, or one dissolved by AF_UNSPEC through the same
+    /// race), was Fast-Open-connected to the denied host. Fast Open is now
+    /// refused on every socket, and no connect is let go on.
+    @Test(arguments: RunAs.allCases)
+    func fastOpenThroughASwappedDescriptorReachesNothing(user: RunAs) throws {
+        let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.5")
+        // A port on 127.0.0.2 that refuses: bound, never listening.
+        let closed = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(closed) }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.2")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &a) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(closed, $0, length) == 0 && getsockname(closed, $0, &length) == 0 }
+        }
+        try #require(bound)
+        let refused = (port: UInt16(bigEndian: a.sin_port), fd: closed)
+        let policy = "section hosts ports
+    allow 127.0.0.2 \(allowed.port)
+    allow 127.0.0.2 \(refused.port)
+"
+        let swap = "\(testBin)/tfo_swap"
+        _ = try underKernel(policy, as: user, [swap, "refused", "127.0.0.2", "\(refused.port)", "127.0.0.5", "\(denied.port)", "200"])
+        _ = try underKernel(policy, as: user, [swap, "unspec", "127.0.0.2", "\(allowed.port)", "127.0.0.5", "\(denied.port)", "200"])
+        var arrived = 0
+        for _ in 0..<5 { arrived += denied.arrivals() }
+        #expect(arrived == 0)
+        // Bare, the race is won (the socket is the program's own).
+        _ = try run(swap, ["refused", "127.0.0.2", "\(refused.port)", "127.0.0.5", "\(denied.port)", "200"])
+        #expect(denied.arrivals() >= 1)
+    }
+
     /// A program with many mappings (a large /proc/PID/maps, as curl or
     /// python have): its names are judged all the same, allowed and
     /// disallowed (the supervisor reads no state of the program's).
@@ -169,7 +205,7 @@ func underKernel(_ policy: String, as user: RunAs, fallback: Bool = false, _ com
     /// eight such lookups are pending is answered before any of them ends.
     @Test func aSilentNameserverHoldsNoConnect() throws {
         let web = try Listener("127.0.0.2")
-        let dns = try DNSStub("127.0.0.36", answers: ["slow1.allowed.test": "silent", "slow2.allowed.test": "silent"])
+        let dns = try DNSStub("127.0.0.41", answers: ["slow1.allowed.test": "silent", "slow2.allowed.test": "silent"])
         let policy = "section hosts ports\n    allow *.allowed.test 80\n    allow 127.0.0.2 \(web.port)\n"
         let script = """
             for i in 1 2 3 4 5 6 7 8; do getent ahostsv4 slow$((i % 2 + 1)).allowed.test > /dev/null & done
@@ -178,7 +214,7 @@ func underKernel(_ policy: String, as user: RunAs, fallback: Bool = false, _ com
             if [ -n "$(jobs -r)" ]; then echo "lookups still pending"; fi
             wait
             """
-        let r = try underKernel(policy, as: .root, ["/bin/bash", "-c", script, client], nameserver: "127.0.0.36")
+        let r = try underKernel(policy, as: .root, ["/bin/bash", "-c", script, client], nameserver: "127.0.0.41")
         _ = dns.stop()
         #expect(r.stdout == "ok\nlookups still pending\n", "\(r)")
         #expect(web.arrivals() == 1)

@@ -57,14 +57,14 @@ import Testing
             if !up { usleep(50_000) }
         }
         try #require(up, "the test server did not start")
-        let dns = try DNSStub("127.0.0.37", answers: ["dns.allowed.test": "127.0.0.2", "dns.denied.test": "127.0.0.9"])
+        let dns = try DNSStub("127.0.0.42", answers: ["dns.allowed.test": "127.0.0.2", "dns.denied.test": "127.0.0.9"])
         let hosts = testHosts + "127.0.0.2 api.allowed.test\n127.0.0.9 api.denied.test\n127.0.0.1 \(ProcessInfo.processInfo.hostName)\n"
         let policy = "section hosts ports\n    allow api.allowed.test \(port)\n    allow dns.allowed.test \(port)\n"
         let env = ["HOME": root, "http_proxy": "", "https_proxy": "", "HTTP_PROXY": "", "no_proxy": "*", "GIT_CONFIG_GLOBAL": "/dev/null"]
         var failures: [String] = []
         for (host, allowed) in [("dns.allowed.test", true), ("api.allowed.test", true), ("api.denied.test", false), ("dns.denied.test", false)] {
             for (name, command) in Self.clients("http://\(host):\(port)/", host, port, scratch: root) {
-                let r = try underKernel(policy, as: .root, command, nameserver: "127.0.0.37", hosts: hosts, env: env)
+                let r = try underKernel(policy, as: .root, command, nameserver: "127.0.0.42", hosts: hosts, env: env)
                 let ok = r.stdout.hasPrefix("ok")
                 if ok != allowed { failures.append("\(name) \(host): \(r.stdout) \(r.stderr.prefix(300))") }
             }
@@ -78,13 +78,13 @@ import Testing
     @Test func realProgramsAsAnOrdinaryUser() throws {
         let web = try GreetingServer("127.0.0.2")
         defer { web.stop() }
-        let dns = try DNSStub("127.0.0.38", answers: ["dns.allowed.test": "127.0.0.2"])
+        let dns = try DNSStub("127.0.0.43", answers: ["dns.allowed.test": "127.0.0.2"])
         let policy = "section hosts ports\n    allow dns.allowed.test \(web.port)\n"
         let url = "http://dns.allowed.test:\(web.port)/"
         for command in [["/usr/bin/python3.11", "\(Self.kit)/py_client.py", "urllib", url],
                         ["/bin/sh", "\(Self.kit)/check_body.sh", "curl", "-sS", "--max-time", "5", "--noproxy", "*", url],
                         ["\(testBin)/go_client", url]] {
-            let r = try underKernel(policy, as: .nobody, command, nameserver: "127.0.0.38", env: ["HOME": "/tmp", "http_proxy": ""])
+            let r = try underKernel(policy, as: .nobody, command, nameserver: "127.0.0.43", env: ["HOME": "/tmp", "http_proxy": ""])
             #expect(r.stdout.hasPrefix("ok"), "\(command[0]): \(r)")
         }
         _ = dns.stop()
