@@ -124,18 +124,15 @@ func underKernel(_ policy: String, as user: RunAs, fallback: Bool = false, _ com
         }
         try #require(bound)
         let refused = (port: UInt16(bigEndian: a.sin_port), fd: closed)
-        let policy = "section hosts ports
-    allow 127.0.0.2 \(allowed.port)
-    allow 127.0.0.2 \(refused.port)
-"
+        let policy = "section hosts ports\n    allow 127.0.0.2 \(allowed.port)\n    allow 127.0.0.2 \(refused.port)\n"
         let swap = "\(testBin)/tfo_swap"
-        _ = try underKernel(policy, as: user, [swap, "refused", "127.0.0.2", "\(refused.port)", "127.0.0.5", "\(denied.port)", "200"])
-        _ = try underKernel(policy, as: user, [swap, "unspec", "127.0.0.2", "\(allowed.port)", "127.0.0.5", "\(denied.port)", "200"])
+        _ = try underKernel(policy, as: user, [swap, "refused", "127.0.0.2", "\(refused.port)", "127.0.0.5", "\(denied.port)", "50"])
+        _ = try underKernel(policy, as: user, [swap, "unspec", "127.0.0.2", "\(allowed.port)", "127.0.0.5", "\(denied.port)", "50"])
         var arrived = 0
         for _ in 0..<5 { arrived += denied.arrivals() }
         #expect(arrived == 0)
         // Bare, the race is won (the socket is the program's own).
-        _ = try run(swap, ["refused", "127.0.0.2", "\(refused.port)", "127.0.0.5", "\(denied.port)", "200"])
+        _ = try run(swap, ["refused", "127.0.0.2", "\(refused.port)", "127.0.0.5", "\(denied.port)", "50"])
         #expect(denied.arrivals() >= 1)
     }
 
