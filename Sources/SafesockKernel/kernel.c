@@ -198,7 +198,7 @@ static int build_wall(const uint8_t *ports)
  * the DNS sockets. */
 struct setup {
 	int error;          /* 0, or the errno of what failed */
-	int stage;          /* what failed: 1 namespace, 2 capabilities, 3 filter */
+	int stage;          /* what failed: 1 namespace, 2 capabilities, 4 read-only publications */
 	int landlock;
 	int namespace;
 	int user_namespace;
