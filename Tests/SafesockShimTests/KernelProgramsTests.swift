@@ -47,7 +47,7 @@ import Testing
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() } // SIGTERM may be blocked (inherited from Dispatch threads)
         // The denied name's address has a server too: reaching it would show.
         let other = try GreetingServer("127.0.0.9", port: port)
         defer { other.stop() }
@@ -89,5 +89,47 @@ import Testing
         }
         _ = dns.stop()
         #expect(web.accepted == 3)
+    }
+
+    /// Learning under --kernel records only what the program needed:
+    /// `suggest` from a `--kernel --learn` run of `pip download` gives the
+    /// same policy as from the library alone (glibc's address-sorting
+    /// probes, a datagram connect with nothing sent, leave no record).
+    @Test func learningUnderTheKernelSuggestsWhatTheLibraryDoes() throws {
+        let root = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        chmod(root, 0o755)
+        #expect(try run("/usr/bin/python3.11", ["\(Self.kit)/make_fixtures.py", "\(root)/site"]).status == 0)
+        let port = UInt16.random(in: 30_000...39_999)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3.11")
+        server.arguments = ["\(Self.kit)/server.py", "\(port)", "\(root)/site", "127.0.0.2", "--lifetime", "120"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() } // SIGTERM may be blocked (inherited from Dispatch threads)
+        var up = false
+        for _ in 0..<100 where !up {
+            up = try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "--noproxy", "*", "http://127.0.0.2:\(port)/"]).status == 0
+            if !up { usleep(50_000) }
+        }
+        try #require(up, "the test server did not start")
+        let hosts = testHosts + "127.0.0.2 api.allowed.test\n"
+        var suggested: [String] = []
+        for mode in [[], ["--kernel"]] {
+            let dir = try scratchDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try hosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+            let pip = ["/bin/sh", "\(Self.kit)/pip_download.sh", "/usr/bin/python3.11", "http://api.allowed.test:\(port)/simple/",
+                       "api.allowed.test", "\(dir)/wheels"]
+            let learned = try inHostsNamespace("\(dir)/hosts", [safesockBinary, "run"] + mode + ["--learn", "--log", "\(dir)/learn.log", "--"] + pip,
+                                               env: ["HOME": root, "http_proxy": "", "https_proxy": ""])
+            #expect(learned.stdout.hasPrefix("ok"), "\(mode): \(learned)")
+            let suggestion = try run(safesockBinary, ["suggest", "\(dir)/learn.log"])
+            suggested.append(suggestion.stdout.split(separator: "\n").filter { !$0.hasPrefix("#") }.joined(separator: "\n"))
+        }
+        #expect(suggested.count == 2 && suggested[0] == suggested[1], "\(suggested)")
+        #expect(suggested.first?.contains("allow  api.allowed.test  \(port)") ?? false, "\(suggested)")
+        #expect(!(suggested.last?.contains("datagrams") ?? true) && !(suggested.last?.contains("servers") ?? true), "\(suggested)")
     }
 }
