@@ -35,28 +35,37 @@ import Testing
         ]
     }
 
-    @Test func realProgramsConnectWhereAllowedAndNowhereElse() throws {
-        let root = try scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: root) }
-        chmod(root, 0o755)
-        #expect(try run("/usr/bin/python3.11", ["\(Self.kit)/make_fixtures.py", "\(root)/site"]).status == 0)
-        let port = UInt16.random(in: 20_000...29_999)
+    /// The kit's fixtures (a PEP 503 index, a git repository) served on
+    /// 127.0.0.2:`port` by Tests/programs/compat/server.py, answering "/"
+    /// with "hello"; returns once it answers (at most 5 s).
+    static func site(in root: String, port: UInt16, lifetime: Int) throws -> Process {
+        #expect(try run("/usr/bin/python3.11", ["\(kit)/make_fixtures.py", "\(root)/site"]).status == 0)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/python3.11")
-        server.arguments = ["\(Self.kit)/server.py", "\(port)", "\(root)/site", "127.0.0.2", "--lifetime", "300"]
+        server.arguments = ["\(kit)/server.py", "\(port)", "\(root)/site", "127.0.0.2", "--lifetime", "\(lifetime)"]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() } // SIGTERM may be blocked (inherited from Dispatch threads)
-        // The denied name's address has a server too: reaching it would show.
-        let other = try GreetingServer("127.0.0.9", port: port)
-        defer { other.stop() }
         var up = false
         for _ in 0..<100 where !up {
             up = try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "--noproxy", "*", "http://127.0.0.2:\(port)/"]).status == 0
             if !up { usleep(50_000) }
         }
+        if !up { kill(server.processIdentifier, SIGKILL) }
         try #require(up, "the test server did not start")
+        return server
+    }
+
+    @Test func realProgramsConnectWhereAllowedAndNowhereElse() throws {
+        let root = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        chmod(root, 0o755)
+        let port = UInt16.random(in: 20_000...29_999)
+        let server = try Self.site(in: root, port: port, lifetime: 300)
+        defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() } // SIGTERM may be blocked (inherited from Dispatch threads)
+        // The denied name's address has a server too: reaching it would show.
+        let other = try GreetingServer("127.0.0.9", port: port)
+        defer { other.stop() }
         let dns = try DNSStub("127.0.0.42", answers: ["dns.allowed.test": "127.0.0.2", "dns.denied.test": "127.0.0.9"])
         let hosts = testHosts + "127.0.0.2 api.allowed.test\n127.0.0.9 api.denied.test\n127.0.0.1 \(ProcessInfo.processInfo.hostName)\n"
         let policy = "section hosts ports\n    allow api.allowed.test \(port)\n    allow dns.allowed.test \(port)\n"
@@ -99,21 +108,9 @@ import Testing
         let root = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
         chmod(root, 0o755)
-        #expect(try run("/usr/bin/python3.11", ["\(Self.kit)/make_fixtures.py", "\(root)/site"]).status == 0)
         let port = UInt16.random(in: 30_000...39_999)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/python3.11")
-        server.arguments = ["\(Self.kit)/server.py", "\(port)", "\(root)/site", "127.0.0.2", "--lifetime", "120"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let server = try Self.site(in: root, port: port, lifetime: 120)
         defer { kill(server.processIdentifier, SIGKILL); server.waitUntilExit() } // SIGTERM may be blocked (inherited from Dispatch threads)
-        var up = false
-        for _ in 0..<100 where !up {
-            up = try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "--noproxy", "*", "http://127.0.0.2:\(port)/"]).status == 0
-            if !up { usleep(50_000) }
-        }
-        try #require(up, "the test server did not start")
         let hosts = testHosts + "127.0.0.2 api.allowed.test\n"
         var suggested: [String] = []
         for mode in [[], ["--kernel"]] {
