@@ -20,11 +20,11 @@ TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2 libc6-de
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
 MATCH_SOURCES := $(sort $(wildcard Sources/SafesockMatch/*.swift))
-SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publication.c
+SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publication.c Sources/SafesockDecision/decision.c
 # -flto: the small per-family files inline into each other (fewer
 # instructions a connect), and stay small files to read.
 SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -flto -fPIC -fvisibility=hidden -fstack-protector-strong \
-                 -ISources/SafesockPublication/include -ISources/SafesockKernel/include -ISources/SafesockKernel \
+                 -ISources/SafesockPublication/include -ISources/SafesockDecision/include -ISources/SafesockKernel/include -ISources/SafesockKernel \
                  -Wall -Wextra -Werror
 # The matcher, in Embedded Swift: no runtime library, only libc. -O rather
 # than -Osize: 12% fewer instructions a decision, and no larger a library.
@@ -91,7 +91,7 @@ $(BUILD)/test/go_client: Tests/programs/go_client/main.go Tests/programs/go_clie
 	  go build -trimpath -o $(CURDIR)/$@ .
 
 # A deliberately broken library (one port's verdict flipped): `verify` must notice.
-$(BUILD)/test/libsafesock-flipped.so: $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h) CShim/exports.map
+$(BUILD)/test/libsafesock-flipped.so: $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/*/include/*.h) CShim/exports.map
 	@mkdir -p $(@D)
 	$(CC) -shared $(SHIM_CFLAGS) -DSAFESOCK_TEST_FLIP_PORT=1030 $(SHIM_SOURCES) $(BUILD)/obj/match.o -o $@ \
 	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map
@@ -103,7 +103,7 @@ $(BUILD)/test/swift_probe: Tests/programs/swift_probe.swift
 
 $(BUILD)/test/canonical: Tests/programs/canonical.c CShim/canonical.c CShim/state.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -ISources/SafesockPublication/include -ISources/SafesockKernel/include \
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -ISources/SafesockPublication/include -ISources/SafesockDecision/include -ISources/SafesockKernel/include \
 	  Tests/programs/canonical.c CShim/canonical.c -o $@
 
 # The tests run what `make` built, as a user would: the CLI, the library,
@@ -123,7 +123,7 @@ test: all test-programs
 
 # Figures as tables, and build/bench.json (docs/benchmarks.md says what they
 # mean). The bench's own programs, and the peers it is measured against.
-BENCH_PACKAGES := valgrind proxychains4 torsocks util-linux mount
+BENCH_PACKAGES := valgrind proxychains4 torsocks util-linux mount python3-venv
 
 $(BUILD)/bench/netbench: Tests/bench/netbench.c
 	@mkdir -p $(@D)
@@ -143,9 +143,17 @@ $(BUILD)/bench/rss: Tests/bench/rss.c
 	@mkdir -p $(@D)
 	$(CC) -static -O2 -Wall -Werror $< -o $@
 
-bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/netbench-static $(BUILD)/bench/empty $(BUILD)/bench/rss
+bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/netbench-static $(BUILD)/bench/empty $(BUILD)/bench/rss \
+       $(BUILD)/bench/venv/sandlock-0.9.0
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock-bench
 	"$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock-bench"
+
+# sandlock, `run --kernel`'s closest peer, from PyPI into a venv of the
+# bench's own. Without PyPI the bench says so and measures the rest.
+$(BUILD)/bench/venv/sandlock-0.9.0:
+	@mkdir -p $(BUILD)/bench
+	python3 -m venv $(BUILD)/bench/venv && $(BUILD)/bench/venv/bin/pip install -q sandlock==0.9.0 && touch $@ \
+	  || echo "note: sandlock 0.9.0 could not be installed: the bench measures without it"
 
 bench-deps:
 	@$(MAKE) -s deps TEST_PACKAGES="$(BENCH_PACKAGES)"

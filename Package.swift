@@ -25,16 +25,24 @@ let package = Package(
         // `run --kernel`'s system side, in C: the seccomp filter, the
         // notifications, the calls made on the program's behalf.
         .target(name: "SafesockKernel"),
+        // The one decision core, in C: both enforcers ask it (the preload
+        // library compiles the same file, see the Makefile). It calls the
+        // matcher's C entry points (SafesockMatch/CEntry.swift).
+        .target(name: "SafesockDecision"),
+        // `run --kernel`'s supervisor: answers the trapped calls through the
+        // decision core, makes the outside connections, serves the DNS.
+        .target(name: "SafesockSupervisor", dependencies: ["SafesockDecision", "SafesockKernel", "SafesockMatch", "SafesockPolicy",
+                                                           "SafesockPublication"]),
         // The commands, as a library so argument parsing can be unit-tested.
         .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable", "SafesockPublication", "SafesockLint",
-                                                    "SafesockKernel"]),
+                                                    "SafesockKernel", "SafesockSupervisor"]),
         .executableTarget(name: "safesock", dependencies: ["SafesockCLI"]),
         // `make bench`: the matcher, compiler and table at 10 to 1,000,000 rules.
         .executableTarget(name: "safesock-bench", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch", "SafesockPublication"]),
         .testTarget(name: "SafesockPolicyTests", dependencies: ["SafesockPolicy", "SafesockMatch", "SafesockLint"]),
         .testTarget(name: "SafesockTableTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"],
                     exclude: ["Golden"]),
-        .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI", "SafesockPolicy"]),
+        .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI", "SafesockPolicy", "SafesockSupervisor"]),
         // Real processes under the real preload library (`make test` builds it).
         .testTarget(name: "SafesockShimTests", dependencies: ["SafesockTable", "SafesockPolicy"]),
     ]

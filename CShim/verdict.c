@@ -7,10 +7,10 @@
  *   2. a malformed inet address: deny EINVAL, as the kernel would;
  *   3. no usable table: deny EACCES (fail closed);
  *   4. under run --kernel: pass (the supervisor judges and makes it);
- *      not a stream socket and `datagrams deny`: deny EACCES;
- *   5. the table's decision on the destination's identities and port: its
- *      address (and loopback for 0.0.0.0 and ::, where the kernel sends
- *      them) and every name the resolver returned the address for.
+ *   5. the decision core (safesock_decision.h), the supervisor's too, on
+ *      the destination's identities, port and socket kind: its address
+ *      (and loopback for 0.0.0.0 and ::, where the kernel sends them) and
+ *      every name the resolver returned the address for.
  * The address is copied first and the copy is what the caller forwards,
  * so another thread cannot change it between the check and the call.
  * Allow verdicts are remembered per thread (cache.c) for the table they
@@ -25,6 +25,7 @@
 #include "cache.h"
 #include "memory.h"
 #include "report.h"
+#include "safesock_decision.h"
 #include "verdict.h"
 
 #define MAX_ADDRESSES 2
@@ -115,7 +116,7 @@ struct identities {
 	size_t n_names;
 };
 
-static void add_names(struct identities *d, struct safesock_record *record, const char *origin)
+static void add_names(struct identities *d, struct safesock_record *record)
 {
 	if (d->n != 0)
 		return;
@@ -129,13 +130,12 @@ static void add_names(struct identities *d, struct safesock_record *record, cons
 			name_identity(&d->ids[d->n++], d->names[d->n_names + k]);
 		d->n_names += found;
 	}
-	for (size_t i = 0; i < d->n; i++)
-		d->ids[i].is_origin = origin[0] != '\0' && strcmp((const char *)d->ids[i].text, origin) == 0;
 	if (d->n_names > 0)
 		record->host = d->names[0];
 }
 
-/* The full decision, after the cache missed (the big stack frame lives here). */
+/* The full decision, after the cache missed (the big stack frame lives
+ * here): the identities gathered, the decision core asked. */
 static __attribute__((noinline)) enum safesock_verdict
 decide(const struct safesock_identity *first, int port, int type, struct safesock_cache_key *remembered, const char *op,
        struct safesock_destination *out)
@@ -146,13 +146,10 @@ decide(const struct safesock_identity *first, int port, int type, struct safesoc
 	d.n = d.n_names = 0;
 	struct safesock_identity *ids = d.ids;
 	ids[0] = *first;
-	/* The kernel sends 0.0.0.0 and :: to loopback: judge the host reached too. */
-	static const uint8_t unspecified[16];
-	if (memcmp(ids[0].address, unspecified, ids[0].family == 4 ? 4 : 16) == 0) {
-		static const uint8_t loopback6[16] = { [15] = 1 };
-		static const uint8_t loopback4[4] = { 127, 0, 0, 1 };
+	uint8_t reached[16];
+	if (safesock_also_reached(ids[0].family, ids[0].address, reached)) {
 		ids[1] = ids[0];
-		memcpy(ids[1].address, ids[0].family == 4 ? loopback4 : loopback6, ids[0].family == 4 ? 4 : 16);
+		memcpy(ids[1].address, reached, sizeof reached);
 		d.n_addresses = 2;
 	}
 	/* Not zeroed as a whole: its rule texts are 2.4 KB, written as used. */
@@ -168,7 +165,7 @@ decide(const struct safesock_identity *first, int port, int type, struct safesoc
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct safesock_current now;
 		if (safesock_acquire(&now) != 0) {
-			add_names(&d, &record, s->origin);
+			add_names(&d, &record);
 			safesock_report_no_table(now.fault);
 			record.reason = "no table";
 			return safesock_deny(&record);
@@ -181,36 +178,24 @@ decide(const struct safesock_identity *first, int port, int type, struct safesoc
 			 * supervisor knows would be denied. */
 			return SAFESOCK_PASS;
 		}
-		if (type != SOCK_STREAM && now.options.datagrams == 0) {
-			if (!safesock_still(&now))
-				continue;
-			add_names(&d, &record, s->origin);
-			record.reason = "datagrams deny";
-			return safesock_deny(&record);
-		}
 		out->max_sockets = now.options.max_sockets;
 		out->kernel = now.kernel;
-		add_names(&d, &record, s->origin);
-		uint32_t rules[SAFESOCK_RECORD_RULES];
-		size_t written = 0;
-		int32_t verdict = safesock_table_decide(now.table, now.length, ids, d.n, (uint16_t)port, rules,
-							SAFESOCK_RECORD_RULES, &written);
-#ifdef SAFESOCK_TEST_FLIP_PORT
-		/* A deliberately broken build, for the test that `verify` notices. */
-		if (port == SAFESOCK_TEST_FLIP_PORT)
-			verdict = verdict == 1 ? 0 : 1;
-#endif
-		if (verdict == 1 && !s->learn) {
+		add_names(&d, &record);
+		struct safesock_decision decision;
+		safesock_decide(now.table, now.length, &now.options, ids, d.n, s->origin, strlen(s->origin), (uint16_t)port,
+				type == SOCK_STREAM ? SAFESOCK_KIND_STREAM : SAFESOCK_KIND_DATAGRAM, &decision);
+		if (decision.allowed && !s->learn) {
 			if (!safesock_still(&now))
 				continue;
 			remembered->table = now.key;
 			safesock_cache_allow(remembered);
 			return SAFESOCK_ALLOW;
 		}
-		safesock_record_rules(&record, &now, rules, written);
+		safesock_record_rules(&record, &now, decision.rules, decision.rule_count);
+		record.reason = decision.reason;
 		if (!safesock_still(&now))
 			continue;
-		if (verdict == 1) {
+		if (decision.allowed) {
 			record.allowed = 1;
 			record.learn = 1;
 			safesock_report(&record);
@@ -218,7 +203,7 @@ decide(const struct safesock_identity *first, int port, int type, struct safesoc
 		}
 		return safesock_deny(&record);
 	}
-	add_names(&d, &record, s->origin);
+	add_names(&d, &record);
 	record.reason = "the published table kept changing";
 	return safesock_deny(&record);
 }

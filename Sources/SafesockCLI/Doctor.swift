@@ -3,6 +3,7 @@
 
 import Foundation
 import SafesockKernel
+import SafesockSupervisor
 
 let doctorCommand = Command(
     name: "doctor",

@@ -4,6 +4,7 @@
 
 import Foundation
 import SafesockPolicy
+import SafesockSupervisor
 import SafesockTable
 
 let runCommand = Command(

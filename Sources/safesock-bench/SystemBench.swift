@@ -30,10 +30,10 @@ struct SystemFigures: Encodable {
     var spawn_ns: [String: Sample]                  // posix_spawn + wait of a small C program
     var spawn_ratio: [String: Sample]
     var reload_ms: [String: Sample]                 // publish -> first decision on it, by policy
-    // `run --kernel`: allowed connect + close, by who decided, and the
-    // ratio to the same program bare in the same round.
-    var kernel_connect_ns: [String: Sample]
-    var kernel_connect_ratio: [String: Sample]
+    // `run --kernel` and sandlock: by figure, then "bare", "safesock
+    // --kernel", "sandlock"; the ratios are to bare in the same round.
+    var kernel_ns: [String: [String: Sample]]
+    var kernel_ratio: [String: [String: Sample]]
 }
 
 struct SystemBench {
@@ -42,6 +42,7 @@ struct SystemBench {
     let library = FileManager.default.currentDirectoryPath + "/build/lib/libsafesock.so"
     let port = 7311
     let deniedPort = 7312
+    let kernelPort = 7313
     let cycle = 64
     let repetitions = 31
     var variants: [Variant] = []
@@ -165,25 +166,7 @@ struct SystemBench {
             }
         }
 
-        print("timing run --kernel ...")
-        var kernelNs: [String: [Double]] = [:], kernelRatio: [String: [Double]] = [:]
-        try "section hosts ports\n    allow bench.example.com \(port)\n    allow 127.0.0.1 \(port)\n"
-            .write(toFile: "\(bench)/kernel.cfg", atomically: true, encoding: .utf8)
-        let underKernel = ["build/bin/safesock", "run", "--kernel", "--policy", "\(bench)/kernel.cfg", "--"]
-        let underStrict = ["build/bin/safesock", "run", "--kernel", "--strict", "--policy", "\(bench)/kernel.cfg", "--"]
-        let kernelCases: [(String, [String], [String])] = [
-            ("library-decided", underKernel, [netbench, "connect", destination[0], destination[1], "2000"]),
-            ("static binary", underKernel, ["\(bench)/netbench-static", "connect", "127.0.0.1", destination[1], "2000"]),
-            ("--strict, by name", underStrict, [netbench, "connect", destination[0], destination[1], "2000"]),
-        ]
-        for _ in 0..<max(5, repetitions / 3) {
-            for (label, under, argv) in kernelCases {
-                let bare = try Child.number(argv, environment: Self.base)
-                let supervised = try Child.number(under + argv, environment: Self.base)
-                kernelNs[label, default: []].append(supervised)
-                kernelRatio[label, default: []].append(supervised / bare)
-            }
-        }
+        let (kernelNs, kernelRatio) = try kernelFigures()
 
         print("timing reload ...")
         var reload: [String: Sample] = [:]
@@ -203,7 +186,85 @@ struct SystemBench {
                              denied_ns: Sample(deniedNs), denied_ratio: Sample(zip(deniedNs, connectNs["bare"] ?? []).map { $0 / $1 }),
                              resolve_ns: resolveNs.mapValues(Sample.init), resolve_ratio: ratios(resolveNs),
                              spawn_ns: spawnNs.mapValues(Sample.init), spawn_ratio: ratios(spawnNs), reload_ms: reload,
-                             kernel_connect_ns: kernelNs.mapValues(Sample.init), kernel_connect_ratio: kernelRatio.mapValues(Sample.init))
+                             kernel_ns: kernelNs, kernel_ratio: kernelRatio)
+    }
+
+    /// Rounds of the kernel figures (each a few seconds).
+    static let kernelRounds = 10
+
+    /// The sandbox's own venv (make bench); nil when sandlock is not there.
+    static let sandlock: String? = {
+        let python = "build/bench/venv/bin/python"
+        return FileManager.default.fileExists(atPath: "build/bench/venv/sandlock-0.9.0") ? python : nil
+    }()
+
+    /// The nameserver build/bench/resolv.conf names (main.swift mounts it on
+    /// /etc/resolv.conf): Tests/programs/dns_stub.py, answering one name.
+    static let nameserver = "127.0.0.44"
+    static let dnsName = "dns.bench.example"
+
+    /// `run --kernel` against bare and sandlock, in the same rounds: an
+    /// allowed loopback connect from a dynamic and a static binary, the
+    /// start of /bin/true, and a DNS lookup of a name only the nameserver
+    /// knows (through safesock's DNS service, which asks the stub, against
+    /// glibc asking the stub itself).
+    func kernelFigures() throws -> ([String: [String: Sample]], [String: [String: Sample]]) {
+        print("timing run --kernel and sandlock ...")
+        let port = kernelPort
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: netbench)
+        server.arguments = ["serve", "\(port)", "600"]
+        server.environment = Self.base
+        let ready = Pipe()
+        server.standardOutput = ready
+        try server.run()
+        defer { server.terminate(); server.waitUntilExit() }
+        guard String(decoding: ready.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("ready") else {
+            throw BenchFailure(description: "the listener could not start on port \(port) (in use?)")
+        }
+        let stub = Process()
+        stub.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        stub.arguments = ["python3", "Tests/programs/dns_stub.py", Self.nameserver, "53", "\(Self.dnsName)=127.0.0.1"]
+        let stubIn = Pipe(), stubOut = Pipe()
+        stub.standardInput = stubIn
+        stub.standardOutput = stubOut
+        try stub.run()
+        defer { try? stubIn.fileHandleForWriting.close(); stub.waitUntilExit() } // it stops when its input closes
+        guard String(decoding: stubOut.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("ready") else {
+            throw BenchFailure(description: "the DNS stub could not start at \(Self.nameserver):53")
+        }
+        let cwd = FileManager.default.currentDirectoryPath
+        try "section hosts ports\n    allow 127.0.0.1 \(port)\n    allow \(Self.dnsName) \(port)\n"
+            .write(toFile: "\(bench)/kernel.cfg", atomically: true, encoding: .utf8)
+        let kernel = ["\(cwd)/build/bin/safesock", "run", "--kernel", "--policy", "\(bench)/kernel.cfg", "--"]
+        let sandlock = Self.sandlock.map { [$0, "Tests/bench/sandlock_bench.py"] }
+        let static_ = "\(bench)/netbench-static"
+        // (figure, bare argv, under --kernel, under sandlock)
+        var cases: [(String, [String], [String], [String]?)] = []
+        for (label, program) in [("allowed connect + close, dynamic", netbench), ("allowed connect + close, static", static_)] {
+            let argv = [program, "connect", "127.0.0.1", "\(port)", "2000"]
+            cases.append((label, argv, kernel + argv, sandlock.map { $0 + ["run", "\(port)"] + argv }))
+        }
+        cases.append(("start /bin/true", [netbench, "spawn", "20", "/bin/true"], [netbench, "spawn", "20"] + kernel + ["/bin/true"],
+                      sandlock.map { $0 + ["spawn", "20", "\(port)", "/bin/true"] }))
+        let lookup = [netbench, "resolve", Self.dnsName, "300"]
+        cases.append(("DNS lookup, a name only DNS knows", lookup, kernel + lookup, nil))
+        var ns: [String: [String: [Double]]] = [:], ratio: [String: [String: [Double]]] = [:]
+        for _ in 0..<Self.kernelRounds {
+            for (label, bare, underKernel, underSandlock) in cases {
+                let b = try Child.number(bare, environment: Self.base)
+                ns[label, default: [:]]["bare", default: []].append(b)
+                let k = try Child.number(underKernel, environment: Self.base)
+                ns[label, default: [:]]["safesock --kernel", default: []].append(k)
+                ratio[label, default: [:]]["safesock --kernel", default: []].append(k / b)
+                if let underSandlock {
+                    let l = try Child.number(underSandlock, environment: Self.base)
+                    ns[label, default: [:]]["sandlock", default: []].append(l)
+                    ratio[label, default: [:]]["sandlock", default: []].append(l / b)
+                }
+            }
+        }
+        return (ns.mapValues { $0.mapValues(Sample.init) }, ratio.mapValues { $0.mapValues(Sample.init) })
     }
 
     /// Milliseconds from publishing a table (the publish call starting) to

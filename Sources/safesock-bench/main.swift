@@ -4,12 +4,14 @@
 // figures as tables, then each goal of issue 8 met or missed, and writes
 // the same to build/bench.json. docs/benchmarks.md says what each means.
 //
-//   safesock-bench [--matcher-only] [RULES...]
+//   safesock-bench [--matcher-only | --kernel-only] [RULES...]
 
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 let matcherOnly = arguments.contains("--matcher-only")
+// Only `run --kernel` against bare and sandlock (its table, not the goals).
+let kernelOnly = arguments.contains("--kernel-only")
 let sizes = arguments.compactMap { Int($0) }
 
 // The system figures resolve names from a hosts file of the bench's own:
@@ -18,9 +20,13 @@ if !matcherOnly && getenv("SAFESOCK_BENCH_INSIDE") == nil {
     try FileManager.default.createDirectory(atPath: "build/bench", withIntermediateDirectories: true)
     let hosts = FileManager.default.currentDirectoryPath + "/build/bench/hosts"
     try SystemBench.hostsFile(cycle: 64).write(toFile: hosts, atomically: true, encoding: .utf8)
+    // And a resolv.conf naming the bench's own DNS stub: no lookup leaves loopback.
+    let resolv = FileManager.default.currentDirectoryPath + "/build/bench/resolv.conf"
+    try "nameserver \(SystemBench.nameserver)\n".write(toFile: resolv, atomically: true, encoding: .utf8)
     let me = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     let argv = ["unshare", "-m", "/bin/sh", "-c",
-                "mount --bind \"$0\" /etc/hosts && SAFESOCK_BENCH_INSIDE=1 exec \"$@\"", hosts, me] + arguments
+                "mount --bind \"$0\" /etc/hosts && mount --bind \"$1\" /etc/resolv.conf && shift && SAFESOCK_BENCH_INSIDE=1 exec \"$@\"",
+                hosts, resolv, me] + arguments
     let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
     execvp("unshare", cArgs)
     print("note: cannot enter a mount namespace (unshare -m needs root): matcher figures only")
@@ -30,7 +36,7 @@ func cell(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0
 func row(_ cells: [(String, Int)]) -> String { cells.map { cell($0.0, $0.1) }.joined(separator: " ") }
 func f(_ x: Double, _ digits: Int = 0) -> String { x.isNaN ? "-" : String(format: "%.\(digits)f", x) }
 
-let matcher = try MatcherBench.run(sizes: sizes.isEmpty ? [10, 1_000, 100_000, 1_000_000] : sizes)
+let matcher = kernelOnly ? [] : try MatcherBench.run(sizes: sizes.isEmpty ? [10, 1_000, 100_000, 1_000_000] : sizes)
 print("\nmatcher and compiler (\(ProcessInfo.processInfo.processorCount) cores; decision = name + address identities, median/p99 over 1,000 destinations)")
 print(row([("rules", 9), ("parse ms", 10), ("compile ms", 11), ("table bytes", 13), ("bytes/rule", 11), ("w/o names", 10),
            ("decide median ns", 17), ("decide p99 ns", 14)]))
@@ -61,6 +67,27 @@ if let million = matcher.first(where: { $0.rules == 1_000_000 }) {
     let seconds = (million.parse_ms + million.compile_ms) / 1000
     goal("compile 1,000,000 rules (parse + compile)", "\(f(seconds, 2)) s", "<= 2 s", seconds <= 2)
     goal("table bytes a rule at 1M, names aside", f(million.table_bytes_per_rule_without_names, 1), "<= 64", million.table_bytes_per_rule_without_names <= 64)
+}
+
+func printKernelTable(_ times: [String: [String: Sample]], _ ratios: [String: [String: Sample]], rounds: Int) {
+    let columns = ["bare", "safesock --kernel", "sandlock"]
+    print("\nrun --kernel and its closest peer, sandlock 0.9.0 (bare: time an operation; the others: ratio to bare in the same")
+    print("round, median of \(rounds) rounds, min-max in brackets; sandlock through its Python API, safesock through its CLI)")
+    print(row([("figure", 44)] + columns.map { ($0, 22) }))
+    for (label, byColumn) in times.sorted(by: { $0.key < $1.key }) {
+        let cells = columns.map { column -> (String, Int) in
+            if column == "bare" { return (byColumn["bare"].map { "\(f($0.median / 1000, 1)) us" } ?? "-", 22) }
+            guard let r = ratios[label]?[column] else { return ("-", 22) }
+            return ("\(f(r.median, 3)) [\(f(r.min, 2))-\(f(r.max, 2))]", 22)
+        }
+        print(row([(label, 44)] + cells))
+    }
+}
+
+if kernelOnly && getenv("SAFESOCK_BENCH_INSIDE") != nil {
+    let (times, ratios) = try SystemBench().kernelFigures()
+    printKernelTable(times, ratios, rounds: SystemBench.kernelRounds)
+    exit(0)
 }
 
 var system: SystemFigures?
@@ -95,10 +122,6 @@ if !matcherOnly && getenv("SAFESOCK_BENCH_INSIDE") != nil {
         print(row([("reload, publish to first decision, \(label)", 44), ("-", 22),
                    ("\(f(sample.median, 3)) ms [\(f(sample.min, 2))-\(f(sample.max, 2))]", 22)]))
     }
-    for (label, r) in s.kernel_connect_ratio.sorted(by: { $0.key < $1.key }) {
-        print(row([("allowed connect, run --kernel, \(label)", 44), ("-", 22),
-                   ("\(f(r.median, 3)) [\(f(r.min, 2))-\(f(r.max, 2))]", 22)]))
-    }
     if !s.peers_missing.isEmpty { print("not installed, not measured: \(s.peers_missing.joined(separator: ", ")) (make bench-deps)") }
     if !peers.isEmpty { print("torsocks: connects by address and has no getaddrinfo figure (it sends every lookup to Tor, absent here)") }
 
@@ -118,9 +141,19 @@ if !matcherOnly && getenv("SAFESOCK_BENCH_INSIDE") != nil {
     for (label, sample) in s.reload_ms.sorted(by: { $0.key < $1.key }) {
         goal("reload to first decision, \(label)", "\(f(sample.median, 3)) ms", "<= 1 ms", sample.median <= 1)
     }
+
+    printKernelTable(s.kernel_ns, s.kernel_ratio, rounds: SystemBench.kernelRounds)
+    if SystemBench.sandlock == nil { print("sandlock not installed, not measured (make bench installs it from PyPI into build/bench/venv)") }
+    for label in ["allowed connect + close, dynamic", "allowed connect + close, static"] {
+        guard let k = s.kernel_ratio[label]?["safesock --kernel"]?.median else { continue }
+        goal("run --kernel: \(label) / bare", f(k, 3), "<= 2.0", k <= 2.0)
+        if let l = s.kernel_ratio[label]?["sandlock"]?.median {
+            goal("run --kernel: \(label), ratio to sandlock's", f(k / l, 3), "<= 1.0", k <= l)
+        }
+    }
 }
 
-print("\ngoals (issue 8)")
+print("\ngoals (issues 8 and 14)")
 print(row([("figure", 60), ("measured", 12), ("goal", 12), ("", 7)]))
 for g in goals { print(row([(g.figure, 60), (g.measured, 12), (g.goal, 12), (g.met ? "met" : "MISSED", 7)])) }
 

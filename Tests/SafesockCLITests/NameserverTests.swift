@@ -3,6 +3,7 @@
 
 import SafesockCLI
 import SafesockPolicy
+import SafesockSupervisor
 import Testing
 
 @Suite struct NameserverTests {

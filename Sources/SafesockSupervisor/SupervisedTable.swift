@@ -1,6 +1,6 @@
-// KernelSettings: what the supervisor decides with: the table (a file's, or a
+// SupervisedTable: what the supervisor decides with: the table (a file's, or a
 // publication followed through reloads), and the system's nameservers.
-// Part of `safesock run --kernel` (Kernel.swift has the supervisor).
+// Part of `safesock run --kernel` (Supervisor.swift has the supervisor).
 
 import Foundation
 import SafesockKernel
@@ -14,30 +14,30 @@ import SafesockPublication
 /// table is copied out, checked unchanged, and validated whole before it is
 /// used; one that fails validation leaves the supervisor failing closed
 /// (every inet connect and send refused) until a good one is published.
-final class SupervisedTable: @unchecked Sendable {
+public final class SupervisedTable: @unchecked Sendable {
     private(set) var bytes: [UInt8]
     private(set) var fault: String?
     private var view: safesock_pub_view
     private var generation: UInt64?
     let published: Bool
 
-    init(file bytes: [UInt8]) {
+    public init(file bytes: [UInt8]) {
         self.bytes = bytes
         view = safesock_pub_view()
         published = false
     }
 
-    init(publication name: String) throws {
+    public init(publication name: String) throws {
         view = safesock_pub_view()
         var error = [CChar](repeating: 0, count: 512)
         guard safesock_pub_attach(name, &view, &error, error.count) == 0 else {
-            throw SystemError(description: "no publication '\(name)': \(System.text(error))")
+            throw SupervisorError(description: "no publication '\(name)': \(text(error))")
         }
         bytes = []
         published = true
         fault = "no table read yet"
         refresh()
-        if let fault { throw SystemError(description: "publication '\(name)': \(fault)") }
+        if let fault { throw SupervisorError(description: "publication '\(name)': \(fault)") }
     }
 
     func refresh() {
@@ -50,7 +50,7 @@ final class SupervisedTable: @unchecked Sendable {
         generation = current.generation
         if let problem = copy.withUnsafeBytes({ TableValidator.validate($0) }) {
             let reason = "\(problem.reason)"
-            if fault != reason { Output.err("safesock: kernel: generation \(current.generation) of the published table is not usable (\(reason)): denying every inet connection") }
+            if fault != reason { say("safesock: kernel: generation \(current.generation) of the published table is not usable (\(reason)): denying every inet connection") }
             bytes = []
             fault = reason
         } else {

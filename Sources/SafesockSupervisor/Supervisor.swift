@@ -1,27 +1,26 @@
-// Kernel: `safesock run --kernel`, for code that may be hostile. This process
+// Supervisor: `safesock run --kernel`, for code that may be hostile. This process
 // stays as the parent: it starts the command in a network namespace of its own
 // (only a loopback: nothing the program does by itself reaches anything
 // outside), under a seccomp filter (Sources/SafesockKernel), with no
 // capability; it answers every trapped call from the same compiled table the
 // library uses, makes every outside connection itself from what it judged,
-// answers the program's DNS (KernelDNS.swift), and exits with the command's
+// answers the program's DNS (DNSService.swift), and exits with the command's
 // status. docs/enforcement.md, "The kernel backstop", says what each layer
-// trusts. Beside it: KernelNames.swift (the names an address is known by),
-// KernelDNS.swift, KernelSettings.swift (the table followed, the nameservers).
+// trusts. Beside it: NameBook.swift (the names an address is known by),
+// DNSService.swift, SupervisedTable.swift (the table followed, the nameservers).
 
 import Foundation
+import SafesockDecision
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy
 
-final class KernelSupervisor: @unchecked Sendable {
+public final class KernelSupervisor: @unchecked Sendable {
     /// The table decided with: a file's, or a publication's current one.
     let tables: SupervisedTable
     var table: [UInt8] { tables.bytes }
     /// The origin host's canonical text.
     let origin: String?
-    var datagrams: Bool { option(\.datagrams) }
-    var servers: Bool { option(\.servers) }
     /// --log: the JSON audit log; nil, lines on standard error.
     let log: String?
     /// --learn: record what would be denied, deny nothing.
@@ -44,7 +43,7 @@ final class KernelSupervisor: @unchecked Sendable {
     /// and /proc/PID/net/tcp (a millisecond a read) is not asked.
     private var programListens = false
 
-    init(table: SupervisedTable, origin: String?, log: String?, learn: Bool, requireNamespace: Bool) {
+    public init(table: SupervisedTable, origin: String?, log: String?, learn: Bool, requireNamespace: Bool) {
         tables = table
         self.log = log
         self.learn = learn
@@ -72,9 +71,6 @@ final class KernelSupervisor: @unchecked Sendable {
         return trap
     }
 
-    /// An option of the current table, 1 meaning allow (none: deny).
-    func option(_ field: KeyPath<TableHeader, UInt8>) -> Bool { optionValue(field) == 1 }
-
     /// An option field of the current table; 0 (deny) with no usable table.
     func optionValue(_ field: KeyPath<TableHeader, UInt8>) -> UInt8 {
         guard tables.fault == nil else { return 0 }
@@ -96,7 +92,7 @@ final class KernelSupervisor: @unchecked Sendable {
 
     /// Runs `path` with `argv` and `environment` under the filter; its exit
     /// status, or 127 when it could not be started.
-    func run(path: String, argv: [String], environment: [String: String]) -> Int32 {
+    public func run(path: String, argv: [String], environment: [String: String]) -> Int32 {
         let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         let cEnv: [UnsafeMutablePointer<CChar>?] = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
@@ -115,11 +111,11 @@ final class KernelSupervisor: @unchecked Sendable {
                                   p.isEmpty ? nil : p.baseAddress, &started, &error, error.count)
         }
         guard spawned == 0 else {
-            Output.err("safesock run: --kernel: \(System.text(error))")
+            say("safesock run: --kernel: \(text(error))")
             return 127
         }
         child = started
-        Output.err("safesock: kernel: " + protection(wallPorts: !ports.isEmpty))
+        say("safesock: kernel: " + protection(wallPorts: !ports.isEmpty))
         let wall = !inNamespace && child.landlock >= 0 && !ports.isEmpty ? ports : nil
         if inNamespace {
             let udp = withUnsafeBytes(of: child.dns_udp) { Array($0.bindMemory(to: Int32.self).prefix(Int(child.dns_count))) }
@@ -247,7 +243,7 @@ final class KernelSupervisor: @unchecked Sendable {
         case Int(SAFESOCK_KERNEL_BIND.rawValue):
             bind(&call, inet: inet)
         case Int(SAFESOCK_KERNEL_LISTEN.rawValue):
-            if inet && !servers { return refuse(&call, reason: "servers deny") }
+            if inet, case let verdict = serving(-1), !verdict.allow { return refuse(&call, reason: verdict.reason) }
             if inet && inNamespace && call.inside == 0 { safesock_kernel_fail(listener, &call, EINVAL); return } // ours are connected
             // A listen reads no memory; swapped for one of our sockets, it
             // fails (connected) or, under servers allow, listens as allowed.
@@ -280,7 +276,8 @@ final class KernelSupervisor: @unchecked Sendable {
         }
         let port = call.address_length >= 4
             ? withUnsafeBytes(of: call.address) { UInt16(bigEndian: $0.loadUnaligned(fromByteOffset: 2, as: UInt16.self)) } : 0
-        if port != 0 && !servers { return refuse(&call, reason: "servers deny") }
+        let verdict = serving(Int32(port))
+        if !verdict.allow { return refuse(&call, reason: verdict.reason) }
         // Let go on: should the memory change to another port after this
         // look, the socket binds in the namespace (or, in the fallback, on
         // the host), and a listen on it is judged on its own.
@@ -315,13 +312,13 @@ final class KernelSupervisor: @unchecked Sendable {
             return
         }
         if let fault = tables.fault { return refuse(&call, destination, reason: "no usable table: \(fault)") }
-        let verdict = judge(&destination)
+        let verdict = judge(&destination, kind: stream ? SAFESOCK_KIND_STREAM : SAFESOCK_KIND_DATAGRAM)
         // Outside the namespace (the fallback), or a socket of ours already:
         // connected here, on that socket, to the destination judged (a
         // second connect of a non-blocking one says EALREADY or EISCONN).
         let ours = !inNamespace || call.inside == 0
         if !stream {
-            if verdict.allow && datagrams || learn && ours {
+            if verdict.allow || learn && ours {
                 if ours { safesock_kernel_connect_here(listener, &call, &to); return }
                 outsideDatagrams = true
                 safesock_kernel_connect_outside(listener, &call, &to)
@@ -331,12 +328,12 @@ final class KernelSupervisor: @unchecked Sendable {
                 // reaches nothing, and not reported; the sends are.
                 safesock_kernel_connect_here(listener, &call, &to)
             } else {
-                refuse(&call, destination, rules: verdict.rules, reason: datagrams ? nil : "datagrams deny")
+                refuse(&call, destination, rules: verdict.rules, reason: verdict.reason)
             }
             return
         }
         if !verdict.allow {
-            report(call, destination, rules: verdict.rules, reason: nil)
+            report(call, destination, rules: verdict.rules, reason: verdict.reason)
             if !learn { safesock_kernel_fail(listener, &call, EACCES); return }
         } else if !Self.admits(wall, destination.port) {
             return refuse(&call, destination, reason: Self.outsideTheWall)
@@ -425,12 +422,8 @@ final class KernelSupervisor: @unchecked Sendable {
                     refusal = (destination, [], "no usable table: \(fault)")
                 } else {
                     allInside = false
-                    let verdict = judge(&destination)
-                    if !datagrams {
-                        refusal = (destination, [], "datagrams deny")
-                    } else if !verdict.allow {
-                        refusal = (destination, verdict.rules, nil)
-                    }
+                    let verdict = judge(&destination, kind: SAFESOCK_KIND_DATAGRAM)
+                    if !verdict.allow { refusal = (destination, verdict.rules, verdict.reason) }
                 }
             }
             safesock_kernel_send_address(copy, i, call.domain, &to)
@@ -544,7 +537,7 @@ final class KernelSupervisor: @unchecked Sendable {
             if let destination { line += "host \(host ?? "\(destination.address)") port \(destination.port)" }
             else if let host { line += "name \(host)" }
             else { line += op }
-            Output.err(line + " (\(because))")
+            say(line + " (\(because))")
             return
         }
         let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? ""
@@ -578,4 +571,20 @@ final class KernelSupervisor: @unchecked Sendable {
         default: return "listen"
         }
     }
+}
+
+/// One line on standard error: the protection line, refusals without a
+/// --log, and faults of a followed table.
+func say(_ line: String) {
+    FileHandle.standardError.write(Data((line.hasSuffix("\n") ? line : line + "\n").utf8))
+}
+
+/// A NUL-terminated C message buffer as text.
+func text(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// Why the supervisor could not start: said by `safesock run` as it is.
+public struct SupervisorError: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -1,4 +1,4 @@
-// KernelDNS: safesock answers the program's DNS. In the program's namespace
+// DNSService: safesock answers the program's DNS. In the program's namespace
 // its sockets sit at every nameserver address of /etc/resolv.conf, port 53,
 // UDP and TCP, so every resolver (glibc's, Go's, c-ares, dig, a static
 // binary's) asks safesock and nothing else: there is no other way out.
@@ -165,7 +165,7 @@ final class DNSService: @unchecked Sendable {
         if question.qtype == 12 { return reversed(&question, name, size) }
         guard !name.isEmpty, NameBook.plausible(name) else { return reply(5) }
         let pid = Int32(0)
-        if !supervisor.option(\.resolve) && !supervisor.namePossible(name) {
+        if supervisor.optionValue(\.resolve) != 1 && !supervisor.namePossible(name) { // resolve strict, or no usable table
             supervisor.report(pid: pid, op: "resolve", host: name, destination: nil, rules: [],
                               reason: "resolve strict: no allow rule could match this name")
             return reply(5)

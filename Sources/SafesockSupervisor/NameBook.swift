@@ -1,10 +1,11 @@
-// KernelNames: the names an address is known by, for `run --kernel`, from
+// NameBook: the names an address is known by, for `run --kernel`, from
 // trusted sources only: /etc/hosts as this process read it at start, and the
-// answers safesock's own DNS service got for the program (KernelDNS.swift).
+// answers safesock's own DNS service got for the program (DNSService.swift).
 // Nothing the program wrote counts. Part of `safesock run --kernel`
-// (Kernel.swift has the supervisor).
+// (Supervisor.swift has the supervisor).
 
 import Foundation
+import SafesockDecision
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy
@@ -119,13 +120,14 @@ final class NameBook: @unchecked Sendable {
 }
 
 extension KernelSupervisor {
-    /// The verdict on a destination, with the deciding rules as FILE:LINE.
-    /// Its identities are the address (and loopback, for 0.0.0.0 and ::)
-    /// and every name the book knows it by.
-    func judge(_ destination: inout Destination) -> (allow: Bool, rules: [String]) {
+    /// The decision core's verdict (safesock_decision.h, the library's
+    /// too) on a destination reached by a socket of `kind`. Its identities
+    /// are the address (and loopback, for 0.0.0.0 and ::) and every name
+    /// the book knows it by.
+    func judge(_ destination: inout Destination, kind: safesock_socket_kind) -> Verdict {
         let known = names.names(for: destination.address)
         destination.name = known.first
-        return decide(destination, names: known)
+        return decide(destination, names: known, kind: kind)
     }
 
     /// Whether some allow rule could match `name` at some port (the
@@ -153,42 +155,72 @@ extension KernelSupervisor {
         }
     }
 
-    /// The table's verdict for the address and `names`, and the deciding
-    /// rules as FILE:LINE.
-    func decide(_ destination: Destination, names: [String]) -> (allow: Bool, rules: [String]) {
-        var identities = [Identity.address(destination.address)]
-        if let also = Identity.address(destination.address).alsoReached { identities.append(also) }
-        var inputs: [(text: [UInt8], address: [UInt8])] = identities.map { identity in
-            if case .address(let a) = identity { return (Array(identity.description.utf8), a.bytes) }
-            return (Array(identity.description.utf8), [])
-        }
-        inputs += names.map { (Array($0.utf8), []) }
-        var deciding = [UInt32](repeating: 0, count: 8)
-        let result: MatchResult = table.withUnsafeBytes { t in
-            deciding.withUnsafeMutableBufferPointer { out in
-                var decision = TableDecision(t, port: destination.port, deciding: out)
-                for input in inputs {
-                    input.text.withUnsafeBufferPointer { text in
-                        input.address.withUnsafeBufferPointer { address in
-                            let family: UInt8 = address.count == 4 ? 4 : address.count == 16 ? 6 : 0
-                            decision.add(IdentityInput(text: text, family: family, address: address,
-                                                       isOrigin: origin == String(decoding: text, as: UTF8.self)))
-                        }
+    /// A verdict: allowed, and why not (a reason, or the deciding rules
+    /// as FILE:LINE).
+    struct Verdict {
+        var allow: Bool
+        var rules: [String]
+        var reason: String?
+    }
+
+    /// The decision core asked for the address and `names`. The texts it
+    /// reads are held in one buffer for the call.
+    func decide(_ destination: Destination, names: [String], kind: safesock_socket_kind) -> Verdict {
+        var addresses = [(family: UInt8, bytes: [UInt8])]()
+        let family: UInt8 = destination.address.isIPv4 ? 4 : 6
+        addresses.append((family, destination.address.bytes))
+        var padded = destination.address.bytes + [UInt8](repeating: 0, count: 16 - destination.address.bytes.count)
+        var reached = [UInt8](repeating: 0, count: 16)
+        if safesock_also_reached(family, &padded, &reached) == 1 { addresses.append((family, Array(reached.prefix(family == 4 ? 4 : 16)))) }
+        let texts = addresses.map { Array("\(IPAddress(bytes: $0.bytes)!)".utf8) } + names.map { Array($0.utf8) }
+        let joined = texts.flatMap { $0 }
+        var options = safesock_options()
+        var decision = safesock_decision()
+        let originText = Array((origin ?? "").utf8)
+        table.withUnsafeBytes { t in
+            _ = safesock_table_options(t.baseAddress, t.count, &options)
+            joined.withUnsafeBufferPointer { all in
+                var at = 0
+                var identities = texts.enumerated().map { i, text -> safesock_identity in
+                    var id = safesock_identity()
+                    id.text = all.baseAddress.map { $0 + at }
+                    id.text_length = UInt32(text.count)
+                    at += text.count
+                    if i < addresses.count {
+                        id.family = addresses[i].family
+                        withUnsafeMutableBytes(of: &id.address) { $0.copyBytes(from: addresses[i].bytes) }
+                    }
+                    return id
+                }
+                originText.withUnsafeBufferPointer { o in
+                    o.withMemoryRebound(to: CChar.self) { origin in
+                        safesock_decide(t.baseAddress, t.count, &options, &identities, identities.count, origin.baseAddress,
+                                        origin.count, destination.port, kind, &decision)
                     }
                 }
-                return decision.result
             }
         }
-        let rules = deciding.prefix(result.written).map { rule -> String in
+        let indexes = withUnsafeBytes(of: decision.rules) { Array($0.bindMemory(to: UInt32.self).prefix(Int(decision.rule_count))) }
+        let rules = indexes.map { rule -> String in
             table.withUnsafeBytes { t in
-                var file: UnsafePointer<UInt8>?
+                var file: UnsafePointer<CChar>?
                 var length = 0
                 var line: UInt32 = 0
-                guard safesockTableRule(t.baseAddress, t.count, rule, &file, &length, &line) == 0, let file else { return "rule \(rule)" }
-                return "\(String(decoding: UnsafeBufferPointer(start: file, count: length), as: UTF8.self)):\(line)"
+                guard safesock_table_rule(t.baseAddress, t.count, rule, &file, &length, &line) == 0, let file else { return "rule \(rule)" }
+                return "\(String(decoding: UnsafeRawBufferPointer(start: file, count: length), as: UTF8.self)):\(line)"
             }
         }
-        return (result.verdict == .allow, rules)
+        return Verdict(allow: decision.allowed == 1, rules: rules, reason: decision.reason.map { String(cString: $0) })
+    }
+
+    /// The decision core's word on serving at `port` (-1: a listen).
+    func serving(_ port: Int32) -> Verdict {
+        var options = safesock_options()
+        let read = table.withUnsafeBytes { safesock_table_options($0.baseAddress, $0.count, &options) }
+        if read != 0 || tables.fault != nil { options = safesock_options() } // no usable table: every option denies
+        var decision = safesock_decision()
+        safesock_decide_serving(&options, port, &decision)
+        return Verdict(allow: decision.allowed == 1, rules: [], reason: decision.reason.map { String(cString: $0) })
     }
 
     /// Whether the program listens at `destination` (or the wildcard of its

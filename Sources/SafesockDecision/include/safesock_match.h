@@ -1,7 +1,8 @@
 /*
  * safesock_match.h: the C interface of the matcher (Sources/SafesockMatch,
  * Embedded Swift, CEntry.swift). The interposers never read the table
- * themselves; they hand it canonical identities and a port.
+ * themselves; the decision core (safesock_decision.h) hands it canonical
+ * identities and a port.
  */
 #ifndef SAFESOCK_MATCH_H
 #define SAFESOCK_MATCH_H
