@@ -444,3 +444,63 @@ import Testing
         #expect(other.arrivals() == 1)
     }
 }
+
+/// The library and the supervisor decide through one decision core
+/// (Sources/SafesockDecision): the same calls under `run` and under `run
+/// --kernel` end alike, and their audit records name the same rules and
+/// reasons. Each case is one the two once read differently (bind to port
+/// 0, datagrams, a disallow over an allow, 0.0.0.0 judged as loopback).
+@Suite struct OneDecisionTests {
+    @Test(arguments: [false, true], RunAs.allCases)
+    func theTwoEnforcersDecideAlike(open: Bool, user: RunAs) throws {
+        let a = try Listener("127.0.0.2"), b = try Listener("127.0.0.2"), c = try Listener("127.0.0.2")
+        let loopback = try Listener("127.0.0.1")
+        let free: UInt16 = try { try Listener("127.0.0.1").port }() // closed again: a port to bind
+        let options = open ? "section options\n    datagrams allow\n    servers allow\n" : ""
+        let policy = options + """
+            section hosts ports
+                allow 127.0.0.2 \(a.port)
+                allow www.sun.com \(b.port)
+                disallow 127.0.0.2 \(c.port)
+                allow 127.0.0.* \(c.port)
+                allow 127.0.0.1 \(loopback.port)
+
+            """
+        let probes: [[String]] = [
+            ["connect", "127.0.0.2", "\(a.port)"], ["connect", "www.sun.com", "\(b.port)"],
+            ["connect", "127.0.0.2", "\(c.port)"], ["connect", "127.0.0.3", "\(a.port)"],
+            ["connect", "0.0.0.0", "\(loopback.port)"], ["udp-sendto", "127.0.0.2", "\(a.port)"],
+            ["udp-sendto", "127.0.0.3", "\(a.port)"], ["bind", "\(free)"], ["bind", "0"], ["listen"],
+        ]
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o777)
+        let probe = "\(testBin)/probe"
+        var seen: [String: [String]] = [:]
+        for (layer, log) in [("library", "\(dir)/library.log"), ("kernel", "\(dir)/kernel.log")] {
+            for argv in probes {
+                let r = layer == "library" ? try underSafesock(policy, origin: nil, extra: ["--log", log], [probe] + argv)
+                                           : try underKernel(policy, as: user, [probe] + argv, extra: ["--log", log])
+                seen[layer, default: []].append("\(argv.joined(separator: " ")): \(r.stdout.trimmingCharacters(in: .newlines))")
+            }
+        }
+        #expect(seen["library"] == seen["kernel"], "\(seen)")
+        // Allowed and refused where the policy says, not merely alike.
+        let expected = open ? ["ok", "ok", "errno 13", "errno 13", "ok", "ok", "errno 13", "ok", "ok", "ok"]
+                            : ["ok", "ok", "errno 13", "errno 13", "ok", "errno 13", "errno 13", "errno 13", "ok", "errno 13"]
+        #expect(seen["library"]?.map { $0.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } == expected,
+                "\(seen)")
+        func records(_ path: String) throws -> [String] {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            return try text.split(separator: "\n").map { line in
+                let r = try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                // Each run's policy is in a scratch folder of its own: the file's name, not its folder.
+                let rules = ((r["rules"] as? [String]) ?? []).map { ($0 as NSString).lastPathComponent }
+                return "\(r["op"] ?? "") \(r["port"] ?? "-") \(rules) \(r["reason"] ?? "-")"
+            }
+        }
+        let library = try records("\(dir)/library.log"), kernel = try records("\(dir)/kernel.log")
+        #expect(!library.isEmpty && library == kernel, "library \(library)\nkernel \(kernel)")
+        _ = (a.arrivals(), b.arrivals(), c.arrivals(), loopback.arrivals())
+    }
+}
