@@ -622,17 +622,19 @@ static void copy_options(const struct safesock_kernel_call *c, int to)
 }
 
 /* A socket in this process's namespace like the caller's: domain, type,
- * protocol, O_NONBLOCK, the options above, and a loopback source address
- * it was bound to (`curl --interface 127.0.0.1`; the port is not kept).
- * The socket, or -1 with errno. */
-static int outside_socket(const struct safesock_kernel_call *c)
+ * protocol, the options above, and a loopback source address it was bound
+ * to (`curl --interface 127.0.0.1`; the port is not kept). The socket,
+ * always non-blocking, or -1 with errno; `blocking` says whether the
+ * caller's is. */
+static int outside_socket(const struct safesock_kernel_call *c, int *blocking)
 {
-	int fd = socket(c->domain, c->type | SOCK_CLOEXEC, c->protocol);
+	int status = fcntl(c->socket, F_GETFL);
+	*blocking = status < 0 || !(status & O_NONBLOCK);
+	/* Non-blocking always, to be tried without waiting; a blocking
+	 * caller's is made blocking once connected. */
+	int fd = socket(c->domain, c->type | SOCK_CLOEXEC | SOCK_NONBLOCK, c->protocol);
 	if (fd < 0)
 		return -1;
-	int status = fcntl(c->socket, F_GETFL);
-	if (status >= 0 && (status & O_NONBLOCK))
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	copy_options(c, fd);
 	struct sockaddr_storage local;
 	socklen_t length = sizeof local;
@@ -661,7 +663,8 @@ int safesock_kernel_connect_outside(int listener, struct safesock_kernel_call *c
 {
 	if (call->socket < 0)
 		return safesock_kernel_fail(listener, call, EBADF);
-	int fd = outside_socket(call);
+	int blocking;
+	int fd = outside_socket(call, &blocking);
 	if (fd < 0)
 		return safesock_kernel_fail(listener, call, errno);
 	struct sockaddr_storage address;
@@ -670,16 +673,22 @@ int safesock_kernel_connect_outside(int listener, struct safesock_kernel_call *c
 	 * refusal) are settled at once, and a thread's hand-off would cost
 	 * more than the connect. Only a blocking one still under way goes to
 	 * a worker. */
-	int blocking = !(fcntl(fd, F_GETFL) & O_NONBLOCK);
-	if (blocking)
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	int rc = connect(fd, (const struct sockaddr *)&address, length), error = rc == 0 ? 0 : errno;
+	if (blocking && error == EINPROGRESS) {
+		/* A loopback handshake is done by the time connect returns (its
+		 * packets are processed before the call leaves the kernel): seen
+		 * at once, it needs no worker. */
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		socklen_t n = sizeof error;
+		if (poll(&p, 1, 0) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &n) != 0)
+			error = errno;
+	}
 	if (blocking && error == EINPROGRESS) {
 		int started = start_job(listener, call, NULL, fd, NULL, 0);
 		return started;
 	}
 	if (blocking)
-		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		fcntl(fd, F_SETFL, 0); /* as socket(2) made it: no status flag */
 	if ((error == 0 || error == EINPROGRESS) && install(listener, call, fd) != 0) {
 		error = errno;
 		close(fd);
@@ -769,11 +778,14 @@ int safesock_kernel_send(int listener, struct safesock_kernel_call *call, struct
 	}
 	int outside = -1;
 	if (install_outside) {
-		outside = outside_socket(call);
+		int blocking;
+		outside = outside_socket(call, &blocking);
 		if (outside < 0) {
 			free(send);
 			return safesock_kernel_fail(listener, call, errno);
 		}
+		if (blocking)
+			fcntl(outside, F_SETFL, 0); /* installed in the caller's place: as the caller's was */
 	}
 	return start_job(listener, call, send, outside, NULL, 0);
 }

@@ -370,6 +370,12 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 			child->dns_udp[i] = fds[at++];
 			child->dns_tcp[i] = fds[at++];
 		}
+		/* The namespace's cookie: one getsockopt tells a socket's
+		 * namespace, where SIOCGSKNS costs a descriptor and an fstat. */
+		uint64_t cookie = 0;
+		socklen_t n = sizeof cookie;
+		if (setup.dns_count > 0 && getsockopt(child->dns_udp[0], SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &n) == 0)
+			child->network_cookie = cookie;
 	}
 	int walled[3];
 	if (read(channel[0], walled, sizeof walled) != (ssize_t)sizeof walled || walled[0] < 0) {
@@ -431,32 +437,56 @@ fail:
 	return -1;
 }
 
-int safesock_kernel_socket_inside(int fd, uint64_t network)
+int safesock_kernel_socket_inside(int fd, const struct safesock_kernel_child *child)
 {
-	if (network == 0)
+	if (child->network == 0)
 		return 0;
+	uint64_t cookie = 0;
+	socklen_t n = sizeof cookie;
+	if (child->network_cookie != 0 && getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &n) == 0)
+		return cookie == child->network_cookie; /* cookies are never reused while the system runs */
 	int ns = ioctl(fd, SIOCGSKNS);
 	if (ns < 0)
 		return 0; /* unknown: treated as outside, where nothing is let go on */
 	struct stat st;
-	int inside = fstat(ns, &st) == 0 && st.st_ino == network;
+	int inside = fstat(ns, &st) == 0 && st.st_ino == child->network;
 	close(ns);
 	return inside;
 }
 
-/* Our duplicate of the caller's descriptor `fd`, or -1. */
-static int their_socket(pid_t tid, int fd)
+/* The callers' pidfds, kept between calls (two system calls a call
+ * saved). A pidfd names one task for ever: once that task is gone it
+ * fails with ESRCH, even when its thread id is reused, and it is opened
+ * again. Only the answering thread uses it. */
+#define PIDFDS 64
+static struct { pid_t tid; int pidfd; } pidfds[PIDFDS]; /* tid 0: empty */
+
+static int open_pidfd(pid_t tid)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
 	if (pidfd < 0)
 		pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+	return pidfd;
+}
+
+/* Our duplicate of the caller's descriptor `fd`, or -1 with errno. */
+static int their_socket(pid_t tid, int fd)
+{
+	unsigned slot = (unsigned)tid % PIDFDS;
+	if (pidfds[slot].tid == tid) {
+		int copy = (int)syscall(SYS_pidfd_getfd, pidfds[slot].pidfd, fd, 0);
+		if (copy >= 0 || errno != ESRCH)
+			return copy;
+		/* The kept pidfd's task is gone: this caller is another with its id. */
+	}
+	if (pidfds[slot].tid != 0)
+		close(pidfds[slot].pidfd);
+	pidfds[slot].tid = 0;
+	int pidfd = open_pidfd(tid);
 	if (pidfd < 0)
 		return -1;
-	int copy = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-	int failed = errno;
-	close(pidfd);
-	errno = failed;
-	return copy;
+	pidfds[slot].tid = tid, pidfds[slot].pidfd = pidfd;
+	return (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
 }
 
 /* Copies `length` bytes at `remote` in `pid` to `local`; 0, or an errno. */
@@ -537,7 +567,7 @@ static int close_on_exec(pid_t pid, int fd)
 	return flags != NULL && (strtoul(flags + 6, NULL, 8) & O_CLOEXEC) != 0;
 }
 
-int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call, uint64_t network)
+int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call, const struct safesock_kernel_child *child)
 {
 	uint64_t address = 0, length = 0;
 	switch (call->op) {
@@ -563,7 +593,7 @@ int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call, uin
 			getsockopt(call->socket, SOL_SOCKET, SO_TYPE, &call->type, &n);
 			n = sizeof call->protocol;
 			getsockopt(call->socket, SOL_SOCKET, SO_PROTOCOL, &call->protocol, &n);
-			call->inside = safesock_kernel_socket_inside(call->socket, network);
+			call->inside = safesock_kernel_socket_inside(call->socket, child);
 			call->close_on_exec = close_on_exec(call->pid, (int)call->args[0]);
 		}
 	}

@@ -204,7 +204,7 @@ public final class KernelSupervisor: @unchecked Sendable {
             return
         }
         tables.refresh()
-        guard safesock_kernel_inspect(listener, &call, child.network) == 0 else { return } // the caller is gone
+        guard safesock_kernel_inspect(listener, &call, &child) == 0 else { return } // the caller is gone
         guard call.socket >= 0 else {
             // No duplicate of the caller's socket: nothing is judged, so
             // nothing is made. No such descriptor, or not a socket, fails as

@@ -31,6 +31,7 @@ struct safesock_kernel_child {
 	int user_namespace; /* 1: made inside a user namespace (an ordinary user) */
 	int capabilities; /* 0: every capability set and the bounding set empty; 1: the bounding set could not be emptied (an ordinary user without a namespace); -1: not dropped */
 	uint64_t network;  /* the inode of the program's network namespace (namespace 1) */
+	uint64_t network_cookie; /* its SO_NETNS_COOKIE (Linux 5.14), read from a DNS socket; 0 unknown */
 	int dns_count;
 	int dns_udp[SAFESOCK_KERNEL_MAX_NAMESERVERS]; /* safesock's DNS sockets, bound at the nameservers' port 53 in that namespace */
 	int dns_tcp[SAFESOCK_KERNEL_MAX_NAMESERVERS];
@@ -70,9 +71,9 @@ int safesock_kernel_spawn(const char *path, char *const argv[], char *const envp
 int safesock_kernel_namespace_possible(void);
 int safesock_kernel_landlock_abi(void);
 
-/* Whether socket `fd` (ours) belongs to network namespace `network` (an
- * inode): 1 yes, 0 no or unknown. */
-int safesock_kernel_socket_inside(int fd, uint64_t network);
+/* Whether socket `fd` (ours) belongs to the program's network namespace:
+ * 1 yes, 0 no or unknown. */
+int safesock_kernel_socket_inside(int fd, const struct safesock_kernel_child *child);
 
 enum safesock_kernel_op {
 	SAFESOCK_KERNEL_CONNECT = 1,
@@ -118,7 +119,7 @@ int safesock_kernel_receive(const struct safesock_kernel_child *child, struct sa
 /* Copies the socket and the address out of the caller, and tells whether
  * the socket is in network namespace `network` (0: no namespace): 0, or -1
  * when the call is no longer pending (nothing to answer). */
-int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call, uint64_t network);
+int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call, const struct safesock_kernel_child *child);
 
 /* A destination as Linux reads a sockaddr for an inet socket of `domain`
  * and `type` (connect: `connecting` 1; a send's name: 0): kind 4 or 6 with
