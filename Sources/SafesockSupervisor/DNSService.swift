@@ -25,6 +25,14 @@ final class DNSService: @unchecked Sendable {
     /// a program cannot pile up threads in the supervisor.
     static let streams = 32
     private var openStreams = 0
+    /// Answers got upstream, by type and name, until their TTL ends (at
+    /// most an hour; no such name, or no records of the type, at most a
+    /// minute): asked again, safesock answers from here as a caching
+    /// resolver does, and no second query leaves. Bounded: when full, the
+    /// expired go, and if none had, all of it.
+    private var cache: [String: (records: [safesock_dns_record], rcode: Int32, expires: Double)] = [:]
+    private let cacheLock = NSLock()
+    static let cacheRoom = 4096
 
     /// Starts the workers, each reading resolv.conf into its resolver
     /// state now, before the program runs (it may write that file later).
@@ -78,8 +86,14 @@ final class DNSService: @unchecked Sendable {
             let query = Array(buffer[0..<n])
             let from = peer, fromLength = length
             // UDP answers stay within 512 bytes unless EDNS asked for more.
+            // What needs no nameserver (the policy, the hosts file, the
+            // cache) is answered here; only a lookup waits for a worker.
+            if case .reply(let reply) = answer(query, room: 512, mayAsk: false) {
+                if let reply { sendReply(fd, reply, to: from, fromLength) }
+                continue
+            }
             let queued = submit { [self] in
-                if let reply = answer(query, room: 512) { sendReply(fd, reply, to: from, fromLength) }
+                if case .reply(let reply?) = answer(query, room: 512, mayAsk: true) { sendReply(fd, reply, to: from, fromLength) }
             }
             if !queued, let reply = Self.reply(query, rcode: 2) { sendReply(fd, reply, to: peer, length) }
         }
@@ -115,7 +129,10 @@ final class DNSService: @unchecked Sendable {
                     guard length > 0, let query = readExactly(connection, length) else { return }
                     let done = DispatchSemaphore(value: 0)
                     nonisolated(unsafe) var answered: [UInt8]?
-                    guard submit({ [self] in answered = answer(query, room: 65_535); done.signal() }) else { return }
+                    guard submit({ [self] in
+                        if case .reply(let reply) = answer(query, room: 65_535, mayAsk: true) { answered = reply }
+                        done.signal()
+                    }) else { return }
                     done.wait()
                     guard let reply = answered else { return }
                     let framed = [UInt8(reply.count >> 8), UInt8(reply.count & 0xFF)] + reply
@@ -149,20 +166,27 @@ final class DNSService: @unchecked Sendable {
         return n > 0 ? Array(out[0..<n]) : nil
     }
 
-    /// The answer to one query: from the policy, the book and this
-    /// process's own lookups; never the program's bytes sent on.
-    func answer(_ query: [UInt8], room: Int) -> [UInt8]? {
+    enum Answer {
+        /// The reply to send, or nil: nothing to answer.
+        case reply([UInt8]?)
+        /// Only a lookup upstream can answer (asked with mayAsk false).
+        case mustAsk
+    }
+
+    /// The answer to one query: from the policy, the book, the cache and
+    /// this process's own lookups; never the program's bytes sent on.
+    func answer(_ query: [UInt8], room: Int, mayAsk: Bool) -> Answer {
         var question = safesock_dns_question()
         let parsed = safesock_dns_parse_query(query, query.count, &question)
-        guard parsed >= 0 else { return nil } // not even a header: nothing to answer
+        guard parsed >= 0 else { return .reply(nil) } // not even a header: nothing to answer
         let size = min(room, max(512, Int(question.edns_size)), 4096)
-        func reply(_ rcode: Int32, _ records: [safesock_dns_record] = []) -> [UInt8]? {
-            Self.build { out, _ in records.withUnsafeBufferPointer { safesock_dns_answer(&question, rcode, $0.baseAddress, UInt32($0.count), out, size) } }
+        func reply(_ rcode: Int32, _ records: [safesock_dns_record] = []) -> Answer {
+            .reply(Self.build { out, _ in records.withUnsafeBufferPointer { safesock_dns_answer(&question, rcode, $0.baseAddress, UInt32($0.count), out, size) } })
         }
         guard parsed == 0 else { return reply(parsed) }
         guard question.qclass == 1 else { return reply(5) } // REFUSED: only the Internet class
         let name = withUnsafeBytes(of: question.name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-        if question.qtype == 12 { return reversed(&question, name, size) }
+        if question.qtype == 12 { return .reply(reversed(&question, name, size)) }
         guard !name.isEmpty, NameBook.plausible(name) else { return reply(5) }
         let pid = Int32(0)
         if supervisor.optionValue(\.resolve) != 1 && !supervisor.namePossible(name) { // resolve strict, or no usable table
@@ -176,16 +200,35 @@ final class DNSService: @unchecked Sendable {
             // /etc/hosts as read at start, as glibc's `files` would answer.
             return reply(0, known.filter { $0.isIPv4 == (family == 4) }.map { Self.record($0, ttl: 60) })
         }
-        var records = [safesock_dns_record](repeating: safesock_dns_record(), count: 32)
-        var negative: UInt32 = 0
-        let count = records.withUnsafeMutableBufferPointer { safesock_dns_resolve(name, question.qtype, $0.baseAddress, UInt32($0.count), &negative) }
-        if count == -3 { return reply(3) }
-        guard count >= 0 else { return reply(2) }
-        let found = Array(records.prefix(Int(count)))
+        let key = "\(question.qtype) \(name)"
+        let now = Date().timeIntervalSince1970
+        let cached = cacheLock.withLock { cache[key] }.flatMap { $0.expires > now ? $0 : nil }
+        var found: [safesock_dns_record]
+        if let cached {
+            let left = UInt32(max(1, cached.expires - now))
+            found = cached.records.map { var r = $0; r.ttl = min(r.ttl, left); return r }
+            if cached.rcode != 0 { return reply(cached.rcode) }
+        } else {
+            guard mayAsk else { return .mustAsk }
+            var records = [safesock_dns_record](repeating: safesock_dns_record(), count: 32)
+            var negative: UInt32 = 0
+            let count = records.withUnsafeMutableBufferPointer { safesock_dns_resolve(name, question.qtype, $0.baseAddress, UInt32($0.count), &negative) }
+            guard count >= 0 || count == -3 else { return reply(2) } // SERVFAIL, not kept
+            found = Array(records.prefix(Int(max(0, count))))
+            let ttl = found.isEmpty ? min(negative == 0 ? 30 : negative, 60) : min(found.map(\.ttl).min() ?? 0, 3600)
+            cacheLock.withLock {
+                if cache.count >= Self.cacheRoom { cache = cache.filter { $0.value.expires > now } }
+                if cache.count >= Self.cacheRoom { cache.removeAll() }
+                cache[key] = (found, count == -3 ? 3 : 0, now + Double(ttl))
+            }
+            if count == -3 { return reply(3) }
+        }
         let remembered = found.compactMap { r -> (IPAddress, UInt32)? in
             let bytes = withUnsafeBytes(of: r.address) { Array($0.prefix(r.family == 4 ? 4 : 16)) }
             return IPAddress(bytes: bytes).map { ($0, r.ttl) }
         }
+        // Remembered again from the cache too: the book may have let the
+        // name go (its own room), and a connect is judged by the book.
         guard supervisor.names.remember(name, remembered, kept: supervisor.disallowPossible(name)) else {
             supervisor.report(pid: pid, op: "resolve", host: name, destination: nil, rules: [],
                               reason: "the run's name memory is full of names a disallow rule needs")
