@@ -19,7 +19,7 @@ static inline __attribute__((always_inline)) int checked_connect(safesock_connec
 	struct safesock_destination checked;
 	switch (safesock_check_destination(fd, addr, len, "connect", &checked)) {
 	case SAFESOCK_PASS:
-		return real(fd, addr, len);
+		return real(fd, safesock_forwarded(&checked, addr), safesock_forwarded_length(&checked, len));
 	case SAFESOCK_ALLOW: {
 		if (safesock_sockets_reserve(checked.max_sockets, "connect", "", NULL, -1) != 0)
 			return -1; /* EMFILE: maxSockets */

@@ -10,6 +10,7 @@
 #include "raw.h"
 #include "route.h"
 #include "state.h"
+#include "verdict.h"
 
 /* sendto(2) */
 SAFESOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
@@ -23,7 +24,7 @@ SAFESOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, con
 	struct safesock_destination checked;
 	switch (safesock_check_destination(fd, addr, len, "sendto", &checked)) {
 	case SAFESOCK_PASS:
-		return safesock_real_sendto(fd, buf, n, flags, addr, len);
+		return safesock_real_sendto(fd, buf, n, flags, safesock_forwarded(&checked, addr), safesock_forwarded_length(&checked, len));
 	case SAFESOCK_ALLOW:
 		return safesock_forward_sendto(checked.kernel, fd, buf, n, flags, (const struct sockaddr *)&checked.addr,
 					       checked.length);
@@ -51,6 +52,8 @@ SAFESOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 	struct safesock_destination checked;
 	switch (safesock_check_destination(fd, copy.msg_name, copy.msg_namelen, "sendmsg", &checked)) {
 	case SAFESOCK_PASS:
+		copy.msg_name = (void *)safesock_forwarded(&checked, copy.msg_name);
+		copy.msg_namelen = safesock_forwarded_length(&checked, copy.msg_namelen);
 		return safesock_real_sendmsg(fd, &copy, flags);
 	case SAFESOCK_ALLOW:
 		copy.msg_name = &checked.addr;
@@ -101,10 +104,9 @@ static int checked_sendmmsg(int (*real)(int, struct mmsghdr *, unsigned int, int
 					denied = 1;
 					break;
 				}
-				if (v == SAFESOCK_ALLOW) {
-					h->msg_name = &checked[n].addr;
-					h->msg_namelen = checked[n].length;
-				}
+				/* Pass or allow: the copy judged goes to the kernel. */
+				h->msg_name = (void *)safesock_forwarded(&checked[n], h->msg_name);
+				h->msg_namelen = safesock_forwarded_length(&checked[n], h->msg_namelen);
 			}
 			if (alone) {
 				n++; /* it ends its chunk */

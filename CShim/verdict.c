@@ -11,8 +11,9 @@
  *      the destination's identities, port and socket kind: its address
  *      (and loopback for 0.0.0.0 and ::, where the kernel sends them) and
  *      every name the resolver returned the address for.
- * The address is copied first and the copy is what the caller forwards,
- * so another thread cannot change it between the check and the call.
+ * The address is copied first, before its family is read, and the copy
+ * is what the caller forwards whatever the verdict, so another thread
+ * cannot change it between the check and the call.
  * Allow verdicts are remembered per thread (cache.c) for the table they
  * were made on; a repeated destination skips the names and the matcher.
  */
@@ -29,6 +30,7 @@
 #include "verdict.h"
 
 #define MAX_ADDRESSES 2
+#define SIN6_LEN_RFC2133 24 /* the RFC 2133 sockaddr_in6, without sin6_scope_id (rawv6_sendmsg's least) */
 #define NAMES_PER_ADDRESS 3
 #define MAX_IDENTITIES (MAX_ADDRESSES * (1 + NAMES_PER_ADDRESS))
 
@@ -74,13 +76,13 @@ void safesock_record_rules(struct safesock_record *record, const struct safesock
 	}
 }
 
-/* The address identity of an inet sockaddr (canonical: IPv4-mapped
- * folded; its text is written on a cache miss) and its port. */
-static int address_identity(const struct sockaddr_storage *addr, struct safesock_identity *id)
+/* The address identity of an inet sockaddr read as `family` (canonical:
+ * IPv4-mapped folded; its text is written on a cache miss) and its port. */
+static int address_identity(const struct sockaddr_storage *addr, sa_family_t family, struct safesock_identity *id)
 {
 	int port;
 	memset(id, 0, sizeof *id);
-	if (addr->ss_family == AF_INET) {
+	if (family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
 		port = ntohs(in->sin_port);
 		id->family = 4;
@@ -208,26 +210,60 @@ decide(const struct safesock_identity *first, int port, int type, struct safesoc
 	return safesock_deny(&record);
 }
 
+/* A send's AF_UNSPEC name is read as an address on some sockets:
+ * udp_sendmsg and raw_sendmsg on IPv4 take it as AF_INET, rawv6_sendmsg
+ * as AF_INET6. The family Linux will read it as there, else AF_UNSPEC
+ * (it names no host: TCP ignores a send's name, UDPv6 sends to the
+ * connected peer, and a connect with it dissolves an association). */
+static sa_family_t unspecified_read_as(int fd, socklen_t len)
+{
+	int domain = 0, type = 0;
+	socklen_t n = sizeof domain;
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &n) != 0)
+		return AF_UNSPEC; /* EBADF, ENOTSOCK: the kernel fails it too */
+	n = sizeof type;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &n) != 0 || type == SOCK_STREAM)
+		return AF_UNSPEC;
+	if (domain == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in))
+		return AF_INET;
+	if (domain == AF_INET6 && type == SOCK_RAW && len >= (socklen_t)SIN6_LEN_RFC2133)
+		return AF_INET6;
+	return AF_UNSPEC;
+}
+
 enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *addr, socklen_t len,
 						 const char *op, struct safesock_destination *out)
 {
-	sa_family_t family;
-	if (addr == NULL || len < (socklen_t)sizeof family)
-		return SAFESOCK_PASS; /* the kernel refuses it (EFAULT/EINVAL); no host is reached */
-	memcpy(&family, addr, sizeof family);
+	out->length = 0;
+	if (addr == NULL || len < (socklen_t)sizeof(sa_family_t))
+		return SAFESOCK_PASS; /* the caller's own: the kernel refuses it (EFAULT/EINVAL), no host is reached */
+	int sending = op[0] == 's';
+	if (len > (socklen_t)sizeof out->addr) {
+		if (!sending || strcmp(op, "sendto") == 0) {
+			errno = EINVAL; /* the kernel's limit (move_addr_to_kernel) */
+			return SAFESOCK_DENY;
+		}
+		len = sizeof out->addr; /* sendmsg's name is cut to this by the kernel */
+	}
+	/* Copied before anything is read, and the copy is what the caller
+	 * forwards in every case: another thread cannot change the name (its
+	 * family either) between the judging and the call. */
+	memcpy(&out->addr, addr, len);
+	out->length = len;
+	sa_family_t family = out->addr.ss_family;
+	if (family == AF_UNSPEC && sending)
+		family = unspecified_read_as(fd, len); /* judged as read; forwarded as written */
 	if (family != AF_INET && family != AF_INET6)
-		return SAFESOCK_PASS; /* AF_UNIX, AF_UNSPEC, ...: no inet host is reached */
+		return SAFESOCK_PASS; /* AF_UNIX, AF_UNSPEC that names no host, ...: no inet host is reached */
 
 	socklen_t need = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
-	if (len < need || len > (socklen_t)sizeof out->addr) {
+	if (len < need) {
 		errno = EINVAL;
 		return SAFESOCK_DENY;
 	}
-	memcpy(&out->addr, addr, len); /* only these `len` bytes are read or forwarded */
-	out->length = len;
 
 	struct safesock_identity first;
-	int port = address_identity(&out->addr, &first);
+	int port = address_identity(&out->addr, family, &first);
 	int type = 0;
 	socklen_t type_length = sizeof type;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0)

@@ -443,6 +443,35 @@ import Testing
         #expect(bareAsked >= 1)
         #expect(other.arrivals() == 1)
     }
+
+    /// safesock's DNS keeps answers for their TTL: a program that asks the
+    /// same name again and again is answered from the supervisor, and the
+    /// nameserver hears one question a type; the connect by the name is
+    /// still judged (and allowed) by the answer remembered.
+    @Test func answersAreKeptForTheirTTL() throws {
+        let web = try Listener("127.0.0.2")
+        let dns = try DNSStub("127.0.0.39", answers: ["dns.example": "127.0.0.2"])
+        let policy = "section hosts ports\n    allow dns.example \(web.port)\n"
+        let script = """
+            import socket
+            for _ in range(6):
+                found = socket.getaddrinfo("dns.example", \(web.port), socket.AF_INET, socket.SOCK_STREAM)
+                assert found[0][4][0] == "127.0.0.2", found
+            socket.create_connection(("dns.example", \(web.port)), timeout=5).close()
+            print("ok")
+            """
+        let r = try underSafesock(policy, origin: nil, extra: ["--kernel"], ["/usr/bin/python3.11", "-c", script], nameserver: "127.0.0.39")
+        let asked = dns.stop()
+        #expect(r.stdout == "ok\n", "\(r)")
+        #expect(web.arrivals() == 1)
+        #expect(asked >= 1 && asked <= 2, "seven lookups, one question a type upstream: \(asked)")
+        // The contrast: under the library alone every lookup is a question.
+        let counting = try DNSStub("127.0.0.39", answers: ["dns.example": "127.0.0.2"])
+        let bare = try underSafesock(policy, origin: nil, extra: [], ["/usr/bin/python3.11", "-c", script], nameserver: "127.0.0.39")
+        let bareAsked = counting.stop()
+        #expect(bare.stdout == "ok\n", "\(bare)")
+        #expect(bareAsked >= 7, "\(bareAsked)")
+    }
 }
 
 /// The library and the supervisor decide through one decision core

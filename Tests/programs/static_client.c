@@ -14,6 +14,11 @@
  *                                       flips the sockaddr's port between
  *                                       GOOD and BAD; prints how many
  *                                       connects succeeded
+ *   static_client family-race ADDR PORT N
+ *                                       N connects of a name whose family a
+ *                                       second thread flips between AF_UNIX
+ *                                       and AF_INET (the rest an inet name of
+ *                                       ADDR:PORT); "reached K"
  *   static_client exec PROGRAM ARG...   clears the environment, execs
  *   static_client udp-sendto ADDR PORT  one datagram, addressed
  *   static_client udp-sendmsg ADDR PORT sendmsg with msg_name
@@ -53,6 +58,8 @@
  *                                       UDP, KIND sendto|sendmsg|sendmmsg (raw)
  *                                       to a sockaddr_in whose family is
  *                                       AF_UNSPEC: Linux sends to it anyway
+ *   static_client unspec-send-libc KIND ADDR PORT
+ *                                       the same through libc's calls
  *   static_client unspec-send6 KIND ADDR6 PORT
  *                                       the same on IPv6, where AF_UNSPEC means
  *                                       no name: bare, EDESTADDRREQ
@@ -241,6 +248,16 @@ static volatile struct sockaddr_in shared;
 static atomic_int stop;
 static uint16_t good, bad;
 
+static void *family_flipper(void *unused)
+{
+	(void)unused;
+	while (!atomic_load(&stop)) { /* bounded: stops when the main thread is done */
+		shared.sin_family = AF_UNIX;
+		shared.sin_family = AF_INET;
+	}
+	return NULL;
+}
+
 static void *flipper(void *unused)
 {
 	(void)unused;
@@ -265,6 +282,10 @@ static int known_kind(const char *kind)
 }
 
 /* "x" to `name` by a raw sendto, sendmsg or sendmmsg (known_kind); 0 or -1. */
+/* Set by the -libc modes: sends through libc (where a preload library
+ * sees them), not raw system calls. */
+static int through_libc;
+
 static int send_raw(const char *kind, int fd, const void *name, socklen_t length)
 {
 	char data[] = "x";
@@ -272,7 +293,13 @@ static int send_raw(const char *kind, int fd, const void *name, socklen_t length
 	struct mmsghdr vec = { .msg_hdr = { .msg_name = (void *)name, .msg_namelen = length, .msg_iov = &iov,
 					    .msg_iovlen = 1 } };
 	long rc;
-	if (strcmp(kind, "sendto") == 0)
+	if (through_libc && strcmp(kind, "sendto") == 0)
+		rc = sendto(fd, data, 1, 0, name, length);
+	else if (through_libc && strcmp(kind, "sendmsg") == 0)
+		rc = sendmsg(fd, &vec.msg_hdr, 0);
+	else if (through_libc)
+		rc = sendmmsg(fd, &vec, 1, 0);
+	else if (strcmp(kind, "sendto") == 0)
 		rc = syscall(SYS_sendto, fd, data, 1, 0, name, length);
 	else if (strcmp(kind, "sendmsg") == 0)
 		rc = syscall(SYS_sendmsg, fd, &vec.msg_hdr, 0);
@@ -306,7 +333,8 @@ static int odd_names(int argc, char **argv)
 			return report(-1);
 		return report(write(fd, "x", 1) < 0 ? -1 : 0);
 	}
-	if (argc == 5 && strcmp(mode, "unspec-send") == 0 && known_kind(argv[2])) {
+	through_libc = strcmp(mode, "unspec-send-libc") == 0;
+	if (argc == 5 && (strcmp(mode, "unspec-send") == 0 || through_libc) && known_kind(argv[2])) {
 		/* udp_sendmsg takes AF_UNSPEC as AF_INET. */
 		struct sockaddr_in to = address(argv[3], argv[4]);
 		to.sin_family = AF_UNSPEC;
@@ -551,6 +579,23 @@ int main(int argc, char **argv)
 		pthread_t thread;
 		pthread_create(&thread, NULL, flipper, NULL);
 		int reached = 0, n = atoi(argv[5]);
+		for (int i = 0; i < n; i++) {
+			int fd = socket(AF_INET, SOCK_STREAM, 0);
+			if (connect(fd, (struct sockaddr *)&shared, sizeof shared) == 0)
+				reached++;
+			close(fd);
+		}
+		atomic_store(&stop, 1);
+		pthread_join(thread, NULL);
+		printf("reached %d\n", reached);
+		return 0;
+	}
+	if (argc == 5 && strcmp(argv[1], "family-race") == 0) {
+		struct sockaddr_in start = address(argv[2], argv[3]);
+		memcpy((void *)&shared, &start, sizeof start);
+		pthread_t thread;
+		pthread_create(&thread, NULL, family_flipper, NULL);
+		int reached = 0, n = atoi(argv[4]);
 		for (int i = 0; i < n; i++) {
 			int fd = socket(AF_INET, SOCK_STREAM, 0);
 			if (connect(fd, (struct sockaddr *)&shared, sizeof shared) == 0)

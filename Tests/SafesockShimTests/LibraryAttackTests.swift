@@ -1,0 +1,69 @@
+// LibraryAttackTests: what an ordinary program can do around the preload
+// library through plain libc calls (issue 15), each tried in a real process
+// under the library alone, counting what reaches a denied listener; and
+// each tried bare too, to show the attempt does reach it when nothing
+// judges it. Run as root and as an ordinary user.
+
+import Foundation
+import Testing
+
+@Suite struct LibraryAttackTests {
+    let client = "\(testBin)/client"
+
+    /// Under the library as `user` (setpriv for nobody), in a private mount
+    /// namespace with the tests' hosts file.
+    func underLibrary(_ policy: String, as user: RunAs, _ command: [String]) throws -> Run {
+        let who = user == .nobody ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        return try underSafesock(policy, origin: nil, who + command)
+    }
+
+    /// A send's name with the family AF_UNSPEC and an address set: Linux's
+    /// udp_sendmsg reads it as AF_INET and sends there. The library once
+    /// passed it as "no inet host", under `datagrams deny`, and under
+    /// `datagrams allow` to a host no rule allows.
+    @Test(arguments: RunAs.allCases, [false, true])
+    func anUnspecifiedFamilyWithAnAddressIsJudged(user: RunAs, datagrams: Bool) throws {
+        let udp = try DatagramListener("127.0.0.2")
+        let options = datagrams ? "section options\n    datagrams allow\n" : ""
+        let policy = options + "section hosts ports\n    allow 127.0.0.3 \(udp.port)\n"
+        let kinds = ["sendto", "sendmsg", "sendmmsg"]
+        for kind in kinds {
+            let r = try underLibrary(policy, as: user, [client, "unspec-send-libc", kind, "127.0.0.2", "\(udp.port)"])
+            #expect(r.stdout.hasPrefix("errno \(EACCES)"), "\(kind): \(r)")
+        }
+        #expect(udp.arrivals() == 0)
+        // Bare, each one arrives.
+        for kind in kinds { _ = try run(client, ["unspec-send-libc", kind, "127.0.0.2", "\(udp.port)"]) }
+        #expect(udp.arrivals() >= kinds.count)
+    }
+
+    /// The same name allowed: sent, from the copy judged.
+    @Test func anUnspecifiedFamilyToAnAllowedHostIsSent() throws {
+        let udp = try DatagramListener("127.0.0.2")
+        let policy = "section options\n    datagrams allow\nsection hosts ports\n    allow 127.0.0.2 \(udp.port)\n"
+        let r = try underLibrary(policy, as: .root, [client, "unspec-send-libc", "sendto", "127.0.0.2", "\(udp.port)"])
+        #expect(r.stdout.hasPrefix("ok"), "\(r)")
+        #expect(udp.arrivals() == 1)
+    }
+
+    /// A second thread flips the caller's sockaddr between AF_UNIX and
+    /// AF_INET while the first connects: the library judged the family it
+    /// read, and libc read the caller's memory again (2,635 of 40,000
+    /// reached the denied host). Now the family is read from the copy,
+    /// and the copy is what libc gets.
+    @Test(arguments: RunAs.allCases)
+    func aFamilyFlippedAfterTheCheckReachesNothing(user: RunAs) throws {
+        let denied = try Listener("127.0.0.2")
+        let policy = "section hosts ports\n    allow 127.0.0.3 \(denied.port)\n"
+        var arrived = 0
+        for _ in 0..<8 {
+            let r = try underLibrary(policy, as: user, [client, "family-race", "127.0.0.2", "\(denied.port)", "400"])
+            #expect(r.stdout == "reached 0\n", "\(r)")
+            arrived += denied.arrivals()
+        }
+        #expect(arrived == 0)
+        // Bare, connects get through (the family is AF_INET half the time).
+        _ = try run(client, ["family-race", "127.0.0.2", "\(denied.port)", "200"])
+        #expect(denied.arrivals() > 0)
+    }
+}
