@@ -51,9 +51,33 @@ static int starts(const char *entry, const char *prefix)
 	return strncmp(entry, prefix, strlen(prefix)) == 0;
 }
 
-/* The environment `envp` with ours put back, into `out` (entries) and
- * `preload` (the LD_PRELOAD entry); -1 with E2BIG if it does not fit. */
-static int environment_with_ours(char *const envp[], char **out, char *preload, size_t preload_size)
+/* The room environment_with_ours needs for `envp`: entries (theirs, ours,
+ * LD_PRELOAD, NULL) and bytes of the LD_PRELOAD entry. Sized to the call,
+ * on the stack, so that the exec family runs where the stack is small (a
+ * thread's 16 KiB, a handler on a sigaltstack) and needs no allocation (a
+ * vfork child may not). */
+static size_t entries_needed(char *const envp[])
+{
+	size_t n = 0;
+	while (envp != NULL && envp[n] != NULL && n < MAX_ENTRIES)
+		n++;
+	return n + SAFESOCK_SETTINGS + 2;
+}
+
+static size_t preload_needed(char *const envp[])
+{
+	size_t theirs = 0;
+	for (size_t i = 0; envp != NULL && envp[i] != NULL && i < MAX_ENTRIES; i++)
+		if (starts(envp[i], "LD_PRELOAD="))
+			theirs = strlen(envp[i]);
+	return sizeof "LD_PRELOAD=" + strlen(library) + 1 + theirs + 1;
+}
+
+/* The environment `envp` with ours put back, into `out` (at most
+ * `capacity` entries) and `preload` (the LD_PRELOAD entry); -1 with E2BIG
+ * if it does not fit (another thread may have grown it since it was
+ * measured). No stdio: its formatting takes kilobytes of stack. */
+static int environment_with_ours(char *const envp[], char **out, size_t capacity, char *preload, size_t preload_size)
 {
 	size_t n = 0;
 	const char *their_preload = NULL;
@@ -64,7 +88,7 @@ static int environment_with_ours(char *const envp[], char **out, char *preload, 
 		}
 		if (starts(envp[i], "SAFESOCK_"))
 			continue;
-		if (n >= MAX_ENTRIES - SAFESOCK_SETTINGS - 2) { /* room for ours, LD_PRELOAD, NULL */
+		if (n + SAFESOCK_SETTINGS + 2 >= capacity) { /* room for ours, LD_PRELOAD, NULL */
 			errno = E2BIG;
 			return -1;
 		}
@@ -74,7 +98,14 @@ static int environment_with_ours(char *const envp[], char **out, char *preload, 
 		out[n++] = inherited[i];
 	if (library[0] != '\0') {
 		/* Ours first, then theirs without ours. */
-		size_t used = (size_t)snprintf(preload, preload_size, "LD_PRELOAD=%s", library);
+		size_t used = strlen("LD_PRELOAD="), mine = strlen(library);
+		if (used + mine + 1 > preload_size) {
+			errno = E2BIG;
+			return -1;
+		}
+		memcpy(preload, "LD_PRELOAD=", used);
+		memcpy(preload + used, library, mine + 1);
+		used += mine;
 		for (const char *p = their_preload; p != NULL && *p != '\0';) {
 			size_t len = strcspn(p, ": ");
 			if (len > 0 && !(len == strlen(library) && strncmp(p, library, len) == 0) && used + len + 2 < preload_size) {
@@ -93,9 +124,10 @@ static int environment_with_ours(char *const envp[], char **out, char *preload, 
 }
 
 #define WITH_OURS(envp, fixed) \
-	char *fixed[MAX_ENTRIES]; \
-	char fixed##_preload[PATH_MAX * 4]; \
-	if (environment_with_ours((envp), fixed, fixed##_preload, sizeof fixed##_preload) != 0) \
+	size_t fixed##_entries = entries_needed(envp), fixed##_bytes = preload_needed(envp); \
+	char *fixed[fixed##_entries]; \
+	char fixed##_preload[fixed##_bytes]; \
+	if (environment_with_ours((envp), fixed, fixed##_entries, fixed##_preload, fixed##_bytes) != 0) \
 		return -1;
 
 #define REAL_OR_DENY(name) \
@@ -152,22 +184,28 @@ SAFESOCK_EXPORT int execveat(int dirfd, const char *path, char *const argv[], ch
 	return safesock_real_execveat(dirfd, path, argv, fixed, flags);
 }
 
-/* The arguments of an execl form, up to its NULL, onto the stack. */
+/* The arguments of an execl form, up to its NULL, onto the stack: counted
+ * first, so the array is as long as they are. */
 #define COLLECT_ARGS(first, args, envp_out) \
-	char *args[MAX_ARGS]; \
-	size_t args##_n = 0; \
+	size_t args##_count = 1; \
 	{ \
 		va_list ap; \
 		va_start(ap, first); \
-		args[args##_n++] = (char *)(first); \
-		while (args[args##_n - 1] != NULL) { \
-			if (args##_n >= MAX_ARGS) { \
-				va_end(ap); \
-				errno = E2BIG; \
-				return -1; \
-			} \
-			args[args##_n++] = va_arg(ap, char *); \
-		} \
+		for (const char *a = (first); a != NULL && args##_count <= MAX_ARGS; args##_count++) \
+			a = va_arg(ap, const char *); \
+		va_end(ap); \
+	} \
+	if (args##_count > MAX_ARGS) { \
+		errno = E2BIG; \
+		return -1; \
+	} \
+	char *args[args##_count]; \
+	{ \
+		va_list ap; \
+		va_start(ap, first); \
+		args[0] = (char *)(first); \
+		for (size_t i = 1; i < args##_count; i++) \
+			args[i] = va_arg(ap, char *); \
 		envp_out; \
 		va_end(ap); \
 	}
@@ -206,9 +244,10 @@ SAFESOCK_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_
 {
 	if (!SAFESOCK_READY(posix_spawn))
 		return EACCES;
-	char *fixed[MAX_ENTRIES];
-	char preload[PATH_MAX * 4];
-	if (environment_with_ours(envp, fixed, preload, sizeof preload) != 0)
+	size_t entries = entries_needed(envp), bytes = preload_needed(envp);
+	char *fixed[entries];
+	char preload[bytes];
+	if (environment_with_ours(envp, fixed, entries, preload, bytes) != 0)
 		return E2BIG; /* posix_spawn returns the error, errno untouched */
 	return safesock_real_posix_spawn(pid, path, actions, attr, argv, fixed);
 }
@@ -219,9 +258,10 @@ SAFESOCK_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn
 {
 	if (!SAFESOCK_READY(posix_spawnp))
 		return EACCES;
-	char *fixed[MAX_ENTRIES];
-	char preload[PATH_MAX * 4];
-	if (environment_with_ours(envp, fixed, preload, sizeof preload) != 0)
+	size_t entries = entries_needed(envp), bytes = preload_needed(envp);
+	char *fixed[entries];
+	char preload[bytes];
+	if (environment_with_ours(envp, fixed, entries, preload, bytes) != 0)
 		return E2BIG;
 	return safesock_real_posix_spawnp(pid, file, actions, attr, argv, fixed);
 }
@@ -240,9 +280,10 @@ static void environ_with_ours(void)
 		setenv(name, inherited[i] + len + 1, 1);
 	}
 	if (library[0] != '\0') {
-		char *fixed[MAX_ENTRIES];
-		char preload[PATH_MAX * 4];
-		if (environment_with_ours(environ, fixed, preload, sizeof preload) == 0)
+		size_t entries = entries_needed(environ), bytes = preload_needed(environ);
+		char *fixed[entries];
+		char preload[bytes];
+		if (environment_with_ours(environ, fixed, entries, preload, bytes) == 0)
 			setenv("LD_PRELOAD", preload + strlen("LD_PRELOAD="), 1);
 	}
 }

@@ -62,8 +62,31 @@ import Testing
             arrived += denied.arrivals()
         }
         #expect(arrived == 0)
-        // Bare, connects get through (the family is AF_INET half the time).
-        _ = try run(client, ["family-race", "127.0.0.2", "\(denied.port)", "200"])
-        #expect(denied.arrivals() > 0)
+        // Bare, connects get through (the family is AF_INET half the time);
+        // up to five runs, on loaded cores.
+        var bare = 0
+        for _ in 0..<5 where bare == 0 {
+            _ = try run(client, ["family-race", "127.0.0.2", "\(denied.port)", "200"])
+            bare += denied.arrivals()
+        }
+        #expect(bare > 0)
+    }
+
+    /// The exec family, posix_spawn, system and popen from a thread with a
+    /// 16 KiB stack and from a handler on a SIGSTKSZ alternate stack: the
+    /// wrappers once put 48 KiB of arrays on the stack and the program died
+    /// of SIGSEGV where, bare, it works. Now they take what the call needs.
+    @Test(arguments: ["thread", "signal"])
+    func theExecWrappersRunOnASmallStack(where place: String) throws {
+        let policy = "section hosts ports\n    allow 127.0.0.2 80\n"
+        var results: [String] = []
+        for call in ["execv", "execl", "execle", "execvp", "posix_spawn", "system", "popen"] {
+            let program = ["execv", "execl", "execle", "execvp"].contains(call) ? ["/bin/echo", "ok"] : ["/bin/true"]
+            let r = try underLibrary(policy, as: .nobody, ["\(testBin)/probe", "small-stack", place, call] + program)
+            results.append("\(call): \(r.stdout.trimmingCharacters(in: .newlines)) \(r.status)")
+            let bare = try run("\(testBin)/probe", ["small-stack", place, call] + program)
+            #expect(bare.stdout == "ok\n", "bare \(call): \(bare)")
+        }
+        #expect(results.allSatisfy { $0.hasSuffix(": ok 0") }, "\(results)")
     }
 }

@@ -37,6 +37,14 @@
  *                                  mapping), then syscall(SYS_connect)
  *   probe res-query NAME           res_query(NAME, IN, A): "ok" or "h_errno N"
  *   probe res-send NAME            res_mkquery, then res_send of the packet
+ *   probe small-stack WHERE CALL PROGRAM ARG...
+ *                                  CALL (execv, execl, execle, execvp,
+ *                                  posix_spawn, system, popen) of PROGRAM
+ *                                  from WHERE: "thread", one with a 16 KiB
+ *                                  stack, or "signal", a handler on a
+ *                                  SIGSTKSZ alternate stack; the exec forms
+ *                                  become PROGRAM, the others print "ok"
+ *                                  when it exited 0
  *   probe stress THREADS MIN ADDR PORT_A PORT_B allow|deny
  *                                  THREADS threads connect to PORT_A (policies
  *                                  disagree) and PORT_B (both deny) until each
@@ -391,6 +399,81 @@ static void *stress_worker(void *arg)
 	return NULL;
 }
 
+/* small-stack: what to call, set before the thread or the signal. */
+static char **small_argv;
+static const char *small_call;
+
+static void small_stack_call(void)
+{
+	char **a = small_argv;
+	int status = -1;
+	if (strcmp(small_call, "execv") == 0)
+		execv(a[0], a);
+	else if (strcmp(small_call, "execl") == 0)
+		execl(a[0], a[0], a[1], (char *)NULL);
+	else if (strcmp(small_call, "execle") == 0)
+		execle(a[0], a[0], a[1], (char *)NULL, environ);
+	else if (strcmp(small_call, "execvp") == 0)
+		execvp(a[0], a);
+	else if (strcmp(small_call, "posix_spawn") == 0) {
+		pid_t pid;
+		if (posix_spawn(&pid, a[0], NULL, NULL, a, environ) == 0)
+			waitpid(pid, &status, 0);
+	} else if (strcmp(small_call, "system") == 0) {
+		status = system(a[0]);
+	} else if (strcmp(small_call, "popen") == 0) {
+		FILE *f = popen(a[0], "r");
+		if (f != NULL) {
+			char line[64];
+			while (fgets(line, sizeof line, f) != NULL) {}
+			status = pclose(f);
+		}
+	}
+	/* The exec forms return only on failure. */
+	const char *out = status == 0 ? "ok\n" : "failed\n";
+	write(1, out, strlen(out));
+	_exit(status == 0 ? 0 : 1);
+}
+
+static void *small_stack_thread(void *unused)
+{
+	(void)unused;
+	small_stack_call();
+	return NULL;
+}
+
+static void small_stack_handler(int sig)
+{
+	(void)sig;
+	small_stack_call();
+}
+
+static int small_stack(const char *where, const char *call, char **argv)
+{
+	small_call = call, small_argv = argv;
+	if (strcmp(where, "thread") == 0) {
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 16384);
+		pthread_t t;
+		if (pthread_create(&t, &attr, small_stack_thread, NULL) != 0)
+			return 2;
+		pthread_join(t, NULL);
+		return 1;
+	}
+	/* SIGSTKSZ: glibc makes it sysconf(_SC_SIGSTKSZ), what this CPU's
+	 * signal frame needs plus room for a handler. */
+	static char alternate[65536];
+	long size = sysconf(_SC_SIGSTKSZ);
+	stack_t ss = { .ss_sp = alternate, .ss_size = size > 0 && size < (long)sizeof alternate ? (size_t)size : 8192 };
+	struct sigaction sa = { .sa_handler = small_stack_handler, .sa_flags = SA_ONSTACK };
+	sigemptyset(&sa.sa_mask);
+	if (sigaltstack(&ss, NULL) != 0 || sigaction(SIGUSR1, &sa, NULL) != 0)
+		return 2;
+	raise(SIGUSR1);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	/* A launcher may hand down blocked signals (Dispatch threads block
@@ -404,6 +487,8 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		return 2;
 	const char *cmd = argv[1];
+	if (strcmp(cmd, "small-stack") == 0 && argc >= 5)
+		return small_stack(argv[2], argv[3], argv + 4);
 	if (strcmp(cmd, "connect") == 0 && argc == 4)
 		return say(resolve_connect(argv[2], argv[3]));
 	if ((strcmp(cmd, "res-query") == 0 || strcmp(cmd, "res-send") == 0) && argc == 3)
