@@ -9,8 +9,31 @@
 
 #include "raw.h"
 #include "route.h"
+#include "sockets.h"
 #include "state.h"
 #include "verdict.h"
+
+/* A Fast Open send (MSG_FASTOPEN with a name) connects a TCP socket: it
+ * takes a place under maxSockets first, as connect does, kept only if a
+ * connection is made or under way on a stream socket (elsewhere the flag
+ * is ignored or refused: the place is given back). */
+static int fast_open_reserve(int flags, const struct safesock_destination *checked)
+{
+	return (flags & MSG_FASTOPEN) ? safesock_sockets_reserve(checked->max_sockets, "sendto", "", NULL, -1) : 0;
+}
+
+static void fast_open_settle(int flags, int fd, ssize_t rc)
+{
+	if (!(flags & MSG_FASTOPEN))
+		return;
+	int saved = errno, type = 0;
+	socklen_t size = sizeof type;
+	if ((rc >= 0 || saved == EINPROGRESS) && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0 && type == SOCK_STREAM)
+		safesock_sockets_hold(fd);
+	else
+		safesock_sockets_release();
+	errno = saved;
+}
 
 /* sendto(2) */
 SAFESOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len)
@@ -25,9 +48,14 @@ SAFESOCK_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, con
 	switch (safesock_check_destination(fd, addr, len, "sendto", &checked)) {
 	case SAFESOCK_PASS:
 		return safesock_real_sendto(fd, buf, n, flags, safesock_forwarded(&checked, addr), safesock_forwarded_length(&checked, len));
-	case SAFESOCK_ALLOW:
-		return safesock_forward_sendto(checked.kernel, fd, buf, n, flags, (const struct sockaddr *)&checked.addr,
-					       checked.length);
+	case SAFESOCK_ALLOW: {
+		if (fast_open_reserve(flags, &checked) != 0)
+			return -1; /* EMFILE: maxSockets */
+		ssize_t rc = safesock_forward_sendto(checked.kernel, fd, buf, n, flags, (const struct sockaddr *)&checked.addr,
+						     checked.length);
+		fast_open_settle(flags, fd, rc);
+		return rc;
+	}
 	case SAFESOCK_DENY:
 		break;
 	}
@@ -55,10 +83,15 @@ SAFESOCK_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 		copy.msg_name = (void *)safesock_forwarded(&checked, copy.msg_name);
 		copy.msg_namelen = safesock_forwarded_length(&checked, copy.msg_namelen);
 		return safesock_real_sendmsg(fd, &copy, flags);
-	case SAFESOCK_ALLOW:
+	case SAFESOCK_ALLOW: {
 		copy.msg_name = &checked.addr;
 		copy.msg_namelen = checked.length;
-		return safesock_forward_sendmsg(checked.kernel, fd, &copy, flags);
+		if (fast_open_reserve(flags, &checked) != 0)
+			return -1; /* EMFILE: maxSockets */
+		ssize_t rc = safesock_forward_sendmsg(checked.kernel, fd, &copy, flags);
+		fast_open_settle(flags, fd, rc);
+		return rc;
+	}
 	case SAFESOCK_DENY:
 		break;
 	}

@@ -89,4 +89,17 @@ import Testing
         }
         #expect(results.allSatisfy { $0.hasSuffix(": ok 0") }, "\(results)")
     }
+
+    /// `maxSockets` counts a TCP socket connected by a Fast Open send as
+    /// it counts a connect: 6 of 6 once connected under a limit of 2.
+    @Test func fastOpenSendsCountForMaxSockets() throws {
+        let web = try Listener("127.0.0.2")
+        let policy = "section options\n    maxSockets 2\nsection hosts ports\n    allow 127.0.0.2 \(web.port)\n"
+        let r = try underLibrary(policy, as: .root, ["\(testBin)/probe", "tfo-many", "127.0.0.2", "\(web.port)", "6"])
+        #expect(r.stdout == "connected 2\n", "\(r)")
+        #expect(r.stderr.contains("maxSockets 2"), "\(r)")
+        #expect(web.arrivals() == 2)
+        let bare = try run("\(testBin)/probe", ["tfo-many", "127.0.0.2", "\(web.port)", "6"])
+        #expect(bare.stdout == "connected 6\n", "\(bare)")
+    }
 }

@@ -9,6 +9,8 @@
  *   probe udp-sendmsg ADDR PORT    sendmsg with msg_name
  *   probe udp-sendmmsg ADDR PORT   sendmmsg, two messages
  *   probe tfo ADDR PORT            sendto(MSG_FASTOPEN) on TCP
+ *   probe tfo-many ADDR PORT N     N TCP sockets connected by sendto(MSG_FASTOPEN),
+ *                                  kept open: "connected K"
  *   probe bind PORT                bind 127.0.0.1:PORT
  *   probe listen                   bind port 0, listen
  *   probe gethostbyname NAME       gethostbyname, then connect? no: prints addresses
@@ -519,6 +521,22 @@ int main(int argc, char **argv)
 		int fd = socket(ss.ss_family, SOCK_STREAM, 0);
 		ssize_t rc = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&ss, len);
 		return say(rc < 0 && errno != EINPROGRESS ? errno : 0);
+	}
+	if (strcmp(cmd, "tfo-many") == 0 && argc == 5) {
+		/* N sockets, each connected by a Fast Open send, all kept open. */
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (numeric(argv[2], atoi(argv[3]), &ss, &len) != 0)
+			return 2;
+		int connected = 0, n = atoi(argv[4]);
+		for (int i = 0; i < n && i < 64; i++) {
+			int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+			ssize_t rc = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&ss, len);
+			if (rc >= 0 || errno == EINPROGRESS)
+				connected++;
+		}
+		printf("connected %d\n", connected);
+		return 0;
 	}
 	if (strcmp(cmd, "bind") == 0 && argc == 3) {
 		struct sockaddr_storage ss;
