@@ -55,6 +55,12 @@ static enum gate resolve_gate(const char *node, int port, char *canonical, const
 int safesock_name_gate(const char *canonical, int port)
 {
 	const struct safesock_state *s = safesock_state();
+	/* glibc's resolver reads \DDD and \X escapes in a name it is given
+	 * (ns_name_pton): "e\118il.example" is asked as "evil.example", and
+	 * "a\.b.example" has a label with a dot in it. No host name has a
+	 * backslash: refused, rather than judged as written. */
+	if (strchr(canonical, '\\') != NULL)
+		return refused(canonical, port, "a name with a backslash (the resolver reads escapes in it)") ? -1 : 0;
 	for (int attempt = 0; attempt < 8; attempt++) {
 		struct safesock_current now;
 		if (safesock_acquire(&now) != 0) {
@@ -117,9 +123,15 @@ static int numeric_service(const char *service, int *port)
 	return 1;
 }
 
-/* Service names are refused; 1 when this one is (not learning). */
+/* Service names are refused; 1 when this one is (not learning). A name
+ * that is all digits is no service name (nc and ssh ask getservbyname
+ * with the port's text): it is not refused, and not reported; libc
+ * answers it from the services file by name, as it would bare. */
 static int refuse_service(const char *op, const char *name)
 {
+	int port;
+	if (name != NULL && strcmp(op, "getservbyname") == 0 && numeric_service(name, &port))
+		return 0;
 	char reason[96];
 	struct safesock_line text = { .length = 0 };
 	safesock_line_add(&text, "service names are refused, only numeric ports: ");

@@ -102,4 +102,40 @@ import Testing
         let bare = try run("\(testBin)/probe", ["tfo-many", "127.0.0.2", "\(web.port)", "6"])
         #expect(bare.stdout == "connected 6\n", "\(bare)")
     }
+
+    /// glibc's resolver reads escapes in a name: `e\\118il.example.test`
+    /// was judged as written while glibc asked the nameserver for
+    /// `evil.example.test`, which a disallow rule names. Now a name with a
+    /// backslash is refused, and no query leaves.
+    @Test func anEscapedNameIsNotAskedAbout() throws {
+        let policy = "section hosts ports\n    allow *.example.test 80\n    disallow evil.example.test *\n"
+        let name = "e\\118il.example.test"
+        let dns = try DNSStub("127.0.0.40", answers: ["evil.example.test": "127.0.0.5"])
+        let r = try underSafesock(policy, origin: nil, ["\(testBin)/probe", "connect", name, "80"], nameserver: "127.0.0.40")
+        let asked = dns.stop()
+        #expect(r.stdout.hasPrefix("gai "), "\(r)")
+        #expect(r.stderr.contains("a name with a backslash"), "\(r)")
+        #expect(asked == 0)
+        // Bare, glibc asks for evil.example.test.
+        let counting = try DNSStub("127.0.0.40", answers: ["evil.example.test": "127.0.0.5"])
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+        try "nameserver 127.0.0.40\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
+        _ = try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", ["\(testBin)/probe", "connect", name, "80"])
+        #expect(counting.stop() >= 1)
+    }
+
+    /// A numeric string given to getservbyname (nc and ssh do this with the
+    /// port's text) is no service name: answered as glibc answers it, with
+    /// no denial line. A real service name is still refused.
+    @Test func aNumericServiceIsNoServiceName() throws {
+        let policy = "section hosts ports\n    allow 127.0.0.2 80\n"
+        let numeric = try underLibrary(policy, as: .root, ["\(testBin)/probe", "getservbyname", "7000"])
+        let bare = try run("\(testBin)/probe", ["getservbyname", "7000"])
+        #expect(numeric.stdout == bare.stdout, "\(numeric)")
+        #expect(!numeric.stderr.contains("service names are refused"), "\(numeric)")
+        let named = try underLibrary(policy, as: .root, ["\(testBin)/probe", "getservbyname", "http"])
+        #expect(named.stderr.contains("service names are refused, only numeric ports: http"), "\(named)")
+    }
 }
