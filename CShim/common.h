@@ -56,6 +56,11 @@
 	  unsigned char *answer, int length), (state, name, domain, class, type, answer, length)) \
 	X(res_nsend, int, (res_state state, const unsigned char *message, int length, unsigned char *answer, int size), \
 	  (state, message, length, answer, size)) \
+	X(getnameinfo, int, (const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen, char *serv, \
+	  socklen_t servlen, int flags), (sa, salen, host, hostlen, serv, servlen, flags)) \
+	X(gethostbyaddr, struct hostent *, (const void *addr, socklen_t len, int type), (addr, len, type)) \
+	X(gethostbyaddr_r, int, (const void *addr, socklen_t len, int type, struct hostent *ret, char *buf, size_t buflen, \
+	  struct hostent **result, int *h_errnop), (addr, len, type, ret, buf, buflen, result, h_errnop)) \
 	X(getservbyname, struct servent *, (const char *name, const char *proto), (name, proto)) \
 	X(getservbyname_r, int, (const char *name, const char *proto, struct servent *ret, char *buf, size_t buflen, \
 	  struct servent **result), (name, proto, ret, buf, buflen, result)) \

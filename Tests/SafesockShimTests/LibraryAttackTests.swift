@@ -138,4 +138,33 @@ import Testing
         let named = try underLibrary(policy, as: .root, ["\(testBin)/probe", "getservbyname", "http"])
         #expect(named.stderr.contains("service names are refused, only numeric ports: http"), "\(named)")
     }
+
+    /// Under `resolve strict` a reverse lookup is a PTR query carrying 32
+    /// or 128 bits the program chooses: getnameinfo and gethostbyaddr sent
+    /// them to the nameserver. Now they are answered from the names the
+    /// program looked up and the hosts file, and no query leaves; under
+    /// `resolve open` libc asks as bare.
+    @Test func reverseLookupsAskNoNameserverUnderResolveStrict() throws {
+        let policy = "section hosts ports\n    allow www.sun.com 80\n"
+        let probe = "\(testBin)/probe"
+        let dns = try DNSStub("127.0.0.40", answers: [:])
+        let numeric = try underSafesock(policy, origin: nil, [probe, "getnameinfo", "10.1.2.3"], nameserver: "127.0.0.40")
+        let required = try underSafesock(policy, origin: nil, [probe, "getnameinfo", "10.1.2.3", "namereqd"], nameserver: "127.0.0.40")
+        let byAddress = try underSafesock(policy, origin: nil, [probe, "gethostbyaddr", "10.1.2.4"], nameserver: "127.0.0.40")
+        let remembered = try underSafesock(policy, origin: nil, [probe, "reverse-after", "www.sun.com"], nameserver: "127.0.0.40")
+        let hostsFile = try underSafesock(policy, origin: nil, [probe, "gethostbyaddr", "127.0.0.4"], nameserver: "127.0.0.40")
+        let asked = dns.stop()
+        #expect(numeric.stdout == "name 10.1.2.3\n", "\(numeric)")
+        #expect(required.stdout.hasPrefix("gai "), "\(required)")
+        #expect(required.stderr.contains("resolve strict: a reverse lookup"), "\(required)")
+        #expect(byAddress.stdout.hasPrefix("h_errno "), "\(byAddress)")
+        #expect(remembered.stdout == "name www.sun.com\n", "\(remembered)")
+        #expect(hostsFile.stdout == "name tclet.example\n", "\(hostsFile)")
+        #expect(asked == 0, "no PTR query left: \(asked)")
+        // resolve open, and bare: libc asks the nameserver.
+        let open = try DNSStub("127.0.0.40", answers: [:])
+        _ = try underSafesock("section options\n    resolve open\n" + policy, origin: nil, [probe, "gethostbyaddr", "10.1.2.4"],
+                              nameserver: "127.0.0.40")
+        #expect(open.stop() >= 1)
+    }
 }

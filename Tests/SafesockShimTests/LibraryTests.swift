@@ -14,6 +14,7 @@ import Testing
         let names = Set(defined.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
         #expect(names == ["connect", "__connect", "sendto", "sendmsg", "sendmmsg", "__sendmmsg", "getaddrinfo",
                           "getaddrinfo_a", "gethostbyname", "gethostbyname2", "gethostbyname_r", "gethostbyname2_r",
+                          "getnameinfo", "gethostbyaddr", "gethostbyaddr_r",
                           "getservbyname", "getservbyname_r", "getservent", "getservent_r", "getpeername", "setsockopt", "bind", "listen",
                           "res_query", "res_search", "res_querydomain", "res_send", "res_nquery", "res_nsearch",
                           "res_nquerydomain", "res_nsend", "__res_query", "__res_search", "__res_querydomain", "__res_send",

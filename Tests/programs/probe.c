@@ -11,6 +11,11 @@
  *   probe tfo ADDR PORT            sendto(MSG_FASTOPEN) on TCP
  *   probe tfo-many ADDR PORT N     N TCP sockets connected by sendto(MSG_FASTOPEN),
  *                                  kept open: "connected K"
+ *   probe getnameinfo ADDR [namereqd]
+ *                                  getnameinfo of ADDR: "name X" or "gai N"
+ *   probe gethostbyaddr ADDR       gethostbyaddr: "name X" or "h_errno N"
+ *   probe reverse-after NAME       getaddrinfo(NAME), then getnameinfo of its
+ *                                  first address with NI_NAMEREQD
  *   probe bind PORT                bind 127.0.0.1:PORT
  *   probe listen                   bind port 0, listen
  *   probe gethostbyname NAME       gethostbyname, then connect? no: prints addresses
@@ -536,6 +541,43 @@ int main(int argc, char **argv)
 				connected++;
 		}
 		printf("connected %d\n", connected);
+		return 0;
+	}
+	if ((strcmp(cmd, "getnameinfo") == 0 || strcmp(cmd, "gethostbyaddr") == 0 || strcmp(cmd, "reverse-after") == 0) &&
+	    argc >= 3) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (strcmp(cmd, "reverse-after") == 0) {
+			struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *found;
+			int rc = getaddrinfo(argv[2], "80", &hints, &found);
+			if (rc != 0) {
+				printf("gai %d\n", rc);
+				return 1;
+			}
+			memcpy(&ss, found->ai_addr, found->ai_addrlen);
+			len = found->ai_addrlen;
+			freeaddrinfo(found);
+		} else if (numeric(argv[2], 80, &ss, &len) != 0) {
+			return 2;
+		}
+		if (strcmp(cmd, "gethostbyaddr") == 0) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+			struct hostent *h = gethostbyaddr(&in->sin_addr, 4, AF_INET);
+			if (h == NULL) {
+				printf("h_errno %d\n", h_errno);
+				return 1;
+			}
+			printf("name %s\n", h->h_name);
+			return 0;
+		}
+		char host[NI_MAXHOST];
+		int rc = getnameinfo((struct sockaddr *)&ss, len, host, sizeof host, NULL, 0,
+				     argc == 4 || strcmp(cmd, "reverse-after") == 0 ? NI_NAMEREQD : 0);
+		if (rc != 0) {
+			printf("gai %d\n", rc);
+			return 1;
+		}
+		printf("name %s\n", host);
 		return 0;
 	}
 	if (strcmp(cmd, "bind") == 0 && argc == 3) {
