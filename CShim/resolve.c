@@ -31,7 +31,25 @@ static int refused(const char *host, int port, const char *reason)
 	return safesock_deny(&record) == SAFESOCK_DENY;
 }
 
-static enum gate resolve_gate(const char *node, int port, char *canonical, const char **lookup)
+/* Whether gethostbyname and its kin take `name` as an address: glibc's
+ * digits-and-dots test (nss/digits_dots.c) takes only digits and dots, not
+ * ending in a dot, for IPv4 (so "0xdeadbeef", which inet_aton and
+ * getaddrinfo read as an address, is a name there and asked of DNS), and
+ * anything with a colon for IPv6. */
+static int digits_dots(const char *name)
+{
+	if (strchr(name, ':') != NULL)
+		return 1;
+	size_t n = strlen(name);
+	if (n == 0 || name[n - 1] == '.')
+		return 0;
+	return strspn(name, "0123456789.") == n;
+}
+
+/* The gate; `hostent`: the call is gethostbyname's kind, which reads fewer
+ * spellings as addresses than getaddrinfo (a name is numeric only if the
+ * very call being made treats it so). */
+static enum gate resolve_gate(const char *node, int port, int hostent, char *canonical, const char **lookup)
 {
 	*lookup = node;
 	if (node == NULL)
@@ -47,8 +65,20 @@ static enum gate resolve_gate(const char *node, int port, char *canonical, const
 	uint8_t family, address[16];
 	if (safesock_canonical_host(*lookup, canonical, SAFESOCK_NAME_MAX, &family, address) != 0)
 		return refused(node, port, "name too long") ? GATE_REFUSE : GATE_PASS;
-	if (family != 0)
+	if (family != 0 && !(hostent && !digits_dots(*lookup)))
 		return GATE_PASS; /* a numeric address: the connect that follows judges it */
+	if (family != 0) {
+		/* An address to inet_aton, a name to this call: judged as the
+		 * name glibc will ask DNS about, lower-cased. */
+		size_t n = strlen(*lookup);
+		while (n > 0 && (*lookup)[n - 1] == '.')
+			n--;
+		if (n + 1 > SAFESOCK_NAME_MAX)
+			return refused(node, port, "name too long") ? GATE_REFUSE : GATE_PASS;
+		for (size_t i = 0; i < n; i++)
+			canonical[i] = (char)((*lookup)[i] >= 'A' && (*lookup)[i] <= 'Z' ? (*lookup)[i] + 32 : (*lookup)[i]);
+		canonical[n] = '\0';
+	}
 	return safesock_name_gate(canonical, port) == 0 ? GATE_NAME : GATE_REFUSE;
 }
 
@@ -153,7 +183,7 @@ SAFESOCK_EXPORT int getaddrinfo(const char *node, const char *service, const str
 		return EAI_SERVICE;
 	char canonical[SAFESOCK_NAME_MAX];
 	const char *lookup;
-	enum gate gate = resolve_gate(node, port, canonical, &lookup);
+	enum gate gate = resolve_gate(node, port, 0, canonical, &lookup);
 	if (gate == GATE_REFUSE)
 		return EAI_NONAME;
 	int rc = safesock_real_getaddrinfo(lookup, service, hints, res);
@@ -190,7 +220,7 @@ static struct hostent *checked_gethostbyname(const char *name, int af, int two)
 {
 	char canonical[SAFESOCK_NAME_MAX];
 	const char *lookup;
-	enum gate gate = resolve_gate(name, -1, canonical, &lookup);
+	enum gate gate = resolve_gate(name, -1, 1, canonical, &lookup);
 	if (gate == GATE_REFUSE) {
 		h_errno = HOST_NOT_FOUND;
 		return NULL;
@@ -226,7 +256,7 @@ static int checked_gethostbyname_r(const char *name, int af, int two, struct hos
 {
 	char canonical[SAFESOCK_NAME_MAX];
 	const char *lookup;
-	enum gate gate = resolve_gate(name, -1, canonical, &lookup);
+	enum gate gate = resolve_gate(name, -1, 1, canonical, &lookup);
 	if (gate == GATE_REFUSE) {
 		*result = NULL;
 		*h_errnop = HOST_NOT_FOUND;

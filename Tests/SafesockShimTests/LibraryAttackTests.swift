@@ -167,4 +167,28 @@ import Testing
                               nameserver: "127.0.0.40")
         #expect(open.stop() >= 1)
     }
+
+    /// `0xdeadbeef` is an address to inet_aton and getaddrinfo, and a name
+    /// to gethostbyname, which asks DNS for it: the library called it
+    /// numeric and let the query leave under `resolve strict`. Now a name
+    /// is numeric only if the call being made reads it so.
+    @Test func aNameIsNumericOnlyIfTheCallReadsItSo() throws {
+        let policy = "section hosts ports\n    allow www.sun.com 80\n"
+        let dns = try DNSStub("127.0.0.40", answers: [:])
+        let r = try underSafesock(policy, origin: nil, ["\(testBin)/probe", "gethostbyname", "0xdeadbeef"], nameserver: "127.0.0.40")
+        let numeric = try underSafesock(policy, origin: nil, ["\(testBin)/probe", "gethostbyname", "127.0.0.2"], nameserver: "127.0.0.40")
+        let asked = dns.stop()
+        #expect(r.stdout.hasPrefix("h_errno "), "\(r)")
+        #expect(r.stderr.contains("resolve strict"), "\(r)")
+        #expect(numeric.stdout == "ok 127.0.0.2\n", "\(numeric)")
+        #expect(asked == 0)
+        // Bare, glibc asks the nameserver.
+        let counting = try DNSStub("127.0.0.40", answers: [:])
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+        try "nameserver 127.0.0.40\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
+        _ = try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", ["\(testBin)/probe", "gethostbyname", "0xdeadbeef"])
+        #expect(counting.stop() >= 1)
+    }
 }
