@@ -20,11 +20,13 @@ TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2 libc6-de
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
 MATCH_SOURCES := $(sort $(wildcard Sources/SafesockMatch/*.swift))
-SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publication.c Sources/SafesockDecision/decision.c
+SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publication.c Sources/SafesockDecision/decision.c \
+                 Sources/SafesockExec/exec_check.c
 # -flto: the small per-family files inline into each other (fewer
 # instructions a connect), and stay small files to read.
 SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -flto -fPIC -fvisibility=hidden -fstack-protector-strong \
-                 -ISources/SafesockPublication/include -ISources/SafesockDecision/include -ISources/SafesockKernel/include -ISources/SafesockKernel \
+                 -ISources/SafesockPublication/include -ISources/SafesockDecision/include -ISources/SafesockExec/include \
+                 -ISources/SafesockKernel/include -ISources/SafesockKernel \
                  -Wall -Wextra -Werror
 # The matcher, in Embedded Swift: no runtime library, only libc. -O rather
 # than -Osize: 12% fewer instructions a decision, and no larger a library.

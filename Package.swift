@@ -25,6 +25,9 @@ let package = Package(
         // `run --kernel`'s system side, in C: the seccomp filter, the
         // notifications, the calls made on the program's behalf.
         .target(name: "SafesockKernel"),
+        // Whether an executable is one the preload library cannot see (static,
+        // Go), in C: `safesock run` and the library's exec wrappers ask it.
+        .target(name: "SafesockExec"),
         // The one decision core, in C: both enforcers ask it (the preload
         // library compiles the same file, see the Makefile). It calls the
         // matcher's C entry points (SafesockMatch/CEntry.swift).
@@ -35,7 +38,7 @@ let package = Package(
                                                            "SafesockPublication"]),
         // The commands, as a library so argument parsing can be unit-tested.
         .target(name: "SafesockCLI", dependencies: ["SafesockPolicy", "SafesockTable", "SafesockPublication", "SafesockLint",
-                                                    "SafesockKernel", "SafesockSupervisor"]),
+                                                    "SafesockKernel", "SafesockSupervisor", "SafesockExec"]),
         .executableTarget(name: "safesock", dependencies: ["SafesockCLI"]),
         // `make bench`: the matcher, compiler and table at 10 to 1,000,000 rules.
         .executableTarget(name: "safesock-bench", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch", "SafesockPublication"]),

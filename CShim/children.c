@@ -12,6 +12,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -21,6 +22,8 @@
 #include <unistd.h>
 
 #include "children.h"
+#include "safesock_exec.h"
+#include "state.h"
 
 extern char **environ;
 
@@ -130,6 +133,54 @@ static int environment_with_ours(char *const envp[], char **out, size_t capacity
 	if (environment_with_ours((envp), fixed, fixed##_entries, fixed##_preload, fixed##_bytes) != 0) \
 		return -1;
 
+/* One line on standard error when the program about to run is one this
+ * library cannot see (safesock_exec.h): write(2) of a stack buffer, as
+ * safe in a vfork child as the exec itself. */
+static void say_if_unseen(const char *program, enum safesock_program_kind kind)
+{
+	if (kind == SAFESOCK_PROGRAM_SEEN || safesock_state()->kernel)
+		return; /* seen, or held by run --kernel's supervisor whatever it is */
+	char line[512];
+	size_t used = 0;
+	const char *parts[] = { "safesock: warning: ", program, safesock_program_warning(kind), "\n" };
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		size_t n = strnlen(parts[i], sizeof line - 1 - used);
+		memcpy(line + used, parts[i], n);
+		used += n;
+	}
+	ssize_t written = write(2, line, used);
+	(void)written; /* a warning: nothing to do if stderr is gone */
+}
+
+/* The program execvp would run for `file`: itself with a '/', else the
+ * first executable of that name on PATH (glibc's default without one). */
+static void say_if_unseen_on_path(const char *file)
+{
+	if (file == NULL || *file == '\0')
+		return;
+	if (strchr(file, '/') != NULL)
+		return say_if_unseen(file, safesock_program_kind_at(file));
+	const char *path = getenv("PATH");
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	char candidate[1024];
+	size_t file_length = strlen(file);
+	for (const char *p = path;; p++) {
+		size_t n = strcspn(p, ":");
+		if (n + 1 + file_length + 1 <= sizeof candidate) {
+			memcpy(candidate, n == 0 ? "." : p, n == 0 ? 1 : n);
+			size_t at = n == 0 ? 1 : n;
+			candidate[at++] = '/';
+			memcpy(candidate + at, file, file_length + 1);
+			if (access(candidate, X_OK) == 0)
+				return say_if_unseen(candidate, safesock_program_kind_at(candidate));
+		}
+		p += n;
+		if (*p == '\0')
+			return;
+	}
+}
+
 #define REAL_OR_DENY(name) \
 	if (!SAFESOCK_READY(name)) { \
 		errno = EACCES; /* libc's call not found: deny rather than run free */ \
@@ -141,6 +192,7 @@ SAFESOCK_EXPORT int execve(const char *path, char *const argv[], char *const env
 {
 	REAL_OR_DENY(execve)
 	WITH_OURS(envp, fixed)
+	say_if_unseen(path, safesock_program_kind_at(path));
 	return safesock_real_execve(path, argv, fixed);
 }
 
@@ -149,6 +201,7 @@ SAFESOCK_EXPORT int execv(const char *path, char *const argv[])
 {
 	REAL_OR_DENY(execve)
 	WITH_OURS(environ, fixed)
+	say_if_unseen(path, safesock_program_kind_at(path));
 	return safesock_real_execve(path, argv, fixed);
 }
 
@@ -157,6 +210,7 @@ SAFESOCK_EXPORT int execvp(const char *file, char *const argv[])
 {
 	REAL_OR_DENY(execvpe)
 	WITH_OURS(environ, fixed)
+	say_if_unseen_on_path(file);
 	return safesock_real_execvpe(file, argv, fixed);
 }
 
@@ -165,6 +219,7 @@ SAFESOCK_EXPORT int execvpe(const char *file, char *const argv[], char *const en
 {
 	REAL_OR_DENY(execvpe)
 	WITH_OURS(envp, fixed)
+	say_if_unseen_on_path(file);
 	return safesock_real_execvpe(file, argv, fixed);
 }
 
@@ -173,6 +228,7 @@ SAFESOCK_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	REAL_OR_DENY(fexecve)
 	WITH_OURS(envp, fixed)
+	say_if_unseen(argv[0] != NULL ? argv[0] : "the program", safesock_program_kind(fd));
 	return safesock_real_fexecve(fd, argv, fixed);
 }
 
@@ -181,6 +237,15 @@ SAFESOCK_EXPORT int execveat(int dirfd, const char *path, char *const argv[], ch
 {
 	REAL_OR_DENY(execveat)
 	WITH_OURS(envp, fixed)
+	if (*path == '\0' && (flags & AT_EMPTY_PATH)) {
+		say_if_unseen(argv[0] != NULL ? argv[0] : "the program", safesock_program_kind(dirfd));
+	} else {
+		int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			say_if_unseen(path, safesock_program_kind(fd));
+			close(fd);
+		}
+	}
 	return safesock_real_execveat(dirfd, path, argv, fixed, flags);
 }
 
@@ -216,6 +281,7 @@ SAFESOCK_EXPORT int execl(const char *path, const char *arg, ...)
 	REAL_OR_DENY(execve)
 	COLLECT_ARGS(arg, args, (void)0)
 	WITH_OURS(environ, fixed)
+	say_if_unseen(path, safesock_program_kind_at(path));
 	return safesock_real_execve(path, args, fixed);
 }
 
@@ -225,6 +291,7 @@ SAFESOCK_EXPORT int execlp(const char *file, const char *arg, ...)
 	REAL_OR_DENY(execvpe)
 	COLLECT_ARGS(arg, args, (void)0)
 	WITH_OURS(environ, fixed)
+	say_if_unseen_on_path(file);
 	return safesock_real_execvpe(file, args, fixed);
 }
 
@@ -235,6 +302,7 @@ SAFESOCK_EXPORT int execle(const char *path, const char *arg, ...)
 	char *const *envp = NULL;
 	COLLECT_ARGS(arg, args, envp = va_arg(ap, char *const *))
 	WITH_OURS(envp, fixed)
+	say_if_unseen(path, safesock_program_kind_at(path));
 	return safesock_real_execve(path, args, fixed);
 }
 
@@ -249,6 +317,7 @@ SAFESOCK_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_
 	char preload[bytes];
 	if (environment_with_ours(envp, fixed, entries, preload, bytes) != 0)
 		return E2BIG; /* posix_spawn returns the error, errno untouched */
+	say_if_unseen(path, safesock_program_kind_at(path));
 	return safesock_real_posix_spawn(pid, path, actions, attr, argv, fixed);
 }
 
@@ -263,6 +332,7 @@ SAFESOCK_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn
 	char preload[bytes];
 	if (environment_with_ours(envp, fixed, entries, preload, bytes) != 0)
 		return E2BIG;
+	say_if_unseen_on_path(file);
 	return safesock_real_posix_spawnp(pid, file, actions, attr, argv, fixed);
 }
 

@@ -4,6 +4,7 @@
 
 import Foundation
 import SafesockPolicy
+import SafesockExec
 import SafesockSupervisor
 import SafesockTable
 
@@ -128,6 +129,11 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
                                 log: arguments.value("--log").map(absolute), learn: arguments.has("--learn"),
                                 requireNamespace: arguments.has("--require-namespace"))
             .run(path: path, argv: command, environment: environment)
+    }
+    // The library's exec wrappers say it of the programs the command
+    // starts; this exec is the CLI's own.
+    if let path = System.findExecutable(command[0]), let warning = safesock_program_warning(safesock_program_kind_at(path)) {
+        Output.err("safesock: warning: \(path)" + String(cString: warning))
     }
     let failure = System.exec(command, environment: environment)
     Output.err("safesock run: \(failure)")

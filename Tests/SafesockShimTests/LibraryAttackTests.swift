@@ -191,4 +191,26 @@ import Testing
         _ = try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", ["\(testBin)/probe", "gethostbyname", "0xdeadbeef"])
         #expect(counting.stop() >= 1)
     }
+
+    /// Go programs and static binaries run under the library alone were
+    /// not told apart: a Go client reached the denied listener with no
+    /// word. Now `safesock run`, and the library at each exec, say in one
+    /// line that the library cannot see the program and name `--kernel`;
+    /// under `--kernel` (which holds them) nothing is said.
+    @Test func programsTheLibraryCannotSeeAreNamed() throws {
+        let policy = "section hosts ports\n    allow 127.0.0.2 80\n"
+        let go = try underLibrary(policy, as: .root, ["\(testBin)/go_client", "dial", "127.0.0.9", "1"])
+        #expect(go.stderr.contains("go_client is a Go program") && go.stderr.contains("safesock run --kernel"), "\(go)")
+        let direct = try underLibrary(policy, as: .root, ["\(testBin)/static_client", "uring"])
+        #expect(direct.stderr.contains("static_client is statically linked"), "\(direct)")
+        // Started by a program under the library: its exec wrapper says it.
+        let child = try underLibrary(policy, as: .nobody, ["/bin/sh", "-c", "\(testBin)/static_client uring"])
+        #expect(child.stderr.contains("static_client is statically linked"), "\(child)")
+        let spawned = try underLibrary(policy, as: .root, ["/usr/bin/env", "\(testBin)/go_client", "dial", "127.0.0.9", "1"])
+        #expect(spawned.stderr.contains("go_client is a Go program"), "\(spawned)")
+        let dynamic = try underLibrary(policy, as: .root, ["/bin/sh", "-c", "/bin/true"])
+        #expect(!dynamic.stderr.contains("warning"), "\(dynamic)")
+        let held = try underKernel(policy, as: .root, ["/bin/sh", "-c", "\(testBin)/static_client uring"])
+        #expect(!held.stderr.contains("warning"), "\(held)")
+    }
 }
