@@ -112,11 +112,17 @@ static int checked_query(res_state state, int search, const char *name, int clas
 		    : (search ? SAFESOCK_READY(res_search) : SAFESOCK_READY(res_query))) ||
 	    gate(name, NULL) != 0)
 		return refuse(state);
+	/* A search list or alias the program set since load would ask for
+	 * another name: asked absolute instead (res_query's, no search). */
+	char absolute[SAFESOCK_NAME_MAX + 1];
+	const char *asked = search ? safesock_resolver_name(name, absolute) : name;
+	if (asked != name)
+		search = 0;
 	if (state != NULL)
-		return search ? safesock_real_res_nsearch(state, name, class, type, answer, length)
-			      : safesock_real_res_nquery(state, name, class, type, answer, length);
-	return search ? safesock_real_res_search(name, class, type, answer, length)
-		      : safesock_real_res_query(name, class, type, answer, length);
+		return search ? safesock_real_res_nsearch(state, asked, class, type, answer, length)
+			      : safesock_real_res_nquery(state, asked, class, type, answer, length);
+	return search ? safesock_real_res_search(asked, class, type, answer, length)
+		      : safesock_real_res_query(asked, class, type, answer, length);
 }
 
 static int checked_querydomain(res_state state, const char *name, const char *domain, int class, int type,

@@ -32,6 +32,7 @@ struct entry {
 	uint8_t name_length;
 	uint8_t address[16];
 	char name[SAFESOCK_NAME_MAX];
+	uint8_t kept;              /* a disallow rule could match the name: never replaced */
 };
 
 _Static_assert(sizeof(struct entry) == SAFESOCK_NAME_ENTRY_SIZE, "safesock_name_memory.h: entry size");
@@ -99,11 +100,11 @@ static int read_entry(size_t i, struct entry *copy)
 	return 0;
 }
 
-void safesock_memory_remember(const char *name, uint8_t family, const uint8_t address[16])
+int safesock_memory_remember(const char *name, uint8_t family, const uint8_t address[16], int keep)
 {
 	size_t length = strlen(name);
 	if (length == 0 || length >= SAFESOCK_NAME_MAX || (family != 4 && family != 6))
-		return;
+		return -1;
 	uint32_t start = home(family, address);
 	struct entry copy;
 	int free_slot = -1;
@@ -113,8 +114,12 @@ void safesock_memory_remember(const char *name, uint8_t family, const uint8_t ad
 			continue;
 		if (copy.family == 0 && free_slot < 0)
 			free_slot = (int)i;
-		if (same_address(&copy, family, address) && copy.name_length == length && memcmp(copy.name, name, length) == 0)
-			return; /* known already */
+		if (same_address(&copy, family, address) && copy.name_length == length && memcmp(copy.name, name, length) == 0) {
+			if (!keep || entries[i].kept)
+				return 0; /* known already */
+			free_slot = (int)i; /* known, and kept from now on: written again in place */
+			break;
+		}
 	}
 	/* A free entry, else one chosen round-robin: the neighbourhood is all
 	 * readers search, so writes stay inside it. */
@@ -125,16 +130,25 @@ void safesock_memory_remember(const char *name, uint8_t family, const uint8_t ad
 		uint32_t sequence = atomic_load_explicit(&entries[i].sequence, memory_order_relaxed);
 		if ((sequence & 1) || !atomic_compare_exchange_strong(&entries[i].sequence, &sequence, sequence + 1))
 			continue;
+		int same = same_address(&entries[i], family, address) && entries[i].name_length == length &&
+			   memcmp(entries[i].name, name, length) == 0;
+		if (entries[i].family != 0 && entries[i].kept && !same) {
+			/* A name a disallow rule needs: never forgotten. */
+			atomic_store_explicit(&entries[i].sequence, sequence + 2, memory_order_release);
+			continue;
+		}
+		entries[i].kept = (uint8_t)(keep != 0);
 		entries[i].family = family;
 		entries[i].name_length = (uint8_t)length;
 		memcpy(entries[i].address, address, 16);
 		memcpy(entries[i].name, name, length);
 		atomic_store_explicit(&entries[i].sequence, sequence + 2, memory_order_release);
 		atomic_fetch_add_explicit(&epoch, 1, memory_order_release);
-		return;
+		return 0;
 	}
-	/* Every entry of the neighbourhood is being written right now: this
-	 * answer is not remembered, and the address is judged on its own. */
+	/* Every entry of the neighbourhood is kept, or being written right
+	 * now: not remembered (the caller fails the lookup if the name must be). */
+	return -1;
 }
 
 size_t safesock_memory_names(uint8_t family, const uint8_t address[16], char (*names)[SAFESOCK_NAME_MAX], size_t max)

@@ -11,8 +11,11 @@
 
 #include "state.h"
 
-/* Remembers that `name` (canonical) resolved to the address. */
-void safesock_memory_remember(const char *name, uint8_t family, const uint8_t address[16]);
+/* Remembers that `name` (canonical) resolved to the address; with `keep`
+ * (a disallow rule could match the name) it is never replaced. 0, or -1
+ * when it could not be remembered: its address's entries are all kept
+ * (or being written). */
+int safesock_memory_remember(const char *name, uint8_t family, const uint8_t address[16], int keep);
 
 /* Copies up to `max` names remembered for the address into `names`;
  * returns how many. Lock-free and allocation-free: safe on the connect

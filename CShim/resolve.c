@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "memory.h"
@@ -49,6 +50,54 @@ static int digits_dots(const char *name)
 /* The gate; `hostent`: the call is gethostbyname's kind, which reads fewer
  * spellings as addresses than getaddrinfo (a name is numeric only if the
  * very call being made treats it so). */
+/* The resolver's environment at load (safesock_resolver_name says why). */
+#define RESOLVER_VARIABLES 3
+static const char *const resolver_variables[RESOLVER_VARIABLES] = { "LOCALDOMAIN", "RES_OPTIONS", "HOSTALIASES" };
+static char resolver_at_load[RESOLVER_VARIABLES][256];
+static int resolver_set_at_load[RESOLVER_VARIABLES]; /* 0 unset, 1 kept above, 2 set but too long to keep */
+
+extern char **environ;
+
+void safesock_resolver_environment_init(void)
+{
+	for (char **e = environ; e != NULL && *e != NULL; e++) {
+		for (int i = 0; i < RESOLVER_VARIABLES; i++) {
+			size_t n = strlen(resolver_variables[i]);
+			if (resolver_set_at_load[i] || strncmp(*e, resolver_variables[i], n) != 0 || (*e)[n] != '=')
+				continue;
+			const char *value = *e + n + 1;
+			size_t length = strlen(value);
+			resolver_set_at_load[i] = length < sizeof resolver_at_load[i] ? 1 : 2;
+			if (length < sizeof resolver_at_load[i])
+				memcpy(resolver_at_load[i], value, length + 1);
+		}
+	}
+}
+
+static int resolver_environment_changed(void)
+{
+	for (int i = 0; i < RESOLVER_VARIABLES; i++) {
+		const char *now = getenv(resolver_variables[i]);
+		if (now == NULL ? resolver_set_at_load[i] != 0
+				: resolver_set_at_load[i] != 1 || strcmp(now, resolver_at_load[i]) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+const char *safesock_resolver_name(const char *name, char absolute[SAFESOCK_NAME_MAX + 1])
+{
+	if (name == NULL || !resolver_environment_changed())
+		return name;
+	size_t n = strnlen(name, SAFESOCK_NAME_MAX);
+	if (n == 0 || n >= SAFESOCK_NAME_MAX || name[n - 1] == '.')
+		return name; /* too long to be judged (refused before), or absolute already */
+	memcpy(absolute, name, n);
+	absolute[n] = '.';
+	absolute[n + 1] = '\0';
+	return absolute;
+}
+
 static enum gate resolve_gate(const char *node, int port, int hostent, char *canonical, const char **lookup)
 {
 	*lookup = node;
@@ -113,23 +162,50 @@ int safesock_name_gate(const char *canonical, int port)
 	return refused(canonical, port, "the published table kept changing") ? -1 : 0;
 }
 
-static void remember(const char *name, int family, const void *address)
+/* Whether a disallow rule could match `canonical` at some port: such a
+ * name must never be forgotten while its address can be reached (a
+ * connect judged without it could be allowed by an address rule). No
+ * usable table, or one that cannot be read: kept (fail closed). */
+static int must_keep(const char *canonical)
+{
+	const struct safesock_state *s = safesock_state();
+	struct safesock_current now;
+	if (safesock_acquire(&now) != 0)
+		return 1;
+	struct safesock_identity id = {
+		.text = (const uint8_t *)canonical, .text_length = (uint32_t)strlen(canonical),
+		.is_origin = s->origin[0] != '\0' && strcmp(canonical, s->origin) == 0,
+	};
+	return safesock_table_disallow_possible(now.table, now.length, &id, 1) != 0;
+}
+
+/* 0, or -1 when a name that must be kept could not be remembered. */
+static int remember(const char *name, int keep, int family, const void *address)
 {
 	uint8_t bytes[16] = { 0 };
+	int rc = 0;
 	if (family == AF_INET) {
 		memcpy(bytes, address, 4);
-		safesock_memory_remember(name, 4, bytes);
+		rc = safesock_memory_remember(name, 4, bytes, keep);
 	} else if (family == AF_INET6) {
 		/* IPv4-mapped answers are the IPv4 host, as connect will see them. */
 		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 		if (memcmp(address, mapped, 12) == 0) {
 			memcpy(bytes, (const uint8_t *)address + 12, 4);
-			safesock_memory_remember(name, 4, bytes);
+			rc = safesock_memory_remember(name, 4, bytes, keep);
 		} else {
 			memcpy(bytes, address, 16);
-			safesock_memory_remember(name, 6, bytes);
+			rc = safesock_memory_remember(name, 6, bytes, keep);
 		}
 	}
+	return keep && rc != 0 ? -1 : 0;
+}
+
+/* A lookup whose answer could not be remembered though it must be: it
+ * fails, reported; 1 when that refuses it (not learning). */
+static int unremembered(const char *name)
+{
+	return refused(name, -1, "the name memory is full of names a disallow rule needs");
 }
 
 /* A plain decimal port 0-65535, or no service at all. */
@@ -186,13 +262,22 @@ SAFESOCK_EXPORT int getaddrinfo(const char *node, const char *service, const str
 	enum gate gate = resolve_gate(node, port, 0, canonical, &lookup);
 	if (gate == GATE_REFUSE)
 		return EAI_NONAME;
+	char absolute[SAFESOCK_NAME_MAX + 1];
+	if (gate == GATE_NAME)
+		lookup = safesock_resolver_name(lookup, absolute);
 	int rc = safesock_real_getaddrinfo(lookup, service, hints, res);
 	if (rc == 0 && gate == GATE_NAME) {
+		int keep = must_keep(canonical), lost = 0;
 		for (const struct addrinfo *ai = *res; ai != NULL; ai = ai->ai_next) {
 			if (ai->ai_family == AF_INET && ai->ai_addr)
-				remember(canonical, AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr);
+				lost |= remember(canonical, keep, AF_INET, &((const struct sockaddr_in *)ai->ai_addr)->sin_addr);
 			else if (ai->ai_family == AF_INET6 && ai->ai_addr)
-				remember(canonical, AF_INET6, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+				lost |= remember(canonical, keep, AF_INET6, &((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+		}
+		if (lost && unremembered(canonical)) {
+			freeaddrinfo(*res);
+			*res = NULL;
+			return EAI_NONAME;
 		}
 	}
 	return rc;
@@ -208,12 +293,15 @@ SAFESOCK_EXPORT int getaddrinfo_a(int mode, struct gaicb **list, int count, stru
 	return EAI_SYSTEM;
 }
 
-static void remember_hostent(const char *name, const struct hostent *h)
+/* 0, or -1 when the lookup must fail (unremembered says why). */
+static int remember_hostent(const char *name, const struct hostent *h)
 {
 	if (h == NULL || h->h_addr_list == NULL)
-		return;
+		return 0;
+	int keep = must_keep(name), lost = 0;
 	for (char **a = h->h_addr_list; *a != NULL; a++)
-		remember(name, h->h_addrtype, *a);
+		lost |= remember(name, keep, h->h_addrtype, *a);
+	return lost && unremembered(name) ? -1 : 0;
 }
 
 static struct hostent *checked_gethostbyname(const char *name, int af, int two)
@@ -225,9 +313,14 @@ static struct hostent *checked_gethostbyname(const char *name, int af, int two)
 		h_errno = HOST_NOT_FOUND;
 		return NULL;
 	}
-	struct hostent *h = two ? safesock_real_gethostbyname2(lookup, af) : safesock_real_gethostbyname(lookup);
+	char absolute[SAFESOCK_NAME_MAX + 1];
 	if (gate == GATE_NAME)
-		remember_hostent(canonical, h);
+		lookup = safesock_resolver_name(lookup, absolute);
+	struct hostent *h = two ? safesock_real_gethostbyname2(lookup, af) : safesock_real_gethostbyname(lookup);
+	if (gate == GATE_NAME && remember_hostent(canonical, h) != 0) {
+		h_errno = HOST_NOT_FOUND;
+		return NULL;
+	}
 	return h;
 }
 
@@ -262,10 +355,16 @@ static int checked_gethostbyname_r(const char *name, int af, int two, struct hos
 		*h_errnop = HOST_NOT_FOUND;
 		return ENOENT;
 	}
+	char absolute[SAFESOCK_NAME_MAX + 1];
+	if (gate == GATE_NAME)
+		lookup = safesock_resolver_name(lookup, absolute);
 	int rc = two ? safesock_real_gethostbyname2_r(lookup, af, ret, buf, buflen, result, h_errnop)
 		     : safesock_real_gethostbyname_r(lookup, ret, buf, buflen, result, h_errnop);
-	if (rc == 0 && gate == GATE_NAME && *result != NULL)
-		remember_hostent(canonical, *result);
+	if (rc == 0 && gate == GATE_NAME && *result != NULL && remember_hostent(canonical, *result) != 0) {
+		*result = NULL;
+		*h_errnop = HOST_NOT_FOUND;
+		return ENOENT;
+	}
 	return rc;
 }
 

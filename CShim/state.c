@@ -24,6 +24,7 @@
 #include "children.h"
 #include "report.h"
 #include "memory.h"
+#include "resolve.h"
 #include "state.h"
 
 #define SAFESOCK_DEFINE_REAL(name, ret, params, args) safesock_##name##_fn safesock_real_##name;
@@ -116,6 +117,7 @@ static void load(void)
 
 	const char *entries[SAFESOCK_SETTINGS] = { NULL };
 	read_settings(entries);
+	safesock_resolver_environment_init();
 	const char *table = value(entries[SAFESOCK_SETTING_TABLE]);
 	if (table != NULL && *table != '\0' && strchr(table, '/') == NULL) {
 		if (safesock_pub_attach(table, &safesock_loaded.publication, safesock_loaded.fault, sizeof safesock_loaded.fault) == 0)

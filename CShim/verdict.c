@@ -31,7 +31,7 @@
 
 #define MAX_ADDRESSES 2
 #define SIN6_LEN_RFC2133 24 /* the RFC 2133 sockaddr_in6, without sin6_scope_id (rawv6_sendmsg's least) */
-#define NAMES_PER_ADDRESS 3
+#define NAMES_PER_ADDRESS SAFESOCK_NAME_NEIGHBOURHOOD /* every name the memory can hold for one address counts */
 #define MAX_IDENTITIES (MAX_ADDRESSES * (1 + NAMES_PER_ADDRESS))
 
 struct safesock_options safesock_current_options(void)

@@ -61,6 +61,19 @@ public func safesockTableNamePossible(_ table: UnsafeRawPointer?, _ length: Int,
     return result.fault ? -1 : decision.d.anyAllow ? 1 : 0
 }
 
+/// 1 when some disallow rule could match one of the identities at some
+/// port (a name the library's name memory must never forget), 0 when none
+/// could, -1 when the table could not be read.
+@_cdecl("safesock_table_disallow_possible")
+public func safesockTableDisallowPossible(_ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int) -> Int32 {
+    guard let table, length >= 0, count >= 0 else { return -1 }
+    var decision = TableDecision(anyPortDisallowOf: UnsafeRawBufferPointer(start: table, count: length))
+    if let identities {
+        for i in 0..<count { decision.add(identityInput(identities + i * identitySize)) }
+    }
+    return decision.result.fault ? -1 : decision.disallowPossible ? 1 : 0
+}
+
 /// A `struct safesock_identity` in C memory, as the matcher takes it.
 func identityInput(_ at: UnsafeRawPointer) -> IdentityInput {
     let text = UnsafePointer<UInt8>(bitPattern: at.loadUnaligned(fromByteOffset: identityTextOffset, as: UInt.self))

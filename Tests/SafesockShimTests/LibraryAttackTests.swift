@@ -147,12 +147,12 @@ import Testing
     @Test func reverseLookupsAskNoNameserverUnderResolveStrict() throws {
         let policy = "section hosts ports\n    allow www.sun.com 80\n"
         let probe = "\(testBin)/probe"
-        let dns = try DNSStub("127.0.0.40", answers: [:])
-        let numeric = try underSafesock(policy, origin: nil, [probe, "getnameinfo", "10.1.2.3"], nameserver: "127.0.0.40")
-        let required = try underSafesock(policy, origin: nil, [probe, "getnameinfo", "10.1.2.3", "namereqd"], nameserver: "127.0.0.40")
-        let byAddress = try underSafesock(policy, origin: nil, [probe, "gethostbyaddr", "10.1.2.4"], nameserver: "127.0.0.40")
-        let remembered = try underSafesock(policy, origin: nil, [probe, "reverse-after", "www.sun.com"], nameserver: "127.0.0.40")
-        let hostsFile = try underSafesock(policy, origin: nil, [probe, "gethostbyaddr", "127.0.0.4"], nameserver: "127.0.0.40")
+        let dns = try DNSStub("127.0.0.45", answers: [:])
+        let numeric = try underSafesock(policy, origin: nil, [probe, "getnameinfo", "10.1.2.3"], nameserver: "127.0.0.45")
+        let required = try underSafesock(policy, origin: nil, [probe, "getnameinfo", "10.1.2.3", "namereqd"], nameserver: "127.0.0.45")
+        let byAddress = try underSafesock(policy, origin: nil, [probe, "gethostbyaddr", "10.1.2.4"], nameserver: "127.0.0.45")
+        let remembered = try underSafesock(policy, origin: nil, [probe, "reverse-after", "www.sun.com"], nameserver: "127.0.0.45")
+        let hostsFile = try underSafesock(policy, origin: nil, [probe, "gethostbyaddr", "127.0.0.4"], nameserver: "127.0.0.45")
         let asked = dns.stop()
         #expect(numeric.stdout == "name 10.1.2.3\n", "\(numeric)")
         #expect(required.stdout.hasPrefix("gai "), "\(required)")
@@ -162,9 +162,9 @@ import Testing
         #expect(hostsFile.stdout == "name tclet.example\n", "\(hostsFile)")
         #expect(asked == 0, "no PTR query left: \(asked)")
         // resolve open, and bare: libc asks the nameserver.
-        let open = try DNSStub("127.0.0.40", answers: [:])
+        let open = try DNSStub("127.0.0.45", answers: [:])
         _ = try underSafesock("section options\n    resolve open\n" + policy, origin: nil, [probe, "gethostbyaddr", "10.1.2.4"],
-                              nameserver: "127.0.0.40")
+                              nameserver: "127.0.0.45")
         #expect(open.stop() >= 1)
     }
 
@@ -174,20 +174,20 @@ import Testing
     /// is numeric only if the call being made reads it so.
     @Test func aNameIsNumericOnlyIfTheCallReadsItSo() throws {
         let policy = "section hosts ports\n    allow www.sun.com 80\n"
-        let dns = try DNSStub("127.0.0.40", answers: [:])
-        let r = try underSafesock(policy, origin: nil, ["\(testBin)/probe", "gethostbyname", "0xdeadbeef"], nameserver: "127.0.0.40")
-        let numeric = try underSafesock(policy, origin: nil, ["\(testBin)/probe", "gethostbyname", "127.0.0.2"], nameserver: "127.0.0.40")
+        let dns = try DNSStub("127.0.0.46", answers: [:])
+        let r = try underSafesock(policy, origin: nil, ["\(testBin)/probe", "gethostbyname", "0xdeadbeef"], nameserver: "127.0.0.46")
+        let numeric = try underSafesock(policy, origin: nil, ["\(testBin)/probe", "gethostbyname", "127.0.0.2"], nameserver: "127.0.0.46")
         let asked = dns.stop()
         #expect(r.stdout.hasPrefix("h_errno "), "\(r)")
         #expect(r.stderr.contains("resolve strict"), "\(r)")
         #expect(numeric.stdout == "ok 127.0.0.2\n", "\(numeric)")
         #expect(asked == 0)
         // Bare, glibc asks the nameserver.
-        let counting = try DNSStub("127.0.0.40", answers: [:])
+        let counting = try DNSStub("127.0.0.46", answers: [:])
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
-        try "nameserver 127.0.0.40\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
+        try "nameserver 127.0.0.46\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
         _ = try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", ["\(testBin)/probe", "gethostbyname", "0xdeadbeef"])
         #expect(counting.stop() >= 1)
     }
@@ -212,5 +212,89 @@ import Testing
         #expect(!dynamic.stderr.contains("warning"), "\(dynamic)")
         let held = try underKernel(policy, as: .root, ["/bin/sh", "-c", "\(testBin)/static_client uring"])
         #expect(!held.stderr.contains("warning"), "\(held)")
+    }
+
+    /// A program that sets LOCALDOMAIN and RES_OPTIONS=ndots:5 makes glibc
+    /// ask for `x.good.test.attacker.example` first, where the library
+    /// judged `x.good.test`: the answer was remembered under the judged
+    /// name and the connect to the attacker's address allowed. Now, once
+    /// the program changed the resolver's environment, every lookup is made
+    /// for the judged name itself (absolute).
+    @Test func aSearchListTheProgramSetsAsksForNoOtherName() throws {
+        let good = try Listener("127.0.0.2"), evil = try Listener("127.0.0.5", port: good.port)
+        let policy = "section hosts ports\n    allow *.good.test \(good.port)\n"
+        let script = """
+            import os, socket
+            os.environ["LOCALDOMAIN"] = "attacker.example"
+            os.environ["RES_OPTIONS"] = "ndots:5"
+            family, kind, proto, _, address = socket.getaddrinfo("x.good.test", \(good.port), socket.AF_INET, socket.SOCK_STREAM)[0]
+            socket.create_connection(address, timeout=5).close()
+            print("connected", address[0])
+            """
+        let answers = ["x.good.test": "127.0.0.2", "x.good.test.attacker.example": "127.0.0.5"]
+        let dns = try DNSStub("127.0.0.47", answers: answers)
+        let r = try underSafesock(policy, origin: nil, ["/usr/bin/python3.11", "-c", script], nameserver: "127.0.0.47")
+        _ = dns.stop()
+        #expect(r.stdout == "connected 127.0.0.2\n", "\(r)")
+        #expect(evil.arrivals() == 0 && good.arrivals() == 1)
+        // Bare, glibc asks for the attacker's name first and connects there.
+        let bareDNS = try DNSStub("127.0.0.47", answers: answers)
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+        try "nameserver 127.0.0.47\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
+        let bare = try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", ["/usr/bin/python3.11", "-c", script])
+        _ = bareDNS.stop()
+        #expect(bare.stdout == "connected 127.0.0.5\n", "\(bare)")
+        #expect(evil.arrivals() == 1)
+    }
+
+    /// Every name the program looked up for an address counts, and a name
+    /// a disallow rule needs is never forgotten: the library once read only
+    /// three names an address (a fourth, disallowed, was ignored) and let
+    /// eight others push a disallowed name out. When the memory cannot keep
+    /// such a name, its lookup fails.
+    @Test func everyRememberedNameCountsAndDisallowedOnesStay() throws {
+        let evil = try Listener("127.0.0.5")
+        let policy = "section hosts ports\n    allow *.test \(evil.port)\n    allow 127.0.0.5 \(evil.port)\n    disallow *.evil.test *\n"
+        let script = """
+            import socket, sys
+            for name in sys.argv[1:]:
+                try:
+                    socket.getaddrinfo(name, \(evil.port), socket.AF_INET, socket.SOCK_STREAM)
+                except socket.gaierror as e:
+                    print("lookup", name, "failed")
+            try:
+                socket.create_connection(("127.0.0.5", \(evil.port)), timeout=3).close()
+                print("connected")
+            except OSError as e:
+                print("refused", e.errno)
+            """
+        var answers: [String: String] = [:]
+        for name in ["a", "b", "c", "d", "e", "f", "g", "h", "i"] { answers["\(name).plain.test"] = "127.0.0.5" }
+        for k in 1...9 { answers["\(k).evil.test"] = "127.0.0.5" }
+        let fourth = ["a.plain.test", "b.plain.test", "c.plain.test", "1.evil.test"]
+        let pushed = ["1.evil.test"] + ["a", "b", "c", "d", "e", "f", "g", "h", "i"].map { "\($0).plain.test" }
+        let full = (1...9).map { "\($0).evil.test" }
+        var results: [String] = []
+        for names in [fourth, pushed, full] {
+            let dns = try DNSStub("127.0.0.48", answers: answers)
+            let r = try underSafesock(policy, origin: nil, ["/usr/bin/python3.11", "-c", script] + names, nameserver: "127.0.0.48")
+            _ = dns.stop()
+            results.append(r.stdout)
+            #expect(r.stdout.hasSuffix("refused 13\n"), "\(names): \(r)")
+        }
+        #expect(results[2].contains("lookup 9.evil.test failed"), "\(results[2])")
+        #expect(evil.arrivals() == 0)
+        // Bare, each connect arrives.
+        let dns = try DNSStub("127.0.0.48", answers: answers)
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+        try "nameserver 127.0.0.48\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
+        let bare = try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", ["/usr/bin/python3.11", "-c", script] + fourth)
+        _ = dns.stop()
+        #expect(bare.stdout == "connected\n", "\(bare)")
+        #expect(evil.arrivals() == 1)
     }
 }

@@ -77,21 +77,27 @@ final class GreetingServer: @unchecked Sendable {
             let c = accept(listener.fd, nil, nil)
             guard c >= 0 else { continue }
             lock.withLock { count += 1 }
-            // The request first (up to 2 s): a greeting sent before it is,
-            // to Go's HTTP client, an answer to nothing, and it drops the
-            // connection (seen on two loaded cores).
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            var client = pollfd(fd: c, events: Int16(POLLIN), revents: 0)
-            if poll(&client, 1, 2000) > 0 { _ = read(c, &buffer, buffer.count) }
-            _ = GreetingServer.greeting.withCString { write(c, $0, strlen($0)) }
-            shutdown(c, Int32(SHUT_WR))
-            // Drain what the client sent, briefly, so closing sends no reset.
-            for _ in 0..<4 where poll(&client, 1, 50) > 0 {
-                if read(c, &buffer, buffer.count) <= 0 { break }
-            }
-            close(c)
+            // Each connection on its own: one that sends nothing for a
+            // while must not hold up the next accept.
+            DispatchQueue.global().async { GreetingServer.answer(c) }
         }
         done.signal()
+    }
+
+    /// The request first (up to 2 s): a greeting sent before it is, to Go's
+    /// HTTP client, an answer to nothing, and it drops the connection (seen
+    /// on two loaded cores). Then the greeting, and a brief drain so that
+    /// closing sends no reset.
+    private static func answer(_ c: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var client = pollfd(fd: c, events: Int16(POLLIN), revents: 0)
+        if poll(&client, 1, 2000) > 0 { _ = read(c, &buffer, buffer.count) }
+        _ = GreetingServer.greeting.withCString { write(c, $0, strlen($0)) }
+        shutdown(c, Int32(SHUT_WR))
+        for _ in 0..<4 where poll(&client, 1, 50) > 0 {
+            if read(c, &buffer, buffer.count) <= 0 { break }
+        }
+        close(c)
     }
 
     func stop() {

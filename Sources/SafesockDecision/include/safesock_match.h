@@ -42,6 +42,12 @@ int32_t safesock_table_decide(const void *table, size_t length,
 int32_t safesock_table_name_possible(const void *table, size_t length,
 				     const struct safesock_identity *identities, size_t count);
 
+/* 1 when some disallow rule could match one of the identities at some
+ * port (the name memory keeps such a name), 0 when none could, -1 when the
+ * table could not be read. */
+int32_t safesock_table_disallow_possible(const void *table, size_t length,
+					 const struct safesock_identity *identities, size_t count);
+
 /* The table's `options` section. */
 struct safesock_options {
 	uint8_t peername;  /* 0 deny, 1 mask, 2 allow */
