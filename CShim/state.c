@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +41,54 @@ static void set_fault(const char *what, const char *detail)
 	snprintf(safesock_loaded.fault, sizeof safesock_loaded.fault, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
 }
 
+/* The table file copied into sealed memory (no shrinking, growing or
+ * writing, by anyone): a file truncated under a mapping of it would kill
+ * the program with SIGBUS at its next connect, and one rewritten would
+ * change the policy under it. The memfd, or -1 (errno EIO: the file
+ * changed size while it was copied). */
+static int sealed_copy(int fd, size_t size)
+{
+	int copy = (int)syscall(SYS_memfd_create, "safesock-table", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (copy < 0)
+		return -1;
+	off_t offset = 0;
+	while ((size_t)offset < size) {
+		ssize_t n = sendfile(copy, fd, &offset, size - (size_t)offset);
+		if (n <= 0) {
+			close(copy);
+			errno = n == 0 ? EIO : errno;
+			return -1;
+		}
+	}
+	if (fcntl(copy, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+		int failed = errno;
+		close(copy);
+		errno = failed;
+		return -1;
+	}
+	return copy;
+}
+
+/* The same in private anonymous memory, or MAP_FAILED. */
+static void *private_copy(int fd, size_t size)
+{
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		return map;
+	size_t done = 0;
+	while (done < size) {
+		ssize_t n = pread(fd, (char *)map + done, size - done, (off_t)done);
+		if (n <= 0) {
+			munmap(map, size);
+			errno = n == 0 ? EIO : errno;
+			return MAP_FAILED;
+		}
+		done += (size_t)n;
+	}
+	mprotect(map, size, PROT_READ);
+	return map;
+}
+
 static void load_table(const char *path)
 {
 	if (path == NULL || *path == '\0') {
@@ -56,10 +106,20 @@ static void load_table(const char *path)
 		set_fault(path, "not a non-empty regular file");
 		return;
 	}
-	void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	int copy = sealed_copy(fd, (size_t)st.st_size);
+	void *map = MAP_FAILED;
+	if (copy >= 0) {
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, copy, 0);
+		close(copy);
+	} else if (errno != EIO) {
+		/* No memfd here (a sandbox may refuse it): a private anonymous copy,
+		 * as safe, paid for in resident pages. */
+		map = private_copy(fd, (size_t)st.st_size);
+	}
+	int failed = errno;
 	close(fd);
 	if (map == MAP_FAILED) {
-		set_fault(path, strerror(errno));
+		set_fault(path, failed == EIO ? "the table file changed while it was read" : strerror(failed));
 		return;
 	}
 	/* Checked at the first decision (safesock_acquire), not here: a

@@ -110,6 +110,14 @@ int safesock_publish_open(const char *name, struct safesock_publisher *p, char *
 
 int safesock_publish_commit(struct safesock_publisher *p, const void *table, size_t length, char *error, size_t error_size)
 {
+	/* Shrunk since it was mapped (by someone who ignores the lock): the
+	 * pages past its end are gone, and writing them would kill this
+	 * process. Said, not written. */
+	struct stat st;
+	if (fstat(p->fd, &st) != 0 || (size_t)st.st_size < p->size) {
+		snprintf(error, error_size, "the publication was truncated while it was open: publish it again");
+		return -1;
+	}
 	struct safesock_pub_control *c = (struct safesock_pub_control *)p->base;
 	uint64_t state = atomic_load(&c->state);
 	int target = (int)(state & 1) ^ 1;
@@ -120,7 +128,11 @@ int safesock_publish_commit(struct safesock_publisher *p, const void *table, siz
 	uint64_t sequence = (atomic_load(&slot->sequence) + 1) & ~(uint64_t)1;
 	atomic_store_explicit(&slot->sequence, sequence + 1, memory_order_release);
 	atomic_thread_fence(memory_order_seq_cst);
-	if (length > slot->capacity) {
+	/* A slot whose region is not inside the object as mapped (truncated by
+	 * someone, or never set) gets a new region too: never written past
+	 * the mapping. */
+	int outside = slot->offset < SAFESOCK_PUB_CONTROL || slot->offset > p->size || slot->capacity > p->size - slot->offset;
+	if (length > slot->capacity || outside) {
 		/* A new region at the end: a slow reader may still be reading the
 		 * old one (it will see the sequence move and decide again). */
 		uint64_t capacity = round_up(length * 2), offset = round_up(p->size);

@@ -297,4 +297,38 @@ import Testing
         #expect(bare.stdout == "connected\n", "\(bare)")
         #expect(evil.arrivals() == 1)
     }
+
+    /// A table file truncated under a running program killed it with
+    /// SIGBUS at its next connect. The library now reads the file once, at
+    /// load, into sealed memory (a memfd no one can shrink, grow or write):
+    /// the program goes on with the policy it started with.
+    @Test func aTableTruncatedUnderTheProgramKillsNothing() throws {
+        let web = try Listener("127.0.0.2"), other = try Listener("127.0.0.2")
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let table = try tableFile("section hosts ports\n    allow 127.0.0.2 \(web.port)\n", in: dir)
+        let r = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(web.port)"], table: table)
+        #expect(r.status == 0 && r.stdout == "ok\nok\n", "\(r)")
+        let denied = try tableFile("section hosts ports\n    allow 127.0.0.2 \(web.port)\n", in: dir, name: "again.cfg")
+        let d = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(other.port)"], table: denied)
+        #expect(d.status == 0 && d.stdout == "errno \(EACCES)\nerrno \(EACCES)\n", "\(d)")
+        #expect(web.arrivals() == 2 && other.arrivals() == 0)
+    }
+
+    /// `safesock reload` onto a publication someone truncated wrote past
+    /// its own mapping (SIGBUS in the CLI). Now it grows a region it can
+    /// write, or says why it cannot; it never dies of a signal.
+    @Test func aReloadOntoATruncatedPublicationSaysWhy() throws {
+        let dir = try scratchDirectory()
+        let name = "attack-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir); unlink("/dev/shm/safesock.\(name)") }
+        try "section hosts ports\n    allow 127.0.0.2 80\n".write(toFile: "\(dir)/p.cfg", atomically: true, encoding: .utf8)
+        let first = try run(safesockBinary, ["reload", name, "\(dir)/p.cfg"])
+        try #require(first.status == 0, "\(first)")
+        for size in [4096, 8192, 70000] {
+            #expect(truncate("/dev/shm/safesock.\(name)", off_t(size)) == 0)
+            let again = try run(safesockBinary, ["reload", name, "\(dir)/p.cfg"])
+            #expect(again.status == 0 || (again.status == 1 && !again.stderr.isEmpty), "size \(size): \(again)")
+        }
+    }
 }

@@ -16,6 +16,8 @@
  *   probe gethostbyaddr ADDR       gethostbyaddr: "name X" or "h_errno N"
  *   probe reverse-after NAME       getaddrinfo(NAME), then getnameinfo of its
  *                                  first address with NI_NAMEREQD
+ *   probe truncate-table ADDR PORT a connect, then SAFESOCK_TABLE truncated to
+ *                                  nothing, then a connect: two lines
  *   probe bind PORT                bind 127.0.0.1:PORT
  *   probe listen                   bind port 0, listen
  *   probe gethostbyname NAME       gethostbyname, then connect? no: prints addresses
@@ -578,6 +580,22 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		printf("name %s\n", host);
+		return 0;
+	}
+	if (strcmp(cmd, "truncate-table") == 0 && argc == 4) {
+		/* A connect, the table file truncated under the library, a connect. */
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (numeric(argv[2], atoi(argv[3]), &ss, &len) != 0)
+			return 2;
+		for (int round = 0; round < 2; round++) {
+			if (round == 1 && truncate(getenv("SAFESOCK_TABLE"), 0) != 0)
+				return say(errno);
+			int fd = socket(AF_INET, SOCK_STREAM, 0);
+			int rc = connect(fd, (struct sockaddr *)&ss, len);
+			say(rc == 0 ? 0 : errno);
+			close(fd);
+		}
 		return 0;
 	}
 	if (strcmp(cmd, "bind") == 0 && argc == 3) {
