@@ -52,13 +52,19 @@ public func safesockTableDecide(
 /// not be read.
 @_cdecl("safesock_table_name_possible")
 public func safesockTableNamePossible(_ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int) -> Int32 {
+    anyPortAnswer(table, length, identities, count, disallow: false)
+}
+
+/// The any-port questions on C identities: 1 yes, 0 no, -1 unreadable.
+func anyPortAnswer(_ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int, disallow: Bool) -> Int32 {
     guard let table, length >= 0, count >= 0 else { return -1 }
-    var decision = TableDecision(anyPortOf: UnsafeRawBufferPointer(start: table, count: length))
+    let bytes = UnsafeRawBufferPointer(start: table, count: length)
+    var decision = disallow ? TableDecision(anyPortDisallowOf: bytes) : TableDecision(anyPortOf: bytes)
     if let identities {
         for i in 0..<count { decision.add(identityInput(identities + i * identitySize)) }
     }
-    let result = decision.result
-    return result.fault ? -1 : decision.d.anyAllow ? 1 : 0
+    if decision.result.fault { return -1 }
+    return (disallow ? decision.disallowPossible : decision.d.anyAllow) ? 1 : 0
 }
 
 /// 1 when some disallow rule could match one of the identities at some
@@ -66,12 +72,7 @@ public func safesockTableNamePossible(_ table: UnsafeRawPointer?, _ length: Int,
 /// could, -1 when the table could not be read.
 @_cdecl("safesock_table_disallow_possible")
 public func safesockTableDisallowPossible(_ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int) -> Int32 {
-    guard let table, length >= 0, count >= 0 else { return -1 }
-    var decision = TableDecision(anyPortDisallowOf: UnsafeRawBufferPointer(start: table, count: length))
-    if let identities {
-        for i in 0..<count { decision.add(identityInput(identities + i * identitySize)) }
-    }
-    return decision.result.fault ? -1 : decision.disallowPossible ? 1 : 0
+    anyPortAnswer(table, length, identities, count, disallow: true)
 }
 
 /// A `struct safesock_identity` in C memory, as the matcher takes it.

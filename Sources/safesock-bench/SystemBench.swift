@@ -116,18 +116,27 @@ struct SystemBench {
         return try (instructions(v, argv(long)) - instructions(v, argv(short))) / Double(long - short)
     }
 
-    func run() throws -> SystemFigures {
+    /// netbench serving `port` for at most `seconds`, ready; the caller
+    /// terminates it.
+    func listener(port: Int, seconds: Int) throws -> Process {
         let server = Process()
         server.executableURL = URL(fileURLWithPath: netbench)
-        server.arguments = ["serve", "\(port)", "1200"]
+        server.arguments = ["serve", "\(port)", "\(seconds)"]
         server.environment = Self.base
         let ready = Pipe()
         server.standardOutput = ready
         try server.run()
-        defer { server.terminate(); server.waitUntilExit() }
         guard String(decoding: ready.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("ready") else {
+            server.terminate()
+            server.waitUntilExit()
             throw BenchFailure(description: "the listener could not start on port \(port) (in use?)")
         }
+        return server
+    }
+
+    func run() throws -> SystemFigures {
+        let server = try listener(port: port, seconds: 1200)
+        defer { server.terminate(); server.waitUntilExit() }
 
         let destination = ["bench.example.com", "\(port)"]
         let every = variants
@@ -211,17 +220,8 @@ struct SystemBench {
     func kernelFigures() throws -> ([String: [String: Sample]], [String: [String: Sample]]) {
         print("timing run --kernel and sandlock ...")
         let port = kernelPort
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: netbench)
-        server.arguments = ["serve", "\(port)", "600"]
-        server.environment = Self.base
-        let ready = Pipe()
-        server.standardOutput = ready
-        try server.run()
+        let server = try listener(port: port, seconds: 600)
         defer { server.terminate(); server.waitUntilExit() }
-        guard String(decoding: ready.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("ready") else {
-            throw BenchFailure(description: "the listener could not start on port \(port) (in use?)")
-        }
         let stub = Process()
         stub.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         stub.arguments = ["python3", "Tests/programs/dns_stub.py", Self.nameserver, "53", "\(Self.dnsName)=127.0.0.1"]

@@ -269,6 +269,24 @@ static void *flipper(void *unused)
 	return NULL;
 }
 
+/* `n` connects to `shared` while `change` runs in a second thread: "reached K". */
+static int connects_while(void *(*change)(void *), int n)
+{
+	pthread_t thread;
+	pthread_create(&thread, NULL, change, NULL);
+	int reached = 0;
+	for (int i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(fd, (struct sockaddr *)&shared, sizeof shared) == 0)
+			reached++;
+		close(fd);
+	}
+	atomic_store(&stop, 1);
+	pthread_join(thread, NULL);
+	printf("reached %d\n", reached);
+	return 0;
+}
+
 static struct sockaddr_in6 address6(const char *host, const char *port)
 {
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port)) };
@@ -576,36 +594,12 @@ int main(int argc, char **argv)
 		good = start.sin_port;
 		bad = htons((uint16_t)atoi(argv[4]));
 		memcpy((void *)&shared, &start, sizeof start);
-		pthread_t thread;
-		pthread_create(&thread, NULL, flipper, NULL);
-		int reached = 0, n = atoi(argv[5]);
-		for (int i = 0; i < n; i++) {
-			int fd = socket(AF_INET, SOCK_STREAM, 0);
-			if (connect(fd, (struct sockaddr *)&shared, sizeof shared) == 0)
-				reached++;
-			close(fd);
-		}
-		atomic_store(&stop, 1);
-		pthread_join(thread, NULL);
-		printf("reached %d\n", reached);
-		return 0;
+		return connects_while(flipper, atoi(argv[5]));
 	}
 	if (argc == 5 && strcmp(argv[1], "family-race") == 0) {
 		struct sockaddr_in start = address(argv[2], argv[3]);
 		memcpy((void *)&shared, &start, sizeof start);
-		pthread_t thread;
-		pthread_create(&thread, NULL, family_flipper, NULL);
-		int reached = 0, n = atoi(argv[4]);
-		for (int i = 0; i < n; i++) {
-			int fd = socket(AF_INET, SOCK_STREAM, 0);
-			if (connect(fd, (struct sockaddr *)&shared, sizeof shared) == 0)
-				reached++;
-			close(fd);
-		}
-		atomic_store(&stop, 1);
-		pthread_join(thread, NULL);
-		printf("reached %d\n", reached);
-		return 0;
+		return connects_while(family_flipper, atoi(argv[4]));
 	}
 	if (argc >= 4 && (strncmp(argv[1], "udp-", 4) == 0 || strcmp(argv[1], "route") == 0 ||
 			  strcmp(argv[1], "retopts") == 0 || strcmp(argv[1], "malformed") == 0))
