@@ -45,6 +45,8 @@ static void set_fault(const char *what, const char *detail)
  * the program with SIGBUS at its next connect, and one rewritten would
  * change the policy under it. The memfd, or -1 (errno EIO: the file
  * changed size while it was copied). */
+#define SEALED_COPY_MAX (1u << 20)
+
 static int sealed_copy(int fd, size_t size)
 {
 	int copy = (int)syscall(SYS_memfd_create, "safesock-table", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -108,15 +110,25 @@ static void load_table(const char *path)
 		set_fault(path, "not a non-empty regular file");
 		return;
 	}
-	int copy = sealed_copy(fd, (size_t)st.st_size);
-	void *map = MAP_FAILED;
-	if (copy >= 0) {
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, copy, 0);
-		close(copy);
-	} else if (errno != EIO) {
-		/* No memfd here (a sandbox may refuse it): a private anonymous copy,
-		 * as safe, paid for in resident pages. */
-		map = private_copy(fd, (size_t)st.st_size);
+	/* Up to 1 MiB (policies as people write them) the copy costs
+	 * microseconds; a table of 100,000 rules (8 MB) would cost some 4 ms
+	 * at every program's start (docs/benchmarks.md): such a table is
+	 * mapped as it is, and a truncation of it under the program still
+	 * faults (docs/enforcement.md). */
+	size_t size = (size_t)st.st_size;
+	void *map;
+	if (size > SEALED_COPY_MAX) {
+		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	} else {
+		int copy = sealed_copy(fd, size);
+		if (copy >= 0) {
+			map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, copy, 0);
+			close(copy);
+		} else {
+			/* No memfd here (a sandbox may refuse it): a private
+			 * anonymous copy, as safe, paid for in resident pages. */
+			map = errno == EIO ? MAP_FAILED : private_copy(fd, size);
+		}
 	}
 	int failed = errno;
 	close(fd);
