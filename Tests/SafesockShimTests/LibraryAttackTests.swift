@@ -10,6 +10,16 @@ import Testing
 @Suite struct LibraryAttackTests {
     let client = "\(testBin)/client"
 
+    /// `command` bare, in a private mount namespace with the tests' hosts
+    /// file and a resolv.conf naming only `nameserver`: the contrast.
+    func bare(_ command: [String], nameserver: String) throws -> Run {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+        try "nameserver \(nameserver)\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
+        return try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", command)
+    }
+
     /// Under the library as `user` (setpriv for nobody), in a private mount
     /// namespace with the tests' hosts file.
     func underLibrary(_ policy: String, as user: RunAs, _ command: [String]) throws -> Run {
@@ -118,11 +128,7 @@ import Testing
         #expect(asked == 0)
         // Bare, glibc asks for evil.example.test.
         let counting = try DNSStub("127.0.0.40", answers: ["evil.example.test": "127.0.0.5"])
-        let dir = try scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
-        try "nameserver 127.0.0.40\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
-        _ = try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", ["\(testBin)/probe", "connect", name, "80"])
+        _ = try bare(["\(testBin)/probe", "connect", name, "80"], nameserver: "127.0.0.40")
         #expect(counting.stop() >= 1)
     }
 
@@ -184,11 +190,7 @@ import Testing
         #expect(asked == 0)
         // Bare, glibc asks the nameserver.
         let counting = try DNSStub("127.0.0.46", answers: [:])
-        let dir = try scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
-        try "nameserver 127.0.0.46\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
-        _ = try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", ["\(testBin)/probe", "gethostbyname", "0xdeadbeef"])
+        _ = try bare(["\(testBin)/probe", "gethostbyname", "0xdeadbeef"], nameserver: "127.0.0.46")
         #expect(counting.stop() >= 1)
     }
 
@@ -239,13 +241,9 @@ import Testing
         #expect(evil.arrivals() == 0 && good.arrivals() == 1)
         // Bare, glibc asks for the attacker's name first and connects there.
         let bareDNS = try DNSStub("127.0.0.47", answers: answers)
-        let dir = try scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
-        try "nameserver 127.0.0.47\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
-        let bare = try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", ["/usr/bin/python3.11", "-c", script])
+        let unjudged = try bare(["/usr/bin/python3.11", "-c", script], nameserver: "127.0.0.47")
         _ = bareDNS.stop()
-        #expect(bare.stdout == "connected 127.0.0.5\n", "\(bare)")
+        #expect(unjudged.stdout == "connected 127.0.0.5\n", "\(unjudged)")
         #expect(evil.arrivals() == 1)
     }
 
@@ -288,13 +286,9 @@ import Testing
         #expect(evil.arrivals() == 0)
         // Bare, each connect arrives.
         let dns = try DNSStub("127.0.0.48", answers: answers)
-        let dir = try scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
-        try "nameserver 127.0.0.48\noptions timeout:1 attempts:1\n".write(toFile: "\(dir)/resolv.conf", atomically: true, encoding: .utf8)
-        let bare = try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", ["/usr/bin/python3.11", "-c", script] + fourth)
+        let unjudged = try bare(["/usr/bin/python3.11", "-c", script] + fourth, nameserver: "127.0.0.48")
         _ = dns.stop()
-        #expect(bare.stdout == "connected\n", "\(bare)")
+        #expect(unjudged.stdout == "connected\n", "\(unjudged)")
         #expect(evil.arrivals() == 1)
     }
 
