@@ -325,4 +325,34 @@ import Testing
             #expect(again.status == 0 || (again.status == 1 && !again.stderr.isEmpty), "size \(size): \(again)")
         }
     }
+
+    /// What stays out of the library's sight (docs/enforcement.md, "What it
+    /// cannot see"): libc's own internal connects (rexec), a connect taken
+    /// from a dlopen'ed libc, a setuid program (ld.so drops LD_PRELOAD).
+    /// Each reaches the denied listener under the library alone, and
+    /// nothing under `run --kernel`, as root and as an ordinary user.
+    @Test func whatTheLibraryCannotSeeTheKernelHolds() throws {
+        let denied = try Listener("127.0.0.2")
+        let policy = "section hosts ports\n    allow 127.0.0.3 \(denied.port)\n"
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        let setuid = "\(dir)/probe-setuid"
+        try FileManager.default.copyItem(atPath: "\(testBin)/probe", toPath: setuid)
+        try #require(chown(setuid, 0, 0) == 0 && chmod(setuid, 0o4755) == 0)
+        let cases: [(RunAs, [String])] = [
+            (.root, ["\(testBin)/probe", "rexec", "127.0.0.2", "\(denied.port)"]),
+            (.root, ["\(testBin)/probe", "dlsym-connect", "127.0.0.2", "\(denied.port)"]),
+            (.nobody, [setuid, "connect", "127.0.0.2", "\(denied.port)"]),
+        ]
+        for (user, command) in cases {
+            _ = try underLibrary(policy, as: user, command)
+            #expect(denied.arrivals() == 1, "the library alone does not see \(command[1])")
+            for kernelUser in RunAs.allCases {
+                let held = try underKernel(policy, as: kernelUser, command)
+                #expect(held.stderr.contains("kernel: permission denied for host"), "\(command[1]): \(held)")
+            }
+            #expect(denied.arrivals() == 0, "run --kernel holds \(command[1])")
+        }
+    }
 }

@@ -16,6 +16,9 @@
  *   probe gethostbyaddr ADDR       gethostbyaddr: "name X" or "h_errno N"
  *   probe reverse-after NAME       getaddrinfo(NAME), then getnameinfo of its
  *                                  first address with NI_NAMEREQD
+ *   probe rexec ADDR PORT          glibc's rexec(3) to ADDR:PORT (its connect is
+ *                                  libc's own, internal); bounded by alarm(3)
+ *   probe dlsym-connect ADDR PORT  connect taken by dlsym from a dlopen'ed libc
  *   probe truncate-table ADDR PORT a connect, then SAFESOCK_TABLE truncated to
  *                                  nothing, then a connect: two lines
  *   probe bind PORT                bind 127.0.0.1:PORT
@@ -61,6 +64,7 @@
  *                                  rounds followed it; prints the tallies
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <netdb.h>
@@ -581,6 +585,30 @@ int main(int argc, char **argv)
 		}
 		printf("name %s\n", host);
 		return 0;
+	}
+	if (strcmp(cmd, "rexec") == 0 && argc == 4) {
+		/* glibc's rexec connects with its own internal __connect, which no
+		 * preload library sees. It then waits for the server's answer:
+		 * bounded by an alarm. */
+		alarm(3);
+		char *host = argv[2];
+		int fd = rexec(&host, htons((uint16_t)atoi(argv[3])), "user", "password", "true", NULL);
+		return say(fd >= 0 ? 0 : errno);
+	}
+	if (strcmp(cmd, "dlsym-connect") == 0 && argc == 4) {
+		/* libc's connect taken from a handle of libc itself, past any
+		 * interposer. */
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (numeric(argv[2], atoi(argv[3]), &ss, &len) != 0)
+			return 2;
+		void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_LOCAL);
+		int (*libc_connect)(int, const struct sockaddr *, socklen_t) =
+			libc ? (int (*)(int, const struct sockaddr *, socklen_t))dlsym(libc, "connect") : NULL;
+		if (libc_connect == NULL)
+			return 2;
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		return say(libc_connect(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno);
 	}
 	if (strcmp(cmd, "truncate-table") == 0 && argc == 4) {
 		/* A connect, the table file truncated under the library, a connect. */
