@@ -41,10 +41,15 @@ import Testing
             let r = try underLibrary(policy, as: user, [client, "unspec-send-libc", kind, "127.0.0.2", "\(udp.port)"])
             #expect(r.stdout.hasPrefix("errno \(EACCES)"), "\(kind): \(r)")
         }
+        // And on a raw socket (raw_sendmsg reads it as AF_INET too); an
+        // ordinary user gets no raw socket at all.
+        let raw = try underLibrary(policy, as: user, [client, "unspec-raw-libc", "127.0.0.2", "\(udp.port)"])
+        #expect(raw.stdout == (user == .root ? "errno \(EACCES)\n" : "errno \(EPERM)\n"), "raw: \(raw)")
         #expect(udp.arrivals() == 0)
         // Bare, each one arrives.
         for kind in kinds { _ = try run(client, ["unspec-send-libc", kind, "127.0.0.2", "\(udp.port)"]) }
-        #expect(udp.arrivals() >= kinds.count)
+        _ = try run(client, ["unspec-raw-libc", "127.0.0.2", "\(udp.port)"])
+        #expect(udp.arrivals() >= kinds.count + 1)
     }
 
     /// The same name allowed: sent, from the copy judged.

@@ -60,6 +60,10 @@
  *                                       AF_UNSPEC: Linux sends to it anyway
  *   static_client unspec-send-libc KIND ADDR PORT
  *                                       the same through libc's calls
+ *   static_client unspec-raw-libc ADDR PORT
+ *                                       the same name on a raw IPv4 socket
+ *                                       (IPPROTO_UDP, a datagram built by
+ *                                       hand), through libc's sendto
  *   static_client unspec-send6 KIND ADDR6 PORT
  *                                       the same on IPv6, where AF_UNSPEC means
  *                                       no name: bare, EDESTADDRREQ
@@ -350,6 +354,19 @@ static int odd_names(int argc, char **argv)
 		if (syscall(SYS_connect, fd, &to, sizeof to) != 0)
 			return report(-1);
 		return report(write(fd, "x", 1) < 0 ? -1 : 0);
+	}
+	if (argc == 4 && strcmp(mode, "unspec-raw-libc") == 0) {
+		/* raw_sendmsg takes AF_UNSPEC as AF_INET too: a UDP datagram
+		 * built by hand (checksum 0: none, as IPv4 allows). Needs
+		 * CAP_NET_RAW. */
+		struct sockaddr_in to = address(argv[2], argv[3]);
+		to.sin_family = AF_UNSPEC;
+		int fd = socket(AF_INET, SOCK_RAW, IPPROTO_UDP);
+		if (fd < 0)
+			return report(-1);
+		unsigned char datagram[9] = { 0x30, 0x39, 0, 0, 0, 9, 0, 0, 'x' }; /* from port 12345 */
+		memcpy(datagram + 2, &to.sin_port, 2);
+		return report(sendto(fd, datagram, sizeof datagram, 0, (struct sockaddr *)&to, sizeof to) < 0 ? -1 : 0);
 	}
 	through_libc = strcmp(mode, "unspec-send-libc") == 0;
 	if (argc == 5 && (strcmp(mode, "unspec-send") == 0 || through_libc) && known_kind(argv[2])) {
@@ -654,7 +671,8 @@ int main(int argc, char **argv)
 		return report(-1);
 	}
 	if (argc >= 4 && (strcmp(argv[1], "connect6-24") == 0 || strcmp(argv[1], "udp6-24") == 0 ||
-			  strcmp(argv[1], "udp6-inet") == 0 || strncmp(argv[1], "unspec-send", 11) == 0))
+			  strcmp(argv[1], "udp6-inet") == 0 || strncmp(argv[1], "unspec-send", 11) == 0 ||
+			  strcmp(argv[1], "unspec-raw-libc") == 0))
 		return odd_names(argc, argv);
 	if (argc >= 3 && strcmp(argv[1], "nodump") == 0) {
 		/* /proc/PID/mem and pidfd_getfd of us now need CAP_SYS_PTRACE. */
