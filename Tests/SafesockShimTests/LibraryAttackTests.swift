@@ -360,4 +360,34 @@ import Testing
             #expect(denied.arrivals() == 0, "run --kernel holds \(command[1])")
         }
     }
+
+    /// HOSTALIASES set by the program renames a dotless name inside glibc
+    /// (`intranet` asked as `evil.example.test`): once the program changed
+    /// it, the lookup is made for the judged name itself.
+    @Test func anAliasFileTheProgramSetsRenamesNothing() throws {
+        let good = try Listener("127.0.0.2"), evil = try Listener("127.0.0.5", port: good.port)
+        let policy = "section hosts ports\n    allow intranet \(good.port)\n"
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        try "intranet evil.example.test\n".write(toFile: "\(dir)/aliases", atomically: true, encoding: .utf8)
+        let script = """
+            import os, socket
+            os.environ["HOSTALIASES"] = "\(dir)/aliases"
+            address = socket.getaddrinfo("intranet", \(good.port), socket.AF_INET, socket.SOCK_STREAM)[0][4]
+            socket.create_connection(address, timeout=5).close()
+            print("connected", address[0])
+            """
+        let answers = ["intranet": "127.0.0.2", "evil.example.test": "127.0.0.5"]
+        let dns = try DNSStub("127.0.0.49", answers: answers)
+        let r = try underSafesock(policy, origin: nil, ["/usr/bin/python3.11", "-c", script], nameserver: "127.0.0.49")
+        _ = dns.stop()
+        #expect(r.stdout == "connected 127.0.0.2\n", "\(r)")
+        #expect(evil.arrivals() == 0 && good.arrivals() == 1)
+        let bareDNS = try DNSStub("127.0.0.49", answers: answers)
+        let unjudged = try bare(["/usr/bin/python3.11", "-c", script], nameserver: "127.0.0.49")
+        _ = bareDNS.stop()
+        #expect(unjudged.stdout == "connected 127.0.0.5\n", "\(unjudged)")
+        #expect(evil.arrivals() == 1)
+    }
 }
