@@ -40,6 +40,7 @@ _Static_assert(offsetof(struct entry, family) == SAFESOCK_NAME_FAMILY_OFFSET, "s
 _Static_assert(offsetof(struct entry, name_length) == SAFESOCK_NAME_LENGTH_OFFSET, "safesock_name_memory.h: length");
 _Static_assert(offsetof(struct entry, address) == SAFESOCK_NAME_ADDRESS_OFFSET, "safesock_name_memory.h: address");
 _Static_assert(offsetof(struct entry, name) == SAFESOCK_NAME_TEXT_OFFSET, "safesock_name_memory.h: name");
+_Static_assert(offsetof(struct entry, kept) == SAFESOCK_NAME_KEPT_OFFSET, "safesock_name_memory.h: kept");
 
 static struct entry storage[SLOTS];
 /* The storage above, or under run --kernel a mapping the supervisor can

@@ -15,6 +15,7 @@
  *   5   uint8   name length  < SAFESOCK_NAME_MAX
  *   6   16 B    address      network order; IPv4 in the first 4
  *   22  bytes   name         canonical (lower case, no trailing dot), not terminated
+ *   278 uint8   kept         1: a disallow rule could match the name, never replaced
  */
 #ifndef SAFESOCK_NAME_MEMORY_H
 #define SAFESOCK_NAME_MEMORY_H
@@ -30,6 +31,7 @@
 #define SAFESOCK_NAME_LENGTH_OFFSET 5
 #define SAFESOCK_NAME_ADDRESS_OFFSET 6
 #define SAFESOCK_NAME_TEXT_OFFSET 22
+#define SAFESOCK_NAME_KEPT_OFFSET 278
 /* /proc/PID/maps shows the mapping as "/memfd:safesock-names (deleted)". */
 #define SAFESOCK_NAME_MEMORY_FILE "safesock-names"
 
