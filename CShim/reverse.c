@@ -103,7 +103,11 @@ SAFESOCK_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char
 		return safesock_real_getnameinfo(sa, salen, host, hostlen, serv, servlen, flags); /* no name asked for, or allowed */
 	struct sockaddr_storage copy;
 	memset(&copy, 0, sizeof copy);
-	memcpy(&copy, sa, salen < (socklen_t)sizeof copy ? salen : sizeof copy);
+	/* Judged and handed on as a copy: another thread cannot turn its family
+	 * into an inet one for libc to look up. The kernel's own limit on a
+	 * name's length bounds it. */
+	salen = salen < (socklen_t)sizeof copy ? salen : (socklen_t)sizeof copy;
+	memcpy(&copy, sa, salen);
 	uint8_t address[16];
 	int family = copy.ss_family == AF_INET && salen >= (socklen_t)sizeof(struct sockaddr_in)
 			     ? address_of(AF_INET, &((struct sockaddr_in *)&copy)->sin_addr, 4, address)
