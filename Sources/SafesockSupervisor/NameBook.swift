@@ -166,13 +166,14 @@ extension KernelSupervisor {
     /// The decision core asked for the address and `names`. The texts it
     /// reads are held in one buffer for the call.
     func decide(_ destination: Destination, names: [String], kind: safesock_socket_kind) -> Verdict {
-        var addresses = [(family: UInt8, bytes: [UInt8])]()
+        var addresses = [destination.address]
         let family: UInt8 = destination.address.isIPv4 ? 4 : 6
-        addresses.append((family, destination.address.bytes))
         var padded = destination.address.bytes + [UInt8](repeating: 0, count: 16 - destination.address.bytes.count)
         var reached = [UInt8](repeating: 0, count: 16)
-        if safesock_also_reached(family, &padded, &reached) == 1 { addresses.append((family, Array(reached.prefix(family == 4 ? 4 : 16)))) }
-        let texts = addresses.map { Array("\(IPAddress(bytes: $0.bytes)!)".utf8) } + names.map { Array($0.utf8) }
+        if safesock_also_reached(family, &padded, &reached) == 1, let also = IPAddress(bytes: Array(reached.prefix(family == 4 ? 4 : 16))) {
+            addresses.append(also)
+        }
+        let texts = addresses.map { Array("\($0)".utf8) } + names.map { Array($0.utf8) }
         let joined = texts.flatMap { $0 }
         var options = safesock_options()
         var decision = safesock_decision()
@@ -187,7 +188,7 @@ extension KernelSupervisor {
                     id.text_length = UInt32(text.count)
                     at += text.count
                     if i < addresses.count {
-                        id.family = addresses[i].family
+                        id.family = family
                         withUnsafeMutableBytes(of: &id.address) { $0.copyBytes(from: addresses[i].bytes) }
                     }
                     return id
