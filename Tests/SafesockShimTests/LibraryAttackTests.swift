@@ -20,6 +20,15 @@ import Testing
         return try inHostsNamespace("\(dir)/hosts", resolvConf: "\(dir)/resolv.conf", command)
     }
 
+    /// `command` under the library (`policy`), or bare with nil, while a
+    /// stub nameserver at `nameserver` answers `answers`.
+    func withStub(_ policy: String?, _ command: [String], answers: [String: String], nameserver: String) throws -> Run {
+        let dns = try DNSStub(nameserver, answers: answers)
+        defer { _ = dns.stop() }
+        guard let policy else { return try bare(command, nameserver: nameserver) }
+        return try underSafesock(policy, origin: nil, command, nameserver: nameserver)
+    }
+
     /// Under the library as `user` (setpriv for nobody), in a private mount
     /// namespace with the tests' hosts file.
     func underLibrary(_ policy: String, as user: RunAs, _ command: [String]) throws -> Run {
@@ -239,15 +248,11 @@ import Testing
             print("connected", address[0])
             """
         let answers = ["x.good.test": "127.0.0.2", "x.good.test.attacker.example": "127.0.0.5"]
-        let dns = try DNSStub("127.0.0.47", answers: answers)
-        let r = try underSafesock(policy, origin: nil, ["/usr/bin/python3.11", "-c", script], nameserver: "127.0.0.47")
-        _ = dns.stop()
+        let r = try withStub(policy, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: "127.0.0.47")
         #expect(r.stdout == "connected 127.0.0.2\n", "\(r)")
         #expect(evil.arrivals() == 0 && good.arrivals() == 1)
         // Bare, glibc asks for the attacker's name first and connects there.
-        let bareDNS = try DNSStub("127.0.0.47", answers: answers)
-        let unjudged = try bare(["/usr/bin/python3.11", "-c", script], nameserver: "127.0.0.47")
-        _ = bareDNS.stop()
+        let unjudged = try withStub(nil, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: "127.0.0.47")
         #expect(unjudged.stdout == "connected 127.0.0.5\n", "\(unjudged)")
         #expect(evil.arrivals() == 1)
     }
@@ -379,14 +384,10 @@ import Testing
             print("connected", address[0])
             """
         let answers = ["intranet": "127.0.0.2", "evil.example.test": "127.0.0.5"]
-        let dns = try DNSStub("127.0.0.49", answers: answers)
-        let r = try underSafesock(policy, origin: nil, ["/usr/bin/python3.11", "-c", script], nameserver: "127.0.0.49")
-        _ = dns.stop()
+        let r = try withStub(policy, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: "127.0.0.49")
         #expect(r.stdout == "connected 127.0.0.2\n", "\(r)")
         #expect(evil.arrivals() == 0 && good.arrivals() == 1)
-        let bareDNS = try DNSStub("127.0.0.49", answers: answers)
-        let unjudged = try bare(["/usr/bin/python3.11", "-c", script], nameserver: "127.0.0.49")
-        _ = bareDNS.stop()
+        let unjudged = try withStub(nil, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: "127.0.0.49")
         #expect(unjudged.stdout == "connected 127.0.0.5\n", "\(unjudged)")
         #expect(evil.arrivals() == 1)
     }
