@@ -22,18 +22,22 @@ import Testing
 
     /// `command` under the library (`policy`), or bare with nil, while a
     /// stub nameserver at `nameserver` answers `answers`.
-    func withStub(_ policy: String?, _ command: [String], answers: [String: String], nameserver: String) throws -> Run {
+    func withStub(_ policy: String?, as user: RunAs = .root, _ command: [String], answers: [String: String],
+                  nameserver: String) throws -> Run {
         let dns = try DNSStub(nameserver, answers: answers)
         defer { _ = dns.stop() }
         guard let policy else { return try bare(command, nameserver: nameserver) }
-        return try underSafesock(policy, origin: nil, command, nameserver: nameserver)
+        return try underSafesock(policy, origin: nil, as: user, command, nameserver: nameserver)
     }
 
-    /// Under the library as `user` (setpriv for nobody), in a private mount
+    /// A stub nameserver's address of its own for each user's case (the
+    /// two run at once).
+    func stubAddress(_ base: Int, _ user: RunAs) -> String { "127.0.0.\(user == .root ? base : base + 20)" }
+
+    /// Under the library, safesock and the command run as `user`, in a private mount
     /// namespace with the tests' hosts file.
     func underLibrary(_ policy: String, as user: RunAs, _ command: [String]) throws -> Run {
-        let who = user == .nobody ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
-        return try underSafesock(policy, origin: nil, who + command)
+        return try underSafesock(policy, origin: nil, as: user, command)
     }
 
     /// A send's name with the family AF_UNSPEC and an address set: Linux's
@@ -116,10 +120,11 @@ import Testing
 
     /// `maxSockets` counts a TCP socket connected by a Fast Open send as
     /// it counts a connect: 6 of 6 once connected under a limit of 2.
-    @Test func fastOpenSendsCountForMaxSockets() throws {
+    @Test(arguments: RunAs.allCases)
+    func fastOpenSendsCountForMaxSockets(user: RunAs) throws {
         let web = try Listener("127.0.0.2")
         let policy = "section options\n    maxSockets 2\nsection hosts ports\n    allow 127.0.0.2 \(web.port)\n"
-        let r = try underLibrary(policy, as: .root, ["\(testBin)/probe", "tfo-many", "127.0.0.2", "\(web.port)", "6"])
+        let r = try underLibrary(policy, as: user, ["\(testBin)/probe", "tfo-many", "127.0.0.2", "\(web.port)", "6"])
         #expect(r.stdout == "connected 2\n", "\(r)")
         #expect(r.stderr.contains("maxSockets 2"), "\(r)")
         #expect(web.arrivals() == 2)
@@ -131,18 +136,20 @@ import Testing
     /// was judged as written while glibc asked the nameserver for
     /// `evil.example.test`, which a disallow rule names. Now a name with a
     /// backslash is refused, and no query leaves.
-    @Test func anEscapedNameIsNotAskedAbout() throws {
+    @Test(arguments: RunAs.allCases)
+    func anEscapedNameIsNotAskedAbout(user: RunAs) throws {
+        let stub = stubAddress(40, user)
         let policy = "section hosts ports\n    allow *.example.test 80\n    disallow evil.example.test *\n"
         let name = "e\\118il.example.test"
-        let dns = try DNSStub("127.0.0.40", answers: ["evil.example.test": "127.0.0.5"])
-        let r = try underSafesock(policy, origin: nil, ["\(testBin)/probe", "connect", name, "80"], nameserver: "127.0.0.40")
+        let dns = try DNSStub(stub, answers: ["evil.example.test": "127.0.0.5"])
+        let r = try underSafesock(policy, origin: nil, as: user, ["\(testBin)/probe", "connect", name, "80"], nameserver: stub)
         let asked = dns.stop()
         #expect(r.stdout.hasPrefix("gai "), "\(r)")
         #expect(r.stderr.contains("a name with a backslash"), "\(r)")
         #expect(asked == 0)
         // Bare, glibc asks for evil.example.test.
-        let counting = try DNSStub("127.0.0.40", answers: ["evil.example.test": "127.0.0.5"])
-        _ = try bare(["\(testBin)/probe", "connect", name, "80"], nameserver: "127.0.0.40")
+        let counting = try DNSStub(stub, answers: ["evil.example.test": "127.0.0.5"])
+        _ = try bare(["\(testBin)/probe", "connect", name, "80"], nameserver: stub)
         #expect(counting.stop() >= 1)
     }
 
@@ -164,15 +171,17 @@ import Testing
     /// them to the nameserver. Now they are answered from the names the
     /// program looked up and the hosts file, and no query leaves; under
     /// `resolve open` libc asks as bare.
-    @Test func reverseLookupsAskNoNameserverUnderResolveStrict() throws {
+    @Test(arguments: RunAs.allCases)
+    func reverseLookupsAskNoNameserverUnderResolveStrict(user: RunAs) throws {
+        let stub = stubAddress(45, user)
         let policy = "section hosts ports\n    allow www.sun.com 80\n"
         let probe = "\(testBin)/probe"
-        let dns = try DNSStub("127.0.0.45", answers: [:])
-        let numeric = try underSafesock(policy, origin: nil, [probe, "getnameinfo", "10.1.2.3"], nameserver: "127.0.0.45")
-        let required = try underSafesock(policy, origin: nil, [probe, "getnameinfo", "10.1.2.3", "namereqd"], nameserver: "127.0.0.45")
-        let byAddress = try underSafesock(policy, origin: nil, [probe, "gethostbyaddr", "10.1.2.4"], nameserver: "127.0.0.45")
-        let remembered = try underSafesock(policy, origin: nil, [probe, "reverse-after", "www.sun.com"], nameserver: "127.0.0.45")
-        let hostsFile = try underSafesock(policy, origin: nil, [probe, "gethostbyaddr", "127.0.0.4"], nameserver: "127.0.0.45")
+        let dns = try DNSStub(stub, answers: [:])
+        let numeric = try underSafesock(policy, origin: nil, as: user, [probe, "getnameinfo", "10.1.2.3"], nameserver: stub)
+        let required = try underSafesock(policy, origin: nil, as: user, [probe, "getnameinfo", "10.1.2.3", "namereqd"], nameserver: stub)
+        let byAddress = try underSafesock(policy, origin: nil, as: user, [probe, "gethostbyaddr", "10.1.2.4"], nameserver: stub)
+        let remembered = try underSafesock(policy, origin: nil, as: user, [probe, "reverse-after", "www.sun.com"], nameserver: stub)
+        let hostsFile = try underSafesock(policy, origin: nil, as: user, [probe, "gethostbyaddr", "127.0.0.4"], nameserver: stub)
         let asked = dns.stop()
         #expect(numeric.stdout == "name 10.1.2.3\n", "\(numeric)")
         #expect(required.stdout.hasPrefix("gai "), "\(required)")
@@ -182,9 +191,9 @@ import Testing
         #expect(hostsFile.stdout == "name tclet.example\n", "\(hostsFile)")
         #expect(asked == 0, "no PTR query left: \(asked)")
         // resolve open, and bare: libc asks the nameserver.
-        let open = try DNSStub("127.0.0.45", answers: [:])
-        _ = try underSafesock("section options\n    resolve open\n" + policy, origin: nil, [probe, "gethostbyaddr", "10.1.2.4"],
-                              nameserver: "127.0.0.45")
+        let open = try DNSStub(stub, answers: [:])
+        _ = try underSafesock("section options\n    resolve open\n" + policy, origin: nil, as: user, [probe, "gethostbyaddr", "10.1.2.4"],
+                              nameserver: stub)
         #expect(open.stop() >= 1)
     }
 
@@ -192,19 +201,21 @@ import Testing
     /// to gethostbyname, which asks DNS for it: the library called it
     /// numeric and let the query leave under `resolve strict`. Now a name
     /// is numeric only if the call being made reads it so.
-    @Test func aNameIsNumericOnlyIfTheCallReadsItSo() throws {
+    @Test(arguments: RunAs.allCases)
+    func aNameIsNumericOnlyIfTheCallReadsItSo(user: RunAs) throws {
+        let stub = stubAddress(46, user)
         let policy = "section hosts ports\n    allow www.sun.com 80\n"
-        let dns = try DNSStub("127.0.0.46", answers: [:])
-        let r = try underSafesock(policy, origin: nil, ["\(testBin)/probe", "gethostbyname", "0xdeadbeef"], nameserver: "127.0.0.46")
-        let numeric = try underSafesock(policy, origin: nil, ["\(testBin)/probe", "gethostbyname", "127.0.0.2"], nameserver: "127.0.0.46")
+        let dns = try DNSStub(stub, answers: [:])
+        let r = try underSafesock(policy, origin: nil, as: user, ["\(testBin)/probe", "gethostbyname", "0xdeadbeef"], nameserver: stub)
+        let numeric = try underSafesock(policy, origin: nil, as: user, ["\(testBin)/probe", "gethostbyname", "127.0.0.2"], nameserver: stub)
         let asked = dns.stop()
         #expect(r.stdout.hasPrefix("h_errno "), "\(r)")
         #expect(r.stderr.contains("resolve strict"), "\(r)")
         #expect(numeric.stdout == "ok 127.0.0.2\n", "\(numeric)")
         #expect(asked == 0)
         // Bare, glibc asks the nameserver.
-        let counting = try DNSStub("127.0.0.46", answers: [:])
-        _ = try bare(["\(testBin)/probe", "gethostbyname", "0xdeadbeef"], nameserver: "127.0.0.46")
+        let counting = try DNSStub(stub, answers: [:])
+        _ = try bare(["\(testBin)/probe", "gethostbyname", "0xdeadbeef"], nameserver: stub)
         #expect(counting.stop() >= 1)
     }
 
@@ -236,7 +247,9 @@ import Testing
     /// name and the connect to the attacker's address allowed. Now, once
     /// the program changed the resolver's environment, every lookup is made
     /// for the judged name itself (absolute).
-    @Test func aSearchListTheProgramSetsAsksForNoOtherName() throws {
+    @Test(arguments: RunAs.allCases)
+    func aSearchListTheProgramSetsAsksForNoOtherName(user: RunAs) throws {
+        let stub = stubAddress(47, user)
         let good = try Listener("127.0.0.2"), evil = try Listener("127.0.0.5", port: good.port)
         let policy = "section hosts ports\n    allow *.good.test \(good.port)\n"
         let script = """
@@ -248,11 +261,11 @@ import Testing
             print("connected", address[0])
             """
         let answers = ["x.good.test": "127.0.0.2", "x.good.test.attacker.example": "127.0.0.5"]
-        let r = try withStub(policy, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: "127.0.0.47")
+        let r = try withStub(policy, as: user, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: stub)
         #expect(r.stdout == "connected 127.0.0.2\n", "\(r)")
         #expect(evil.arrivals() == 0 && good.arrivals() == 1)
         // Bare, glibc asks for the attacker's name first and connects there.
-        let unjudged = try withStub(nil, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: "127.0.0.47")
+        let unjudged = try withStub(nil, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: stub)
         #expect(unjudged.stdout == "connected 127.0.0.5\n", "\(unjudged)")
         #expect(evil.arrivals() == 1)
     }
@@ -262,7 +275,9 @@ import Testing
     /// three names an address (a fourth, disallowed, was ignored) and let
     /// eight others push a disallowed name out. When the memory cannot keep
     /// such a name, its lookup fails.
-    @Test func everyRememberedNameCountsAndDisallowedOnesStay() throws {
+    @Test(arguments: RunAs.allCases)
+    func everyRememberedNameCountsAndDisallowedOnesStay(user: RunAs) throws {
+        let stub = stubAddress(48, user)
         let evil = try Listener("127.0.0.5")
         let policy = "section hosts ports\n    allow *.test \(evil.port)\n    allow 127.0.0.5 \(evil.port)\n    disallow *.evil.test *\n"
         let script = """
@@ -286,8 +301,8 @@ import Testing
         let full = (1...9).map { "\($0).evil.test" }
         var results: [String] = []
         for names in [fourth, pushed, full] {
-            let dns = try DNSStub("127.0.0.48", answers: answers)
-            let r = try underSafesock(policy, origin: nil, ["/usr/bin/python3.11", "-c", script] + names, nameserver: "127.0.0.48")
+            let dns = try DNSStub(stub, answers: answers)
+            let r = try underSafesock(policy, origin: nil, as: user, ["/usr/bin/python3.11", "-c", script] + names, nameserver: stub)
             _ = dns.stop()
             results.append(r.stdout)
             #expect(r.stdout.hasSuffix("refused 13\n"), "\(names): \(r)")
@@ -295,8 +310,8 @@ import Testing
         #expect(results[2].contains("lookup 9.evil.test failed"), "\(results[2])")
         #expect(evil.arrivals() == 0)
         // Bare, each connect arrives.
-        let dns = try DNSStub("127.0.0.48", answers: answers)
-        let unjudged = try bare(["/usr/bin/python3.11", "-c", script] + fourth, nameserver: "127.0.0.48")
+        let dns = try DNSStub(stub, answers: answers)
+        let unjudged = try bare(["/usr/bin/python3.11", "-c", script] + fourth, nameserver: stub)
         _ = dns.stop()
         #expect(unjudged.stdout == "connected\n", "\(unjudged)")
         #expect(evil.arrivals() == 1)
@@ -369,7 +384,9 @@ import Testing
     /// HOSTALIASES set by the program renames a dotless name inside glibc
     /// (`intranet` asked as `evil.example.test`): once the program changed
     /// it, the lookup is made for the judged name itself.
-    @Test func anAliasFileTheProgramSetsRenamesNothing() throws {
+    @Test(arguments: RunAs.allCases)
+    func anAliasFileTheProgramSetsRenamesNothing(user: RunAs) throws {
+        let stub = stubAddress(49, user)
         let good = try Listener("127.0.0.2"), evil = try Listener("127.0.0.5", port: good.port)
         let policy = "section hosts ports\n    allow intranet \(good.port)\n"
         let dir = try scratchDirectory()
@@ -384,10 +401,10 @@ import Testing
             print("connected", address[0])
             """
         let answers = ["intranet": "127.0.0.2", "evil.example.test": "127.0.0.5"]
-        let r = try withStub(policy, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: "127.0.0.49")
+        let r = try withStub(policy, as: user, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: stub)
         #expect(r.stdout == "connected 127.0.0.2\n", "\(r)")
         #expect(evil.arrivals() == 0 && good.arrivals() == 1)
-        let unjudged = try withStub(nil, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: "127.0.0.49")
+        let unjudged = try withStub(nil, ["/usr/bin/python3.11", "-c", script], answers: answers, nameserver: stub)
         #expect(unjudged.stdout == "connected 127.0.0.5\n", "\(unjudged)")
         #expect(evil.arrivals() == 1)
     }

@@ -236,13 +236,17 @@ let testHosts = """
 /// Runs `command` under `safesock run` with `policy`, in a private mount
 /// namespace whose /etc/hosts is `testHosts` (and, with `nameserver`,
 /// whose /etc/resolv.conf names only that nameserver).
-func underSafesock(_ policy: String, origin: String? = "tclet.example", extra: [String] = [], _ command: [String],
-                   input: String? = nil, env: [String: String] = [:], nameserver: String? = nil) throws -> Run {
+/// With `as: .nobody`, safesock itself runs as that user (setpriv), so
+/// the table it compiles is that user's.
+func underSafesock(_ policy: String, origin: String? = "tclet.example", extra: [String] = [], as user: RunAs = .root,
+                   _ command: [String], input: String? = nil, env: [String: String] = [:], nameserver: String? = nil) throws -> Run {
     let dir = try scratchDirectory()
     defer { try? FileManager.default.removeItem(atPath: dir) }
+    chmod(dir, 0o755)
     try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
     try policy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
-    var run = [safesockBinary, "run", "--policy", "\(dir)/policy.cfg"] + extra
+    let who = user == .nobody ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+    var run = who + [safesockBinary, "run", "--policy", "\(dir)/policy.cfg"] + extra
     if let origin { run += ["--origin", origin] }
     var resolvConf: String?
     if let nameserver {
