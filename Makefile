@@ -44,8 +44,12 @@ DESTDIR ?=
 
 all: cli lib
 
+# The CLI links the Swift runtime statically: it runs where no toolchain
+# is, and starts without ld.so resolving some 20 shared libraries (most of
+# `run --kernel`'s start-up before: docs/benchmarks.md). Tests, the bench
+# and `make install` all use this one binary.
 cli:
-	$(SWIFT) build $(SWIFTFLAGS) --product safesock
+	$(SWIFT) build $(SWIFTFLAGS) --product safesock --static-swift-stdlib
 	@mkdir -p $(BUILD)/bin
 	cp "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock" $(BUILD)/bin/safesock
 
@@ -164,15 +168,14 @@ bench-deps:
 demo: all
 	@Tests/demo.sh
 
-# The CLI in PREFIX/bin, the library in PREFIX/lib/safesock (where `run`
-# looks for it), the man pages in PREFIX/share/man. The installed CLI links
-# the Swift runtime statically, so it runs where no toolchain is.
+# The CLI in PREFIX/bin (stripped: 14 MB), the library in PREFIX/lib/safesock
+# (where `run` looks for it), the man pages in PREFIX/share/man. The CLI
+# links the Swift runtime statically (see `cli`), so it runs where no
+# toolchain is.
 install: all
-	$(SWIFT) build $(SWIFTFLAGS) --product safesock --static-swift-stdlib --scratch-path .build-static
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/safesock \
 	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
-	install -m 0755 "$$($(SWIFT) build $(SWIFTFLAGS) --scratch-path .build-static --show-bin-path)/safesock" \
-	  $(DESTDIR)$(PREFIX)/bin/safesock
+	install -m 0755 -s $(BUILD)/bin/safesock $(DESTDIR)$(PREFIX)/bin/safesock
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/safesock/libsafesock.so
 	install -m 0644 docs/man/safesock.1 $(DESTDIR)$(PREFIX)/share/man/man1/safesock.1
 	install -m 0644 docs/man/safesock-policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/safesock-policy.5

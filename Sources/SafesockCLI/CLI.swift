@@ -1,7 +1,9 @@
 // CLI: the `safesock` commands (SPEC section 5). Exit status: 0 success or
 // allowed, 1 a policy error or a denial, 2 bad usage.
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 import SafesockPolicy
 
 public enum ExitStatus {
@@ -73,7 +75,7 @@ public enum CLI {
         commands:
 
         """
-        for c in commands where !c.name.hasPrefix("__") { text += "  \(c.name.padding(toLength: 10, withPad: " ", startingAt: 0))\(c.summary)\n" }
+        for c in commands where !c.name.hasPrefix("__") { text += "  \(c.name.padded(10))\(c.summary)\n" }
         text += """
 
         A policy is a Tcl plugin .cfg file, or \(DefaultPolicy.name) for the built-in one.
@@ -115,13 +117,9 @@ public enum CLI {
 }
 
 enum Output {
-    static func out(_ text: String) {
-        FileHandle.standardOutput.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
-    }
+    static func out(_ text: String) { System.writeAll(1, Array((text.hasSuffix("\n") ? text : text + "\n").utf8)) }
 
-    static func err(_ text: String) {
-        FileHandle.standardError.write(Data((text.hasSuffix("\n") ? text : text + "\n").utf8))
-    }
+    static func err(_ text: String) { System.writeAll(2, Array((text.hasSuffix("\n") ? text : text + "\n").utf8)) }
 
     /// Sorted keys, so that output is stable for scripts and tests.
     static func json<T: Encodable>(_ value: T) {
@@ -147,4 +145,18 @@ struct DiagnosticJSON: Encodable {
         severity = d.severity.rawValue
         message = d.message
     }
+}
+
+extension String {
+    /// Padded with spaces to `width` characters for a column; a longer
+    /// string is kept whole (the next column moves, nothing is cut).
+    func padded(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
+
+/// `value` in lower-case hexadecimal, zero-padded to `width` digits.
+func hexDigits<T: BinaryInteger>(_ value: T, width: Int) -> String {
+    let digits = String(value, radix: 16)
+    return String(repeating: "0", count: max(0, width - digits.count)) + digits
 }

@@ -1,6 +1,8 @@
 // `safesock compile POLICY -o FILE` and `safesock show TABLE`.
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 import SafesockMatch
 import SafesockPolicy
 import SafesockTable
@@ -81,7 +83,7 @@ func show(_ arguments: ParsedArguments) -> Int32 {
         return ExitStatus.failure
     }
     let header = table.header
-    let checksum = table.bytes[24..<32].reversed().map { String(format: "%02x", $0) }.joined()
+    let checksum = table.bytes[24..<32].reversed().map { hexDigits($0, width: 2) }.joined()
     let o = table.options
     let hostsPorts = header.flags & TableLayout.flagHasHostsPorts != 0
     if arguments.has("--json") {
@@ -117,9 +119,9 @@ func show(_ arguments: ParsedArguments) -> Int32 {
         for rule in rules {
             let ports = rule.ports.isEmpty ? ["<0"] : rule.ports.map { $0.count == 1 ? "\($0.lowerBound)" : "\($0.lowerBound)-\($0.upperBound)" }
             for port in ports {
-                let action = rule.action.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
-                let host = ruleWord(rule.host).padding(toLength: width, withPad: " ", startingAt: 0)
-                text += "    \(action) \(host)  \(port.padding(toLength: 11, withPad: " ", startingAt: 0)) # \(rule.ref)\n"
+                let action = rule.action.rawValue.padded(9)
+                let host = ruleWord(rule.host).padded(width)
+                text += "    \(action) \(host)  \(port.padded(11)) # \(rule.ref)\n"
             }
         }
     } else {

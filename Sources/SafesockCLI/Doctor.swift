@@ -1,7 +1,9 @@
 // `safesock doctor`: what this machine and user allow, and which protection
 // `run --kernel` would get here (it prints the same in one line when it runs).
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 import SafesockKernel
 import SafesockSupervisor
 
@@ -28,7 +30,7 @@ func doctor(_ arguments: ParsedArguments) -> Int32 {
     let namespace = safesock_kernel_namespace_possible()
     let landlock = safesock_kernel_landlock_abi()
     let resolv = Nameservers.parse((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
-    func line(_ what: String, _ value: String) { Output.out(what.padding(toLength: 26, withPad: " ", startingAt: 0) + value) }
+    func line(_ what: String, _ value: String) { Output.out(what.padded(26) + value) }
     line("kernel", "Linux \(release)")
     line("user", uid == 0 ? "root (the namespace is made directly)" : "uid \(uid) (the namespace is made in a user namespace)")
     line("network namespace", namespace == 0 ? "yes" : "no: \(String(cString: strerror(namespace)))")

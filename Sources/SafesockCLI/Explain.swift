@@ -89,9 +89,9 @@ func explain(_ arguments: ParsedArguments) -> Int32 {
         let hostWidth = max(4, matched.map { ruleWord($0.hostText).count }.max() ?? 0)
         let portWidth = max(4, matched.map { ruleWord($0.portText).count }.max() ?? 0)
         for rule in matched {
-            let action = rule.action.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
-            let h = ruleWord(rule.hostText).padding(toLength: hostWidth, withPad: " ", startingAt: 0)
-            let p = ruleWord(rule.portText).padding(toLength: portWidth, withPad: " ", startingAt: 0)
+            let action = rule.action.rawValue.padded(9)
+            let h = ruleWord(rule.hostText).padded(hostWidth)
+            let p = ruleWord(rule.portText).padded(portWidth)
             let wins = rule.action == .disallow ? "  (disallow wins)" : ""
             text += "  \(action) \(h)  \(p)  \(rule.ref)\(wins)\n"
         }

@@ -1,7 +1,9 @@
 // Publication: typed Swift over the C publication protocol
 // (Sources/SafesockPublication), and how a table argument is read.
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 import SafesockPublication
 import SafesockTable
 

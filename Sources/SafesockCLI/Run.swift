@@ -2,7 +2,9 @@
 // library: compiles the policy (or takes a compiled table), sets the
 // library's environment, and execs the command, whose exit status is run's.
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 import SafesockPolicy
 import SafesockExec
 import SafesockSupervisor
@@ -43,8 +45,8 @@ func libraryPath() -> String? {
         return System.isReadableFile(given) ? given : nil
     }
     guard let exe = System.executablePath() else { return nil }
-    let bin = (exe as NSString).deletingLastPathComponent
-    let prefix = (bin as NSString).deletingLastPathComponent
+    let bin = System.directory(of: exe)
+    let prefix = System.directory(of: bin)
     return ["\(prefix)/lib/libsafesock.so", "\(prefix)/lib/safesock/libsafesock.so"].first(where: System.isReadableFile)
 }
 
@@ -92,7 +94,7 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
             let path = arguments.value("--policy") ?? DefaultPolicy.name
             guard let policy = CLI.usablePolicy(path, for: "run", otherwise: "nothing was run") else { return ExitStatus.failure }
             let bytes = try TableCompiler.compile(policy)
-            let name = bytes.withUnsafeBytes { String(format: "%016llx", TableHashName.of($0)) }
+            let name = bytes.withUnsafeBytes { hexDigits(TableHashName.of($0), width: 16) }
             tablePath = "\(try tableDirectory())/\(name).table"
             if !System.isReadableFile(tablePath) { try System.writeAtomically(bytes, to: tablePath, mode: 0o600) }
         }

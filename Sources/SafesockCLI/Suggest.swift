@@ -3,7 +3,9 @@
 // a name wherever the program used one, and a comment per rule saying how
 // often and by which programs.
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 import SafesockPolicy
 
 let suggestCommand = Command(
@@ -37,23 +39,22 @@ func suggest(_ arguments: ParsedArguments) -> Int32 {
     var records = 0
     for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
     where !line.isEmpty {
-        guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let op = record["op"] as? String else {
+        guard let record = try? JSONDecoder().decode(LoggedCall.self, from: Data(line.utf8)) else {
             Output.err("\(path):\(number + 1): warning: not a safesock record; skipped")
             continue
         }
         records += 1
-        let program = record["program"] as? String ?? "?"
+        let op = record.op, program = record.program ?? "?"
         func note(_ key: String, _ value: String) {
             options[key, default: (value, Use())].use.count += 1
             options[key]!.use.programs.insert(program)
         }
-        switch (op, record["reason"] as? String) {
+        switch (op, record.reason) {
         case ("getpeername", _): note("peername", "mask")
         case ("bind", _), ("listen", _): note("servers", "allow")
         case ("connect", _), ("sendto", _), ("sendmsg", _), ("sendmmsg", _):
-            guard let host = record["host"] as? String, let port = record["port"] as? Int, (0...65535).contains(port) else { continue }
-            if record["reason"] as? String == "datagrams deny" || op != "connect" { note("datagrams", "allow") }
+            guard let host = record.host, let port = record.port, (0...65535).contains(port) else { continue }
+            if record.reason == "datagrams deny" || op != "connect" { note("datagrams", "allow") }
             let identity = Identity(host: host).description
             let key = identity == origin ? "$originSocketHost" : identity
             destinations[key, default: [:]][UInt16(port), default: Use()].count += 1
@@ -81,13 +82,13 @@ func suggest(_ arguments: ParsedArguments) -> Int32 {
             Output.err("safesock suggest: \(host) cannot be written as a host pattern; left out")
             continue
         }
-        text += "    allow  \(word.padding(toLength: width, withPad: " ", startingAt: 0))  \(String(port).padding(toLength: 5, withPad: " ", startingAt: 0))  # \(describe(use))\n"
+        text += "    allow  \(word.padded(width))  \(String(port).padded(5))  # \(describe(use))\n"
     }
     if rows.isEmpty { text += "    # no connections were recorded\n" }
     if !options.isEmpty {
         text += "\nsection options\n"
         for (key, option) in options.sorted(by: { $0.key < $1.key }) {
-            text += "    \(key.padding(toLength: 10, withPad: " ", startingAt: 0)) \(option.value.padding(toLength: 6, withPad: " ", startingAt: 0))  # \(describe(option.use))\n"
+            text += "    \(key.padded(10)) \(option.value.padded(6))  # \(describe(option.use))\n"
         }
     }
     Output.out(text)
@@ -104,4 +105,15 @@ func policyWord(_ host: String) -> String? {
     if host == "$originSocketHost" { return host }
     guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || "{}\"#$".contains($0) || !$0.isASCII }) else { return nil }
     return host.map { "*?[]\\".contains($0) ? "\\\($0)" : String($0) }.joined()
+}
+
+/// What `suggest` reads of an audit record (the library's and the
+/// supervisor's; docs/man/safesock.1 lists the fields): a line without `op`
+/// is not one.
+private struct LoggedCall: Decodable {
+    var op: String
+    var program: String?
+    var host: String?
+    var port: Int?
+    var reason: String?
 }

@@ -1,14 +1,16 @@
 // System: every raw libc call of the CLI, in one place (swift-system's
 // Internals/Syscalls habit), each turned into a typed Swift answer.
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 
 struct SystemError: Error, CustomStringConvertible {
     var description: String
 
     /// The text of the current errno, after `what`.
     static func errno(_ what: String) -> SystemError {
-        SystemError(description: "\(what): \(String(cString: strerror(Foundation.errno)))")
+        SystemError(description: "\(what): \(String(cString: strerror(Glibc.errno)))")
     }
 }
 
@@ -22,7 +24,7 @@ enum System {
         var written = 0
         while written < bytes.count {
             let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 && Foundation.errno == EINTR { continue }
+            if n < 0 && Glibc.errno == EINTR { continue }
             guard n > 0 else {
                 let error = SystemError.errno("cannot write \(temporary)")
                 close(fd)
@@ -39,10 +41,30 @@ enum System {
         }
     }
 
+    /// Writes all of `bytes` to `fd`, going on after a short write or a
+    /// signal; false when the descriptor refuses (a closed pipe).
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && Glibc.errno == EINTR { continue }
+            guard n > 0 else { return false }
+            written += n
+        }
+        return true
+    }
+
+    /// The directory part of `path` ("/a/b" -> "/a", "b" -> ".", "/a" -> "/").
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     /// A directory only we can use: created 0700 if missing; refused if it
     /// is a symlink, someone else's, or open to others (a shared /tmp).
     static func privateDirectory(_ path: String) throws -> String {
-        if mkdir(path, 0o700) != 0 && Foundation.errno != EEXIST { throw SystemError.errno("cannot create \(path)") }
+        if mkdir(path, 0o700) != 0 && Glibc.errno != EEXIST { throw SystemError.errno("cannot create \(path)") }
         var st = stat()
         guard lstat(path, &st) == 0 else { throw SystemError.errno("cannot use \(path)") }
         guard (st.st_mode & S_IFMT) == S_IFDIR, st.st_uid == getuid(), st.st_mode & 0o077 == 0 else {
@@ -110,7 +132,7 @@ enum System {
         let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        guard fd >= 0, bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0, Foundation.listen(fd, 128) == 0 else {
+        guard fd >= 0, bind(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0, Glibc.listen(fd, 128) == 0 else {
             close(fd)
             return nil
         }
@@ -127,43 +149,74 @@ enum System {
         defer { freeaddrinfo(list) }
         let fd = socket(ai.pointee.ai_family, ai.pointee.ai_socktype, 0)
         defer { close(fd) }
-        return Foundation.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 ? "ok" : "errno \(Foundation.errno)"
+        return Glibc.connect(fd, ai.pointee.ai_addr, ai.pointee.ai_addrlen) == 0 ? "ok" : "errno \(Glibc.errno)"
     }
 
     /// posix_spawn(3) and wait: `input` on its standard input, the rest
     /// inherited; the exit status (or -1). Foundation's Process is no use
     /// in a new network namespace: its run loop needs a working loopback.
     static func spawnAndWait(_ argv: [String], input: String? = nil) -> Int32 {
+        spawn(argv, input: input, capture: false).status
+    }
+
+    /// A pipe whose ends close on exec (the child gets only what it is
+    /// given with dup2, which clears the flag on the copy).
+    private static func closingPipe(_ ends: inout [Int32]) -> Bool {
+        guard pipe(&ends) == 0 else { return false }
+        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
+        return true
+    }
+
+    /// posix_spawn(3) and wait, with the child's standard output read
+    /// into `output` (`capture`) and `input`, if given, on its standard
+    /// input (written whole first: not for a child that answers a large
+    /// input with a large output). The exit status is -1 when the child
+    /// could not run or was killed.
+    static func spawn(_ argv: [String], input: String? = nil, capture: Bool) -> (status: Int32, output: [UInt8]) {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        var pipeEnds: [Int32] = [-1, -1]
+        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1]
         if input != nil {
-            guard pipe(&pipeEnds) == 0 else { return -1 }
-            posix_spawn_file_actions_adddup2(&actions, pipeEnds[0], 0)
-            posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+            guard closingPipe(&inPipe) else { return (-1, []) }
+            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        }
+        if capture {
+            guard closingPipe(&outPipe) else {
+                if input != nil { close(inPipe[0]); close(inPipe[1]) }
+                return (-1, [])
+            }
+            posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         }
         let cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
         var pid = pid_t()
         let rc = posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ)
-        if input != nil { close(pipeEnds[0]) }
+        if input != nil { close(inPipe[0]) }
+        if capture { close(outPipe[1]) }
         guard rc == 0 else {
-            if input != nil { close(pipeEnds[1]) }
-            return -1
+            if input != nil { close(inPipe[1]) }
+            if capture { close(outPipe[0]) }
+            return (-1, [])
         }
         if let input {
-            let bytes = Array(input.utf8)
-            var written = 0
-            while written < bytes.count {
-                let n = bytes[written...].withUnsafeBytes { write(pipeEnds[1], $0.baseAddress, $0.count) }
+            writeAll(inPipe[1], Array(input.utf8))
+            close(inPipe[1])
+        }
+        var output: [UInt8] = []
+        if capture {
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let n = buffer.withUnsafeMutableBytes { read(outPipe[0], $0.baseAddress, $0.count) }
+                if n < 0 && Glibc.errno == EINTR { continue }
                 if n <= 0 { break }
-                written += n
+                output += buffer[0..<n]
             }
-            close(pipeEnds[1])
+            close(outPipe[0])
         }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && Foundation.errno == EINTR {}
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+        while waitpid(pid, &status, 0) < 0 && Glibc.errno == EINTR {}
+        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : -1, output)
     }
 }

@@ -8,7 +8,9 @@
 // user namespace), which brings up lo, adds the addresses, mounts the hosts
 // file, starts listeners and runs `safesock run ... -- safesock __probe`.
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 import SafesockLint
 import SafesockPolicy
 
@@ -94,26 +96,18 @@ func verify(_ arguments: ParsedArguments) -> Int32 {
         return ExitStatus.failure
     }
     defer { try? FileManager.default.removeItem(at: dir) }
-    let inside = Process()
-    inside.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-    inside.arguments = ["--net", "--mount", "--", exe, "__verify-inside", dir.appendingPathComponent("plan.json").path]
-    let out = Pipe()
-    inside.standardOutput = out
-    do { try inside.run() } catch {
-        Output.err("safesock verify: cannot run unshare: \(error)")
-        return ExitStatus.failure
-    }
-    let lines = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
-    inside.waitUntilExit()
-    guard inside.terminationStatus == 0, lines.count == probes.count else {
-        Output.err("safesock verify: the probe run failed (status \(inside.terminationStatus), \(lines.count) of \(probes.count) results); verify needs root for its namespaces")
+    let inside = System.spawn(["/usr/bin/unshare", "--net", "--mount", "--", exe, "__verify-inside",
+                               dir.appendingPathComponent("plan.json").path], capture: true)
+    let lines = String(decoding: inside.output, as: UTF8.self).split(separator: "\n").map(String.init)
+    guard inside.status == 0, lines.count == probes.count else {
+        Output.err("safesock verify: the probe run failed (status \(inside.status), \(lines.count) of \(probes.count) results); verify needs root for its namespaces")
         return ExitStatus.failure
     }
 
     var report = "safesock verify \(arguments.positionals[0])\(origin.map { " --origin \($0)" } ?? ""): \(probes.count) probes\n"
     let ruleWidth = max(4, probes.map { $0.rule.description.count }.max() ?? 0)
     let probeWidth = max(5, probes.map { "\($0.host) \($0.port)".count }.max() ?? 0)
-    report += "\("rule".padding(toLength: ruleWidth, withPad: " ", startingAt: 0))  \("probe".padding(toLength: probeWidth, withPad: " ", startingAt: 0))  predicted  happened\n"
+    report += "\("rule".padded(ruleWidth))  \("probe".padded(probeWidth))  predicted  happened\n"
     var differences = 0
     for (i, probe) in probes.enumerated() {
         let happened: String
@@ -124,7 +118,7 @@ func verify(_ arguments: ParsedArguments) -> Int32 {
         }
         let agree = happened == predictions[i].rawValue
         if !agree { differences += 1 }
-        report += "\(probe.rule.description.padding(toLength: ruleWidth, withPad: " ", startingAt: 0))  \("\(probe.host) \(probe.port)".padding(toLength: probeWidth, withPad: " ", startingAt: 0))  \(predictions[i].rawValue.padding(toLength: 9, withPad: " ", startingAt: 0))  \(happened)\(agree ? "" : "   <-- DIFFERS")  (\(probe.why))\n"
+        report += "\(probe.rule.description.padded(ruleWidth))  \("\(probe.host) \(probe.port)".padded(probeWidth))  \(predictions[i].rawValue.padded(9))  \(happened)\(agree ? "" : "   <-- DIFFERS")  (\(probe.why))\n"
     }
     report += differences == 0 ? "all \(probes.count) probes agree" : "\(differences) of \(probes.count) probes differ"
     Output.out(report)
@@ -135,7 +129,7 @@ func verify(_ arguments: ParsedArguments) -> Int32 {
 func verifyInside(_ arguments: ParsedArguments) -> Int32 {
     guard let path = arguments.positionals.first, let data = FileManager.default.contents(atPath: path),
           let plan = try? JSONDecoder().decode(VerifyPlan.self, from: data), let exe = System.executablePath() else { return 2 }
-    let dir = (path as NSString).deletingLastPathComponent
+    let dir = System.directory(of: path)
     func tool(_ command: [String]) -> Bool { System.spawnAndWait(command) == 0 }
     let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first(where: System.isReadableFile) ?? "/usr/sbin/ip"
     guard tool([ip, "link", "set", "lo", "up"]) else { return 3 }

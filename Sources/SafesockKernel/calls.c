@@ -575,15 +575,21 @@ static socklen_t build_address(int domain, const struct safesock_kernel_destinat
 
 /* Options of the caller's socket that change how a connection behaves,
  * copied to ours where they differ from a new socket's (whose values are
- * read once a kind of socket: each getsockopt is a system call). */
-static const struct { int level, name, halve; } options[] = {
-	{ SOL_SOCKET, SO_KEEPALIVE, 0 }, { SOL_SOCKET, SO_REUSEADDR, 0 }, { SOL_SOCKET, SO_BROADCAST, 0 },
-	{ SOL_SOCKET, SO_RCVBUF, 1 }, { SOL_SOCKET, SO_SNDBUF, 1 }, { SOL_SOCKET, SO_PRIORITY, 0 },
-	{ SOL_SOCKET, SO_OOBINLINE, 0 }, { SOL_SOCKET, SO_RCVLOWAT, 0 },
-	{ IPPROTO_TCP, TCP_NODELAY, 0 }, { IPPROTO_TCP, TCP_KEEPIDLE, 0 }, { IPPROTO_TCP, TCP_KEEPINTVL, 0 },
-	{ IPPROTO_TCP, TCP_KEEPCNT, 0 }, { IPPROTO_TCP, TCP_USER_TIMEOUT, 0 }, { IPPROTO_TCP, TCP_SYNCNT, 0 },
-	{ IPPROTO_IP, IP_TOS, 0 }, { IPPROTO_IP, IP_TTL, 0 },
-	{ IPPROTO_IPV6, IPV6_V6ONLY, 0 }, { IPPROTO_IPV6, IPV6_TCLASS, 0 }, { IPPROTO_IPV6, IPV6_UNICAST_HOPS, 0 },
+ * read once a kind of socket: each getsockopt is a system call, and these
+ * are most of a connect's). `when`: the kinds it is read for (a stream's
+ * SO_REUSEADDR and SO_BROADCAST change nothing its connect does), or
+ * WITH_KEEPALIVE: read only when SO_KEEPALIVE is on (the keep-alive timings of
+ * a socket whose keep-alive a program turns on only after its connect are
+ * not carried over: docs/enforcement.md says so). */
+enum { STREAM = 1, DATAGRAM = 2, ANY = STREAM | DATAGRAM, WITH_KEEPALIVE = 4 };
+static const struct { int level, name, halve, when; } options[] = {
+	{ SOL_SOCKET, SO_KEEPALIVE, 0, ANY }, { SOL_SOCKET, SO_REUSEADDR, 0, DATAGRAM }, { SOL_SOCKET, SO_BROADCAST, 0, DATAGRAM },
+	{ SOL_SOCKET, SO_RCVBUF, 1, ANY }, { SOL_SOCKET, SO_SNDBUF, 1, ANY }, { SOL_SOCKET, SO_PRIORITY, 0, ANY },
+	{ SOL_SOCKET, SO_OOBINLINE, 0, STREAM }, { SOL_SOCKET, SO_RCVLOWAT, 0, ANY },
+	{ IPPROTO_TCP, TCP_NODELAY, 0, STREAM }, { IPPROTO_TCP, TCP_KEEPIDLE, 0, STREAM | WITH_KEEPALIVE }, { IPPROTO_TCP, TCP_KEEPINTVL, 0, STREAM | WITH_KEEPALIVE },
+	{ IPPROTO_TCP, TCP_KEEPCNT, 0, STREAM | WITH_KEEPALIVE }, { IPPROTO_TCP, TCP_USER_TIMEOUT, 0, STREAM }, { IPPROTO_TCP, TCP_SYNCNT, 0, STREAM },
+	{ IPPROTO_IP, IP_TOS, 0, ANY }, { IPPROTO_IP, IP_TTL, 0, ANY },
+	{ IPPROTO_IPV6, IPV6_V6ONLY, 0, ANY }, { IPPROTO_IPV6, IPV6_TCLASS, 0, ANY }, { IPPROTO_IPV6, IPV6_UNICAST_HOPS, 0, ANY },
 };
 #define OPTIONS (sizeof options / sizeof options[0])
 /* The defaults by kind: [IPv6][stream]; only the main thread makes sockets. */
@@ -601,11 +607,17 @@ static void copy_options(const struct safesock_kernel_call *c, int to)
 		}
 		defaults_read[v6][stream] = 1;
 	}
+	int kind = stream ? STREAM : DATAGRAM, keepalive = 0;
 	for (size_t i = 0; i < OPTIONS; i++) {
 		int theirs = 0;
 		socklen_t n = sizeof theirs;
-		if (defaults[v6][stream][i] == -1 || (options[i].level == IPPROTO_TCP && !stream) ||
-		    getsockopt(c->socket, options[i].level, options[i].name, &theirs, &n) != 0 || theirs == defaults[v6][stream][i])
+		if (!(options[i].when & kind) || ((options[i].when & WITH_KEEPALIVE) && !keepalive) ||
+		    defaults[v6][stream][i] == -1 ||
+		    getsockopt(c->socket, options[i].level, options[i].name, &theirs, &n) != 0)
+			continue;
+		if (options[i].level == SOL_SOCKET && options[i].name == SO_KEEPALIVE)
+			keepalive = theirs != 0;
+		if (theirs == defaults[v6][stream][i])
 			continue;
 		if (options[i].halve) /* the kernel doubles what it is given */
 			theirs /= 2;
@@ -628,7 +640,8 @@ static void copy_options(const struct safesock_kernel_call *c, int to)
  * caller's is. */
 static int outside_socket(const struct safesock_kernel_call *c, int *blocking)
 {
-	int status = fcntl(c->socket, F_GETFL);
+	/* Our duplicate shares the caller's file: its status flags are theirs. */
+	int status = c->status_flags >= 0 ? c->status_flags : fcntl(c->socket, F_GETFL);
 	*blocking = status < 0 || !(status & O_NONBLOCK);
 	/* Non-blocking always, to be tried without waiting; a blocking
 	 * caller's is made blocking once connected. */
@@ -677,11 +690,12 @@ int safesock_kernel_connect_outside(int listener, struct safesock_kernel_call *c
 	if (blocking && error == EINPROGRESS) {
 		/* A loopback handshake is done by the time connect returns (its
 		 * packets are processed before the call leaves the kernel): seen
-		 * at once, it needs no worker. */
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		socklen_t n = sizeof error;
-		if (poll(&p, 1, 0) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &n) != 0)
-			error = errno;
+		 * at once, it needs no worker. Asked again, a non-blocking connect
+		 * says 0 once established, EALREADY while under way, or why it
+		 * failed (__inet_stream_connect). */
+		rc = connect(fd, (const struct sockaddr *)&address, length), error = rc == 0 ? 0 : errno;
+		if (error == EALREADY)
+			error = EINPROGRESS;
 	}
 	if (blocking && error == EINPROGRESS) {
 		int started = start_job(listener, call, NULL, fd, NULL, 0);
@@ -701,8 +715,11 @@ int safesock_kernel_connect_outside(int listener, struct safesock_kernel_call *c
 	close(fd);
 	if (error != 0)
 		return safesock_kernel_fail(listener, call, error);
+	/* Answered first: the caller's own socket, freed when our duplicate
+	 * closes (the number holds ours now), need not be waited for. */
+	int answered = safesock_kernel_respond(listener, call->id, 0, 0, 0);
 	safesock_kernel_release(call);
-	return safesock_kernel_respond(listener, call->id, 0, 0, 0);
+	return answered;
 }
 
 int safesock_kernel_connect_here(int listener, struct safesock_kernel_call *call, const struct safesock_kernel_destination *to)

@@ -507,6 +507,7 @@ static int describe(int listener, const struct seccomp_notif *req, struct safeso
 	call->pid = (pid_t)req->pid;
 	call->instruction = req->data.instruction_pointer;
 	call->socket = -1;
+	call->status_flags = -1;
 	for (int i = 0; i < 6; i++)
 		call->args[i] = req->data.args[i];
 	switch (req->data.nr) {
@@ -550,21 +551,49 @@ static int describe(int listener, const struct seccomp_notif *req, struct safeso
 	return 0;
 }
 
-/* Whether the caller's descriptor `fd` is close-on-exec (its fdinfo). */
-static int close_on_exec(pid_t pid, int fd)
+/* The caller's descriptor flags, from /proc/TID/fdinfo/FD: its file's
+ * status flags, with O_CLOEXEC when the descriptor has FD_CLOEXEC. Such a
+ * file names a task and a descriptor number, not a file: read again, it
+ * says what the number holds now, and once the task is gone it fails. So
+ * it is kept open between calls and read again from offset 0 (opening one
+ * makes and frees a proc inode and dentry: the dearest part of a connect's
+ * inspection). Only the answering thread uses it. Fidelity only: what
+ * these flags decide is how the socket put in the caller's place behaves,
+ * never whether anything is reached. */
+#define FDINFOS 64
+static struct { pid_t tid; int fd; int file; } fdinfos[FDINFOS]; /* tid 0: empty */
+
+static int descriptor_flags(pid_t tid, int fd, unsigned long *flags)
 {
-	char path[64], text[256];
-	snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, fd);
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-	if (f < 0)
-		return 0;
-	ssize_t n = read(f, text, sizeof text - 1);
-	close(f);
-	if (n <= 0)
-		return 0;
-	text[n] = '\0';
-	const char *flags = strstr(text, "flags:");
-	return flags != NULL && (strtoul(flags + 6, NULL, 8) & O_CLOEXEC) != 0;
+	unsigned slot = ((unsigned)tid * 31u + (unsigned)fd) % FDINFOS;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (fdinfos[slot].tid != tid || fdinfos[slot].fd != fd) {
+			if (fdinfos[slot].tid != 0)
+				close(fdinfos[slot].file);
+			fdinfos[slot].tid = 0;
+			char path[64];
+			snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)tid, fd);
+			int file = open(path, O_RDONLY | O_CLOEXEC);
+			if (file < 0)
+				return -1;
+			fdinfos[slot].tid = tid, fdinfos[slot].fd = fd, fdinfos[slot].file = file;
+		}
+		char text[256];
+		ssize_t n = pread(fdinfos[slot].file, text, sizeof text - 1, 0);
+		if (n > 0) {
+			text[n] = '\0';
+			const char *field = strstr(text, "flags:");
+			if (field == NULL)
+				return -1;
+			*flags = strtoul(field + 6, NULL, 8);
+			return 0;
+		}
+		/* That task is gone (this caller is another with its id) or the
+		 * number was closed: opened again, once. */
+		close(fdinfos[slot].file);
+		fdinfos[slot].tid = 0;
+	}
+	return -1;
 }
 
 int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call, const struct safesock_kernel_child *child)
@@ -594,7 +623,16 @@ int safesock_kernel_inspect(int listener, struct safesock_kernel_call *call, con
 			n = sizeof call->protocol;
 			getsockopt(call->socket, SOL_SOCKET, SO_PROTOCOL, &call->protocol, &n);
 			call->inside = safesock_kernel_socket_inside(call->socket, child);
-			call->close_on_exec = close_on_exec(call->pid, (int)call->args[0]);
+			/* Only a connect or a send puts a socket in the caller's place. */
+			unsigned long flags;
+			call->status_flags = -1;
+			if (call->op == SAFESOCK_KERNEL_CONNECT || call->op == SAFESOCK_KERNEL_SENDTO ||
+			    call->op == SAFESOCK_KERNEL_SENDMSG || call->op == SAFESOCK_KERNEL_SENDMMSG) {
+				if (descriptor_flags(call->pid, (int)call->args[0], &flags) == 0) {
+					call->close_on_exec = (flags & O_CLOEXEC) != 0;
+					call->status_flags = (int)(flags & ~(unsigned long)O_CLOEXEC);
+				}
+			}
 		}
 	}
 	if (address == 0 && length > 0 && call->op != SAFESOCK_KERNEL_SENDTO) {

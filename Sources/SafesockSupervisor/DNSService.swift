@@ -8,7 +8,10 @@
 // connect to the address is judged by the name. PTR questions are answered
 // from the book, never asked upstream. Part of `safesock run --kernel`.
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
+import Synchronization
 import SafesockKernel
 import SafesockPolicy
 
@@ -18,7 +21,8 @@ final class DNSService: @unchecked Sendable {
     /// nameserver that never answers holds one of them 2 s a question,
     /// never the supervisor's answers to calls (the connect path asks no
     /// one). Bounded: a question past the queue's room gets SERVFAIL.
-    private let queue = NSCondition()
+    private let queue = Mutex(())
+    private let waiting = DispatchSemaphore(value: 0) // one signal a job queued
     private var jobs: [() -> Void] = []
     static let workers = 8, room = 256
     /// DNS over TCP connections open at once; more are closed at once, so
@@ -31,7 +35,7 @@ final class DNSService: @unchecked Sendable {
     /// resolver does, and no second query leaves. Bounded: when full, the
     /// expired go, and if none had, all of it.
     private var cache: [String: (records: [safesock_dns_record], rcode: Int32, expires: Double)] = [:]
-    private let cacheLock = NSLock()
+    private let cacheLock = Mutex(())
     static let cacheRoom = 4096
 
     /// Starts the workers, each reading resolv.conf into its resolver
@@ -39,39 +43,42 @@ final class DNSService: @unchecked Sendable {
     init(supervisor: KernelSupervisor) {
         self.supervisor = supervisor
         let ready = DispatchSemaphore(value: 0)
+        var started = 0
         for _ in 0..<Self.workers {
-            Thread { [self] in
+            let made = startThread { [self] in
                 _ = safesock_dns_prepare()
                 ready.signal()
                 work()
-            }.start()
+            }
+            if made { started += 1 }
         }
-        for _ in 0..<Self.workers { ready.wait() }
+        for _ in 0..<started { ready.wait() }
     }
 
     private func work() {
         while true {
-            queue.lock()
-            while jobs.isEmpty { queue.wait() }
-            let job = jobs.removeFirst()
-            queue.unlock()
+            waiting.wait()
+            let job = queue.withLock { _ in jobs.removeFirst() }
             job()
         }
     }
 
     /// false when the queue is full.
     private func submit(_ job: @escaping () -> Void) -> Bool {
-        queue.lock()
-        defer { queue.unlock() }
-        guard jobs.count < Self.room else { return false }
-        jobs.append(job)
-        queue.signal()
-        return true
+        let queued = queue.withLock { _ -> Bool in
+            guard jobs.count < Self.room else { return false }
+            jobs.append(job)
+            return true
+        }
+        if queued { waiting.signal() }
+        return queued
     }
 
     func serve(udp: [Int32], tcp: [Int32]) {
-        for fd in udp { Thread { [self] in serveDatagrams(fd) }.start() }
-        for fd in tcp { Thread { [self] in serveStreams(fd) }.start() }
+        // A server with no thread leaves its address unanswered: the
+        // program's queries there fail, nothing is let through.
+        for fd in udp { startThread { [self] in serveDatagrams(fd) } }
+        for fd in tcp { startThread { [self] in serveStreams(fd) } }
     }
 
     private func serveDatagrams(_ fd: Int32) {
@@ -111,15 +118,15 @@ final class DNSService: @unchecked Sendable {
             let connection = accept(fd, nil, nil)
             if connection < 0 { if errno == EINTR || errno == ECONNABORTED { continue } else { return } }
             _ = fcntl(connection, F_SETFD, FD_CLOEXEC)
-            let admitted = queue.withLock { () -> Bool in
+            let admitted = queue.withLock { _ -> Bool in
                 guard openStreams < Self.streams else { return false }
                 openStreams += 1
                 return true
             }
             guard admitted else { close(connection); continue }
             // Its own thread reads and writes; the answers come from the workers.
-            Thread { [self] in
-                defer { close(connection); queue.withLock { openStreams -= 1 } }
+            let made = startThread { [self] in
+                defer { close(connection); queue.withLock { _ in openStreams -= 1 } }
                 var timeout = timeval(tv_sec: 5, tv_usec: 0)
                 setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 // A few questions a connection (Go and glibc ask A and AAAA on one).
@@ -138,7 +145,8 @@ final class DNSService: @unchecked Sendable {
                     let framed = [UInt8(reply.count >> 8), UInt8(reply.count & 0xFF)] + reply
                     guard write(connection, framed, framed.count) == framed.count else { return }
                 }
-            }.start()
+            }
+            if !made { close(connection); queue.withLock { _ in openStreams -= 1 } }
         }
     }
 
@@ -202,7 +210,7 @@ final class DNSService: @unchecked Sendable {
         }
         let key = "\(question.qtype) \(name)"
         let now = Date().timeIntervalSince1970
-        let cached = cacheLock.withLock { cache[key] }.flatMap { $0.expires > now ? $0 : nil }
+        let cached = cacheLock.withLock { _ in cache[key] }.flatMap { $0.expires > now ? $0 : nil }
         var found: [safesock_dns_record]
         if let cached {
             let left = UInt32(max(1, cached.expires - now))
@@ -216,7 +224,7 @@ final class DNSService: @unchecked Sendable {
             guard count >= 0 || count == -3 else { return reply(2) } // SERVFAIL, not kept
             found = Array(records.prefix(Int(max(0, count))))
             let ttl = found.isEmpty ? min(negative == 0 ? 30 : negative, 60) : min(found.map(\.ttl).min() ?? 0, 3600)
-            cacheLock.withLock {
+            cacheLock.withLock { _ in
                 if cache.count >= Self.cacheRoom { cache = cache.filter { $0.value.expires > now } }
                 if cache.count >= Self.cacheRoom { cache.removeAll() }
                 cache[key] = (found, count == -3 ? 3 : 0, now + Double(ttl))

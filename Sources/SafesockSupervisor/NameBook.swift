@@ -4,7 +4,10 @@
 // Nothing the program wrote counts. Part of `safesock run --kernel`
 // (Supervisor.swift has the supervisor).
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
+import Synchronization
 import SafesockDecision
 import SafesockKernel
 import SafesockMatch
@@ -24,7 +27,7 @@ extension IPAddress {
 /// a new name is refused (its lookup fails), never a kept one dropped.
 final class NameBook: @unchecked Sendable {
     static let capacity = 16384
-    private let lock = NSLock()
+    private let lock = Mutex(())
     /// /etc/hosts at start, both ways.
     let hostsNames: [IPAddress: [String]]
     let hostsAddresses: [String: [IPAddress]]
@@ -53,7 +56,7 @@ final class NameBook: @unchecked Sendable {
     func names(for address: IPAddress) -> [String] {
         var found = hostsNames[address] ?? []
         let now = Date().timeIntervalSince1970
-        lock.withLock {
+        lock.withLock { _ in
             for (name, entry) in byAddress[address] ?? [:] where (entry.kept || entry.expiry > now) && !found.contains(name) {
                 found.append(name)
             }
@@ -65,14 +68,14 @@ final class NameBook: @unchecked Sendable {
     /// its TTL has run out.
     func anyNames(for address: IPAddress) -> [String] {
         var found = hostsNames[address] ?? []
-        lock.withLock { found += (byAddress[address] ?? [:]).keys.filter { !found.contains($0) } }
+        lock.withLock { _ in found += (byAddress[address] ?? [:]).keys.filter { !found.contains($0) } }
         return found.sorted()
     }
 
     /// Remembers `name` for `addresses`; false when there is no room.
     func remember(_ name: String, _ addresses: [(IPAddress, UInt32)], kept: Bool) -> Bool {
         let now = Date().timeIntervalSince1970
-        return lock.withLock {
+        return lock.withLock { _ in
             for (address, ttl) in addresses {
                 clock += 1
                 let expiry = now + Double(min(max(ttl, 30), 86_400))
@@ -229,7 +232,8 @@ extension KernelSupervisor {
     /// namespace's sockets. Unreadable: no (the connect is then made
     /// outside, as the policy allowed).
     func listensInside(_ pid: Int32, _ destination: Destination) -> Bool {
-        let port = String(format: "%04X", destination.port)
+        let hex = String(destination.port, radix: 16, uppercase: true)
+        let port = String(repeating: "0", count: max(0, 4 - hex.count)) + hex
         for file in ["tcp", "tcp6"] {
             guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/\(file)", encoding: .utf8) else { continue }
             for line in text.split(separator: "\n").dropFirst() {

@@ -2,7 +2,9 @@
 // publication followed through reloads), and the system's nameservers.
 // Part of `safesock run --kernel` (Supervisor.swift has the supervisor).
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy

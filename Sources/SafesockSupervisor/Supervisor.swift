@@ -9,7 +9,10 @@
 // trusts. Beside it: NameBook.swift (the names an address is known by),
 // DNSService.swift, SupervisedTable.swift (the table followed, the nameservers).
 
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
+import Synchronization
 import SafesockDecision
 import SafesockKernel
 import SafesockMatch
@@ -527,7 +530,7 @@ public final class KernelSupervisor: @unchecked Sendable {
                rules: rules, reason: reason)
     }
 
-    private let reportLock = NSLock()
+    private let reportLock = Mutex(())
 
     /// One record (the DNS service reports refused names here too).
     func report(pid: Int32, op: String, host: String?, destination: Destination?, rules: [String], reason: String?) {
@@ -540,7 +543,8 @@ public final class KernelSupervisor: @unchecked Sendable {
             say(line + " (\(because))")
             return
         }
-        let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) ?? ""
+        var comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
+        while comm.last?.isNewline == true { comm.removeLast() }
         let record = AuditRecord(time: (Date().timeIntervalSince1970 * 1000).rounded() / 1000, pid: pid, program: comm,
                                  op: op, host: host ?? "",
                                  addr: destination.map { "\($0.address)" }, port: destination?.port,
@@ -549,7 +553,7 @@ public final class KernelSupervisor: @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var bytes = try? encoder.encode(record) else { return }
         bytes.append(UInt8(ascii: "\n"))
-        reportLock.withLock {
+        reportLock.withLock { _ in
             let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return }
             _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } // one write: records never interleave
@@ -576,7 +580,14 @@ public final class KernelSupervisor: @unchecked Sendable {
 /// One line on standard error: the protection line, refusals without a
 /// --log, and faults of a followed table.
 func say(_ line: String) {
-    FileHandle.standardError.write(Data((line.hasSuffix("\n") ? line : line + "\n").utf8))
+    let bytes = Array((line.hasSuffix("\n") ? line : line + "\n").utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes[done...].withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        done += n
+    }
 }
 
 /// A NUL-terminated C message buffer as text.

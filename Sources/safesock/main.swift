@@ -1,5 +1,7 @@
 // safesock: the command-line tool. Everything lives in SafesockCLI.
-import Foundation
+import FoundationEssentials
+import Glibc
+import Dispatch
 import SafesockCLI
 
 exit(CLI.run(Array(CommandLine.arguments.dropFirst())))

@@ -105,6 +105,7 @@ struct safesock_kernel_call {
 	int socket_error;        /* 0, or why there is no duplicate: EBADF (no such descriptor), ENOTSOCK, or what pidfd_getfd said */
 	int inside;              /* 1: the socket is in the program's own network namespace (checked, SIOCGSKNS) */
 	int close_on_exec;       /* the caller's descriptor has FD_CLOEXEC (what a socket put in its place keeps) */
+	int status_flags;        /* its file's status flags (O_NONBLOCK...), read with close_on_exec; -1: not read */
 	int has_address;         /* 1: copied below; 0: none given; -errno: as the kernel would fail */
 	uint32_t address_length;
 	uint8_t address[128];    /* a struct sockaddr_storage's bytes */
