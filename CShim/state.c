@@ -5,8 +5,9 @@
  * library load.
  * A table that is missing, unreadable or refused by the matcher's checks
  * leaves no usable table: every inet connection is then denied (fail
- * closed). A table file is validated once, and a publication's tables once
- * each, the first time a decision meets them.
+ * closed). A table file is copied into sealed memory and validated once,
+ * at the first decision; a publication's tables are copied and validated
+ * once each, as they are read in (published.c).
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -45,8 +46,6 @@ static void set_fault(const char *what, const char *detail)
  * the program with SIGBUS at its next connect, and one rewritten would
  * change the policy under it. The memfd, or -1 (errno EIO: the file
  * changed size while it was copied). */
-#define SEALED_COPY_MAX (1u << 20)
-
 static int sealed_copy(int fd, size_t size)
 {
 	int copy = (int)syscall(SYS_memfd_create, "safesock-table", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -110,25 +109,19 @@ static void load_table(const char *path)
 		set_fault(path, "not a non-empty regular file");
 		return;
 	}
-	/* Up to 1 MiB (policies as people write them) the copy costs
-	 * microseconds; a table of 100,000 rules (8 MB) would cost some 4 ms
-	 * at every program's start (docs/benchmarks.md): such a table is
-	 * mapped as it is, and a truncation of it under the program still
-	 * faults (docs/enforcement.md). */
+	/* Copied whatever its size: in the kernel (sendfile) at some 0.3 ms a
+	 * megabyte (docs/benchmarks.md), so that no one who can write the file
+	 * can kill the program or change its policy. */
 	size_t size = (size_t)st.st_size;
 	void *map;
-	if (size > SEALED_COPY_MAX) {
-		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	int copy = sealed_copy(fd, size);
+	if (copy >= 0) {
+		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, copy, 0);
+		close(copy);
 	} else {
-		int copy = sealed_copy(fd, size);
-		if (copy >= 0) {
-			map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, copy, 0);
-			close(copy);
-		} else {
-			/* No memfd here (a sandbox may refuse it): a private
-			 * anonymous copy, as safe, paid for in resident pages. */
-			map = errno == EIO ? MAP_FAILED : private_copy(fd, size);
-		}
+		/* No memfd here (a sandbox may refuse it): a private
+		 * anonymous copy, as safe, paid for in resident pages. */
+		map = errno == EIO ? MAP_FAILED : private_copy(fd, size);
 	}
 	int failed = errno;
 	close(fd);
@@ -194,7 +187,7 @@ static void load(void)
 	safesock_resolver_environment_init();
 	const char *table = value(entries[SAFESOCK_SETTING_TABLE]);
 	if (table != NULL && *table != '\0' && strchr(table, '/') == NULL) {
-		if (safesock_pub_attach(table, &safesock_loaded.publication, safesock_loaded.fault, sizeof safesock_loaded.fault) == 0)
+		if (safesock_published_attach(table, safesock_loaded.fault, sizeof safesock_loaded.fault) == 0)
 			safesock_loaded.published = 1;
 	} else {
 		load_table(table);
@@ -257,11 +250,6 @@ enum { FILE_UNCHECKED, FILE_CHECKING, FILE_GOOD, FILE_REFUSED };
 static _Atomic int32_t file_check; /* FILE_REFUSED + fault code when refused */
 static struct safesock_options file_options; /* written before FILE_GOOD */
 
-/* The slot and sequence of the published table last validated, plus one
- * (0: none yet). Each republished table is checked once, by whichever
- * decision meets it first; a check costs no system call. */
-static _Atomic uint64_t validated;
-
 int safesock_acquire(struct safesock_current *now)
 {
 	const struct safesock_state *s = safesock_state();
@@ -296,29 +284,7 @@ int safesock_acquire(struct safesock_current *now)
 	if (!s->published)
 		return -1;
 	memset(&now->options, 0, sizeof now->options);
-	for (int tries = 0; tries < 8; tries++) {
-		if (safesock_pub_current((struct safesock_pub_view *)&s->publication, &now->published) != 0) {
-			now->fault = "the published table stays mid-write or out of range";
-			return -1;
-		}
-		now->table = now->published.bytes;
-		now->length = now->published.length;
-		uint64_t key = ((now->published.sequence << 1) | (uint64_t)now->published.slot) + 1;
-		if (atomic_load(&validated) != key) {
-			int32_t code = safesock_table_check(now->table, now->length);
-			if (code != 0 && !safesock_still(now))
-				continue; /* torn by a republication during the check */
-			if (code != 0) {
-				now->fault = safesock_table_fault_reason(code);
-				return -1;
-			}
-			atomic_store(&validated, key);
-		}
-		now->key = key + 1;
-		return safesock_table_options(now->table, now->length, &now->options) == 0 ? 0 : -1;
-	}
-	now->fault = "the published table kept changing";
-	return -1;
+	return safesock_published_acquire(now);
 }
 
 int safesock_still(const struct safesock_current *now)
@@ -326,5 +292,5 @@ int safesock_still(const struct safesock_current *now)
 	const struct safesock_state *s = safesock_state();
 	if (!s->published)
 		return 1;
-	return safesock_pub_unchanged(&s->publication, &now->published);
+	return safesock_published_still(now);
 }

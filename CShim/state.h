@@ -17,8 +17,7 @@
 struct safesock_state {
 	const void *file_table; /* a table file, mapped once; NULL otherwise */
 	size_t file_length;
-	int published;          /* SAFESOCK_TABLE names a publication */
-	struct safesock_pub_view publication;
+	int published;          /* SAFESOCK_TABLE names a publication (published.c reads it) */
 	char fault[192];        /* why there is no usable table */
 	char origin[SAFESOCK_NAME_MAX]; /* canonical origin host, "" if none */
 	char origin_text[SAFESOCK_NAME_MAX]; /* the origin as given, for lookups */
@@ -31,7 +30,8 @@ struct safesock_current {
 	const void *table;
 	size_t length;
 	struct safesock_options options;
-	struct safesock_pub_table published; /* which slot and sequence, for `still` */
+	int copy_buffer;         /* a publication's: which private copy, at which sequence, for `still` */
+	uint64_t copy_sequence;
 	const char *fault;       /* why not, when acquire fails (static text) */
 	uint64_t key;            /* which table: the same key, the same bytes */
 	int learn;               /* SAFESOCK_MODE=learn */
@@ -53,6 +53,12 @@ static inline const struct safesock_state *safesock_state(void)
 /* The table to decide on now: 0, or -1 when there is none usable (fail
  * closed; `now->fault` says why). */
 int safesock_acquire(struct safesock_current *now);
+
+/* A publication's tables (published.c): attach at load (0, or -1 with the
+ * reason in `error`); acquire and still as below. */
+int safesock_published_attach(const char *name, char *error, size_t error_size);
+int safesock_published_acquire(struct safesock_current *now);
+int safesock_published_still(const struct safesock_current *now);
 
 /* 1 while `now` is still the current table: a decision made on it stands.
  * 0: it was republished meanwhile, and the decision must be made again. */

@@ -5,6 +5,7 @@ import FoundationEssentials
 import Glibc
 import Dispatch
 import SafesockPublication
+import SafesockSupervisor
 import SafesockTable
 
 enum Publication {
@@ -24,22 +25,9 @@ enum Publication {
 
     /// The table published under `name` now, copied out, and its generation.
     static func read(name: String) throws -> (bytes: [UInt8], generation: UInt64) {
-        var view = safesock_pub_view()
-        var error = [CChar](repeating: 0, count: 512)
-        guard safesock_pub_attach(name, &view, &error, error.count) == 0 else {
-            throw SystemError(description: "no publication '\(name)': \(System.text(error))")
+        do { return try PublishedTable.read(name: name) } catch let error as SupervisorError {
+            throw SystemError(description: error.description)
         }
-        defer {
-            munmap(view.base, Int(SAFESOCK_PUB_RESERVE))
-            close(view.fd)
-        }
-        for _ in 0..<8 {
-            var table = safesock_pub_table()
-            guard safesock_pub_current(&view, &table) == 0 else { break }
-            let bytes = [UInt8](UnsafeRawBufferPointer(start: table.bytes, count: table.length))
-            if safesock_pub_unchanged(&view, &table) == 1 { return (bytes, table.generation) }
-        }
-        throw SystemError(description: "publication '\(name)' has no readable table")
     }
 }
 

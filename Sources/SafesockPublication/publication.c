@@ -7,6 +7,7 @@
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -172,64 +173,78 @@ void safesock_publish_close(struct safesock_publisher *p)
 	p->base = NULL;
 }
 
-/* Maps the object's current size over the reserved range, in place. */
-static int map_object(struct safesock_pub_view *view)
+/* Reads exactly `length` bytes at `offset`: 0, or -1 on a short read (the
+ * object truncated) or an error. */
+static int read_exactly(int fd, void *out, size_t length, uint64_t offset)
 {
-	struct stat st;
-	if (fstat(view->fd, &st) != 0 || st.st_size < (off_t)SAFESOCK_PUB_CONTROL || (size_t)st.st_size > SAFESOCK_PUB_RESERVE)
-		return -1;
-	if (mmap(view->base, (size_t)st.st_size, PROT_READ, MAP_SHARED | MAP_FIXED, view->fd, 0) == MAP_FAILED)
-		return -1;
-	atomic_store(&view->mapped, (size_t)st.st_size);
+	size_t done = 0;
+	while (done < length) {
+		ssize_t n = pread(fd, (uint8_t *)out + done, length - done, (off_t)(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
 	return 0;
 }
 
-int safesock_pub_attach(const char *name, struct safesock_pub_view *view, char *error, size_t error_size)
+int safesock_pub_open_reader(const char *name, char *error, size_t error_size)
 {
 	char object[256];
-	memset(view, 0, sizeof *view);
-	view->fd = open_object(name, O_RDONLY, object, sizeof object, error, error_size);
-	if (view->fd < 0)
+	int fd = open_object(name, O_RDONLY, object, sizeof object, error, error_size);
+	if (fd < 0)
 		return -1;
-	view->base = mmap(NULL, SAFESOCK_PUB_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (view->base == MAP_FAILED)
-		return fail(error, error_size, "mmap");
-	if (map_object(view) != 0)
-		return fail(error, error_size, object);
-	return control_is_ours((const struct safesock_pub_control *)view->base, object, error, error_size) ? 0 : -1;
+	struct safesock_pub_control c;
+	if (read_exactly(fd, &c, sizeof c, 0) != 0) {
+		snprintf(error, error_size, "%s has no control page", object);
+		close(fd);
+		return -1;
+	}
+	if (!control_is_ours(&c, object, error, error_size)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
-int safesock_pub_current(struct safesock_pub_view *view, struct safesock_pub_table *table)
+int safesock_pub_look(int fd, struct safesock_pub_active *active)
 {
-	struct safesock_pub_control *c = (struct safesock_pub_control *)view->base;
 	for (int t = 0; t < READ_TRIES; t++) {
-		uint64_t state = atomic_load_explicit(&c->state, memory_order_acquire);
+		struct safesock_pub_control c;
+		if (read_exactly(fd, &c, sizeof c, 0) != 0 || memcmp(c.magic, SAFESOCK_PUB_MAGIC, 8) != 0)
+			return -1;
+		uint64_t state = atomic_load_explicit(&c.state, memory_order_relaxed);
 		int slot = (int)(state & 1);
-		uint64_t sequence = atomic_load_explicit(&c->slots[slot].sequence, memory_order_acquire);
+		uint64_t sequence = atomic_load_explicit(&c.slots[slot].sequence, memory_order_relaxed);
 		if (sequence & 1)
 			continue; /* rewritten after the flip we read: read the flip again */
-		uint64_t offset = c->slots[slot].offset, length = c->slots[slot].length;
-		size_t mapped = atomic_load(&view->mapped);
-		if (offset > SAFESOCK_PUB_RESERVE || length > SAFESOCK_PUB_RESERVE - offset)
+		uint64_t offset = c.slots[slot].offset, length = c.slots[slot].length;
+		if (offset < SAFESOCK_PUB_CONTROL || offset > SAFESOCK_PUB_RESERVE || length > SAFESOCK_PUB_RESERVE - offset)
 			return -1;
-		if (offset + length > mapped && (map_object(view) != 0 || offset + length > atomic_load(&view->mapped)))
-			return -1; /* grown, and the new size could not be mapped: deny */
-		atomic_thread_fence(memory_order_acquire);
-		if (atomic_load_explicit(&c->slots[slot].sequence, memory_order_relaxed) != sequence)
-			continue;
-		table->bytes = view->base + offset;
-		table->length = (size_t)length;
-		table->slot = slot;
-		table->sequence = sequence;
-		table->generation = state >> 1;
+		*active = (struct safesock_pub_active){ .generation = state >> 1, .slot = slot, .sequence = sequence,
+							 .offset = offset, .length = length };
 		return 0;
 	}
 	return -1;
 }
 
-int safesock_pub_unchanged(const struct safesock_pub_view *view, const struct safesock_pub_table *table)
+int safesock_pub_still(int fd, const struct safesock_pub_active *active)
 {
-	const struct safesock_pub_control *c = (const struct safesock_pub_control *)view->base;
-	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&((struct safesock_pub_control *)c)->slots[table->slot].sequence, memory_order_relaxed) == table->sequence;
+	_Atomic uint64_t sequence;
+	uint64_t at = offsetof(struct safesock_pub_control, slots) + (uint64_t)active->slot * sizeof(struct safesock_pub_slot) +
+		      offsetof(struct safesock_pub_slot, sequence);
+	atomic_thread_fence(memory_order_seq_cst);
+	return read_exactly(fd, &sequence, sizeof sequence, at) == 0 &&
+	       atomic_load_explicit(&sequence, memory_order_relaxed) == active->sequence;
+}
+
+int safesock_pub_read(int fd, const struct safesock_pub_active *active, void *out)
+{
+	int complete = read_exactly(fd, out, (size_t)active->length, active->offset) == 0;
+	/* The seqlock's second look: the bytes are the slot's as published
+	 * only if its sequence did not move while they were read. */
+	if (!safesock_pub_still(fd, active))
+		return 1;
+	return complete ? 0 : -1;
 }

@@ -11,30 +11,28 @@ import SafesockPolicy
 import SafesockPublication
 
 /// The table the supervisor decides with. A file's is read once, at start.
-/// A publication's is followed: at each trapped call the current
-/// generation is compared with the last one seen (atomic loads), and a new
-/// table is copied out, checked unchanged, and validated whole before it is
-/// used; one that fails validation leaves the supervisor failing closed
-/// (every inet connect and send refused) until a good one is published.
+/// A publication's is followed: at each trapped call the control is read
+/// again (one pread), and a new table is copied out, checked unchanged, and
+/// validated whole before it is used; one that fails validation, or a
+/// publication that can no longer be read (truncated, say), leaves the
+/// supervisor failing closed (every inet connect and send refused) until a
+/// good table can be read.
 public final class SupervisedTable: @unchecked Sendable {
     private(set) var bytes: [UInt8]
     private(set) var fault: String?
-    private var view: safesock_pub_view
-    private var generation: UInt64?
+    private var object: Int32 = -1
+    private var seen: safesock_pub_active?
     let published: Bool
 
     public init(file bytes: [UInt8]) {
         self.bytes = bytes
-        view = safesock_pub_view()
         published = false
     }
 
     public init(publication name: String) throws {
-        view = safesock_pub_view()
         var error = [CChar](repeating: 0, count: 512)
-        guard safesock_pub_attach(name, &view, &error, error.count) == 0 else {
-            throw SupervisorError(description: "no publication '\(name)': \(text(error))")
-        }
+        object = safesock_pub_open_reader(name, &error, error.count)
+        guard object >= 0 else { throw SupervisorError(description: "no publication '\(name)': \(text(error))") }
         bytes = []
         published = true
         fault = "no table read yet"
@@ -42,22 +40,78 @@ public final class SupervisedTable: @unchecked Sendable {
         if let fault { throw SupervisorError(description: "publication '\(name)': \(fault)") }
     }
 
+    deinit { if object >= 0 { close(object) } }
+
     func refresh() {
         guard published else { return }
-        var current = safesock_pub_table()
-        // Mid-write for now: the last table stands, and the next call looks again.
-        guard safesock_pub_current(&view, &current) == 0, current.generation != generation else { return }
-        let copy = [UInt8](UnsafeRawBufferPointer(start: current.bytes, count: current.length))
-        guard safesock_pub_unchanged(&view, &current) == 1 else { return }
-        generation = current.generation
-        if let problem = copy.withUnsafeBytes({ TableValidator.validate($0) }) {
-            let reason = "\(problem.reason)"
-            if fault != reason { say("safesock: kernel: generation \(current.generation) of the published table is not usable (\(reason)): denying every inet connection") }
+        switch PublishedTable.read(object, unless: seen) {
+        case .unchanged:
+            return
+        case .unreadable(let reason):
+            if fault != reason { say("safesock: kernel: the published table cannot be read (\(reason)): denying every inet connection") }
             bytes = []
             fault = reason
-        } else {
-            bytes = copy
-            fault = nil
+            seen = nil
+        case .table(let copy, let active):
+            seen = active
+            if let problem = copy.withUnsafeBytes({ TableValidator.validate($0) }) {
+                let reason = "\(problem.reason)"
+                if fault != reason { say("safesock: kernel: generation \(active.generation) of the published table is not usable (\(reason)): denying every inet connection") }
+                bytes = []
+                fault = reason
+            } else {
+                bytes = copy
+                fault = nil
+            }
+        }
+    }
+}
+
+/// A publication's current table, read with pread (safesock_publication.h:
+/// never mapped, so an object truncated under the reader is a refusal, not
+/// SIGBUS). `safesock show` and the supervisor read it here.
+public enum PublishedTable {
+    public enum Outcome {
+        /// The table and the slot it was read from.
+        case table([UInt8], safesock_pub_active)
+        /// Still the one `unless` names.
+        case unchanged
+        case unreadable(String)
+    }
+
+    public static func read(_ object: Int32, unless seen: safesock_pub_active? = nil) -> Outcome {
+        for _ in 0..<8 {
+            var active = safesock_pub_active()
+            guard safesock_pub_look(object, &active) == 0 else {
+                return .unreadable("its control cannot be read: truncated, or mid-write for too long")
+            }
+            if let seen, seen.generation == active.generation, seen.slot == active.slot, seen.sequence == active.sequence {
+                return .unchanged
+            }
+            // SAFESOCK_PUB_RESERVE: no slot of a publication reaches further.
+            guard active.length <= 1 << 31 else { return .unreadable("its table is too large") }
+            let look = active
+            var copy = [UInt8](repeating: 0, count: Int(look.length))
+            let got = copy.withUnsafeMutableBytes { out in withUnsafePointer(to: look) { safesock_pub_read(object, $0, out.baseAddress) } }
+            switch got {
+            case 0: return .table(copy, look)
+            case 1: continue // rewritten while read
+            default: return .unreadable("generation \(active.generation) cannot be read: the publication was truncated")
+            }
+        }
+        return .unreadable("its table kept changing")
+    }
+
+    /// Opens `name` and reads its table once.
+    public static func read(name: String) throws -> (bytes: [UInt8], generation: UInt64) {
+        var error = [CChar](repeating: 0, count: 512)
+        let object = safesock_pub_open_reader(name, &error, error.count)
+        guard object >= 0 else { throw SupervisorError(description: "no publication '\(name)': \(text(error))") }
+        defer { close(object) }
+        switch read(object) {
+        case .table(let bytes, let active): return (bytes, active.generation)
+        case .unchanged: throw SupervisorError(description: "publication '\(name)' has no readable table")
+        case .unreadable(let reason): throw SupervisorError(description: "publication '\(name)': \(reason)")
         }
     }
 }

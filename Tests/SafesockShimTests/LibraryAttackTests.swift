@@ -334,6 +334,52 @@ import Testing
         #expect(web.arrivals() == 2 && other.arrivals() == 0)
     }
 
+    /// The same with a table of more than a megabyte (20,000 rules), which
+    /// the library mapped as the file itself: truncated, it killed the
+    /// program. Copied whatever its size, it stands.
+    @Test func aLargeTableTruncatedUnderTheProgramKillsNothing() throws {
+        let web = try Listener("127.0.0.2"), other = try Listener("127.0.0.2")
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let many = (0..<20_000).map { "    allow 10.\($0 >> 8 & 255).\($0 & 255).1 80\n" }.joined()
+        let table = try tableFile("section hosts ports\n    allow 127.0.0.2 \(web.port)\n" + many, in: dir)
+        var st = stat()
+        try #require(stat(table, &st) == 0 && st.st_size > 1 << 20, "the table is \(st.st_size) bytes")
+        let r = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(web.port)"], table: table)
+        #expect(r.status == 0 && r.stdout == "ok\nok\n", "\(r)")
+        let big = try tableFile("section hosts ports\n    allow 127.0.0.2 \(web.port)\n" + many, in: dir, name: "again.cfg")
+        let d = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(other.port)"], table: big)
+        #expect(d.status == 0 && d.stdout == "errno \(EACCES)\nerrno \(EACCES)\n", "\(d)")
+        #expect(web.arrivals() == 2 && other.arrivals() == 0)
+    }
+
+    /// A publication truncated under a running program killed it with
+    /// SIGBUS (the library mapped the object). Now the library reads it
+    /// with pread into copies of its own: truncated to nothing, the next
+    /// connect is refused with one line saying why; truncated to its
+    /// control page alone, the table the control still names stands. The
+    /// program runs on in both, and nothing reaches a denied listener.
+    @Test func aPublicationTruncatedUnderTheProgramFailsClosed() throws {
+        let web = try Listener("127.0.0.2"), other = try Listener("127.0.0.2")
+        let dir = try scratchDirectory()
+        let name = "attack-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dir); unlink("/dev/shm/safesock.\(name)") }
+        try "section hosts ports\n    allow 127.0.0.2 \(web.port)\n".write(toFile: "\(dir)/p.cfg", atomically: true, encoding: .utf8)
+        for (size, second) in [(0, "errno \(EACCES)"), (4096, "ok")] {
+            let published = try run(safesockBinary, ["reload", name, "\(dir)/p.cfg"])
+            try #require(published.status == 0, "\(published)")
+            let r = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(web.port)"], table: name,
+                                                 env: ["PROBE_TRUNCATE_TO": "\(size)"])
+            #expect(r.status == 0 && r.stdout == "ok\n\(second)\n", "size \(size): \(r)")
+            if size == 0 { #expect(r.stderr.contains("publication"), "size \(size): \(r)") }
+            let d = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(other.port)"], table: name,
+                                                 env: ["PROBE_TRUNCATE_TO": "\(size)"])
+            #expect(d.status == 0 && d.stdout.hasPrefix("errno"), "size \(size): \(d)")
+            unlink("/dev/shm/safesock.\(name)")
+        }
+        #expect(web.arrivals() == 3 && other.arrivals() == 0)
+    }
+
     /// `safesock reload` onto a publication someone truncated wrote past
     /// its own mapping (SIGBUS in the CLI). Now it grows a region it can
     /// write, or says why it cannot; it never dies of a signal.

@@ -19,8 +19,10 @@
  *   probe rexec ADDR PORT          glibc's rexec(3) to ADDR:PORT (its connect is
  *                                  libc's own, internal); bounded by alarm(3)
  *   probe dlsym-connect ADDR PORT  connect taken by dlsym from a dlopen'ed libc
- *   probe truncate-table ADDR PORT a connect, then SAFESOCK_TABLE truncated to
- *                                  nothing, then a connect: two lines
+ *   probe truncate-table ADDR PORT a connect, then SAFESOCK_TABLE (a file, or
+ *                                  a publication's object) truncated to
+ *                                  PROBE_TRUNCATE_TO bytes (default 0),
+ *                                  then a connect: two lines
  *   probe bind PORT                bind 127.0.0.1:PORT
  *   probe listen                   bind port 0, listen
  *   probe gethostbyname NAME       gethostbyname, then connect? no: prints addresses
@@ -616,8 +618,16 @@ int main(int argc, char **argv)
 		socklen_t len;
 		if (numeric(argv[2], atoi(argv[3]), &ss, &len) != 0)
 			return 2;
+		/* A publication's name: its object in /dev/shm, truncated to
+		 * PROBE_TRUNCATE_TO bytes (0 if unset). */
+		const char *table = getenv("SAFESOCK_TABLE"), *to = getenv("PROBE_TRUNCATE_TO");
+		char object[512];
+		if (table != NULL && strchr(table, '/') == NULL) {
+			snprintf(object, sizeof object, "/dev/shm/safesock.%s", table);
+			table = object;
+		}
 		for (int round = 0; round < 2; round++) {
-			if (round == 1 && truncate(getenv("SAFESOCK_TABLE"), 0) != 0)
+			if (round == 1 && (table == NULL || truncate(table, to ? atol(to) : 0) != 0))
 				return say(errno);
 			int fd = socket(AF_INET, SOCK_STREAM, 0);
 			int rc = connect(fd, (struct sockaddr *)&ss, len);

@@ -10,8 +10,14 @@
  * sequence odd while written), then flips one 64-bit control word that
  * holds the generation and the active slot. A reader loads the word and the
  * slot's sequence, decides, and checks the sequence again: a changed one
- * means the slot was rewritten meanwhile, and the decision is made again.
- * Noticing a new table costs atomic loads, no system call.
+ * means the slot was rewritten meanwhile, and the table is read again.
+ *
+ * Readers never map the object: anyone who may write it (its owner) may
+ * also truncate it, and a mapping of a truncated object kills its reader
+ * with SIGBUS at the next read. Every read is a pread(2) instead, which a
+ * truncation turns into a short read: a refusal, never a signal. A reader
+ * copies the active table out and decides on its copy; noticing a new
+ * table costs one pread of the control words.
  */
 #ifndef SAFESOCK_PUBLICATION_H
 #define SAFESOCK_PUBLICATION_H
@@ -56,23 +62,28 @@ int safesock_publish_open(const char *name, struct safesock_publisher *p, char *
 int safesock_publish_commit(struct safesock_publisher *p, const void *table, size_t length, char *error, size_t error_size);
 void safesock_publish_close(struct safesock_publisher *p);
 
-/* Reading. */
-struct safesock_pub_view {
-	uint8_t *base;            /* the start of the reserved range */
-	_Atomic size_t mapped;    /* how much of it maps the object now */
-	int fd;
-};
-struct safesock_pub_table {
-	const uint8_t *bytes;
-	size_t length;
+/* Reading. The active slot as the control says: its generation, the
+ * slot and its sequence (even), where the table is and how long. */
+struct safesock_pub_active {
+	uint64_t generation;
 	int slot;
 	uint64_t sequence;
-	uint64_t generation;
+	uint64_t offset;
+	uint64_t length;
 };
-int safesock_pub_attach(const char *name, struct safesock_pub_view *view, char *error, size_t error_size);
-/* The current table; 0, or -1 when it stays mid-write or out of range. */
-int safesock_pub_current(struct safesock_pub_view *view, struct safesock_pub_table *table);
-/* 1 while the slot a decision read is unchanged. */
-int safesock_pub_unchanged(const struct safesock_pub_view *view, const struct safesock_pub_table *table);
+/* Opens NAME for reading and checks its control page: the descriptor, or
+ * -1 with the reason in `error`. */
+int safesock_pub_open_reader(const char *name, char *error, size_t error_size);
+/* Looks at the active slot now: 0; -1 when the control cannot be read whole (the
+ * object truncated) or stays mid-write, or the slot lies past
+ * SAFESOCK_PUB_RESERVE. */
+int safesock_pub_look(int fd, struct safesock_pub_active *active);
+/* Copies the table of `active` into `out` (room for active->length bytes):
+ * 0 when every byte was read and the slot was not rewritten meanwhile; 1
+ * when it was (read the active slot again); -1 when the bytes cannot be
+ * read (the object truncated under the reader). */
+int safesock_pub_read(int fd, const struct safesock_pub_active *active, void *out);
+/* 1 while the slot `active` names still holds that table (one pread). */
+int safesock_pub_still(int fd, const struct safesock_pub_active *active);
 
 #endif
