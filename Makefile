@@ -50,8 +50,9 @@ all: cli lib
 # and `make install` all use this one binary.
 cli:
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock --static-swift-stdlib
-	@mkdir -p $(BUILD)/bin
+	@mkdir -p $(BUILD)/bin $(BUILD)/share/safesock/profiles
 	cp "$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock" $(BUILD)/bin/safesock
+	cp policies/profiles/*.cfg $(BUILD)/share/safesock/profiles/
 
 lib: $(LIB)
 
@@ -169,13 +170,15 @@ demo: all
 	@Tests/demo.sh
 
 # The CLI in PREFIX/bin (stripped: 14 MB), the library in PREFIX/lib/safesock
-# (where `run` looks for it), the man pages in PREFIX/share/man. The CLI
+# (where `run` looks for it), the man pages in PREFIX/share/man, the
+# profiles in PREFIX/share/safesock/profiles (where `--profile` looks). The CLI
 # links the Swift runtime statically (see `cli`), so it runs where no
 # toolchain is.
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/safesock \
-	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/safesock/profiles
 	install -m 0755 -s $(BUILD)/bin/safesock $(DESTDIR)$(PREFIX)/bin/safesock
+	install -m 0644 policies/profiles/*.cfg $(DESTDIR)$(PREFIX)/share/safesock/profiles/
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/safesock/libsafesock.so
 	install -m 0644 docs/man/safesock.1 $(DESTDIR)$(PREFIX)/share/man/man1/safesock.1
 	install -m 0644 docs/man/safesock-policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/safesock-policy.5

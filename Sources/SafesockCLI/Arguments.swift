@@ -41,7 +41,9 @@ public enum ArgumentError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-public func parseArguments(_ arguments: [String], options: [OptionSpec]) throws(ArgumentError) -> ParsedArguments {
+/// `commandFollows`: the first positional ends the options, and it and
+/// everything after it are `rest`, as after `--` (`run CMD ARGS...`).
+public func parseArguments(_ arguments: [String], options: [OptionSpec], commandFollows: Bool = false) throws(ArgumentError) -> ParsedArguments {
     var result = ParsedArguments()
     var i = 0
     while i < arguments.count {
@@ -53,6 +55,10 @@ public func parseArguments(_ arguments: [String], options: [OptionSpec]) throws(
         }
         // `-` and negative numbers (`-1`) are values, not options.
         guard argument.hasPrefix("-"), argument != "-", !(argument.dropFirst().first?.isNumber ?? false) else {
+            if commandFollows {
+                result.rest = Array(arguments[(i - 1)...])
+                return result
+            }
             result.positionals.append(argument)
             continue
         }

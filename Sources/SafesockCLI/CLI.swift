@@ -18,6 +18,9 @@ struct Command: Sendable {
     var summary: String
     var usage: String
     var options: [OptionSpec]
+    /// `run`: the first word that is not an option, and all after it, are
+    /// the command to run (its own options included).
+    var takesCommand = false
     var run: @Sendable (ParsedArguments) -> Int32
 }
 
@@ -26,7 +29,7 @@ public enum CLI {
 
     static let commands: [Command] = [
         checkCommand, lintCommand, explainCommand, compileCommand, showCommand, runCommand, reloadCommand, suggestCommand,
-        verifyCommand, doctorCommand, verifyInsideCommand, probeCommand,
+        verifyCommand, doctorCommand, profilesCommand, verifyInsideCommand, probeCommand,
     ]
 
     public static func run(_ arguments: [String]) -> Int32 {
@@ -53,12 +56,15 @@ public enum CLI {
             return ExitStatus.usage
         }
         let rest = Array(arguments.dropFirst())
-        if rest.contains("--help") || rest.contains("-h") {
-            Output.out(help(command))
-            return ExitStatus.success
-        }
         do {
-            let parsed = try parseArguments(rest, options: command.options)
+            let parsed = try parseArguments(rest, options: command.options + [.flag("--help"), .flag("-h")],
+                                            commandFollows: command.takesCommand)
+            // Only safesock's own: a --help after `--`, or in the command
+            // `run` runs, is that command's.
+            if parsed.has("--help") || parsed.has("-h") {
+                Output.out(help(command))
+                return ExitStatus.success
+            }
             return command.run(parsed)
         } catch {
             Output.err("safesock \(command.name): \(error)\nusage: \(command.usage)")

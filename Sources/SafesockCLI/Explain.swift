@@ -9,13 +9,16 @@ let explainCommand = Command(
     summary: """
     Decide one destination under a policy and show every rule that matched.
       HOST ""            the origin (--origin), as the plugin's empty host
+      --policy F, --profile NAME, --allow HOST:PORTS, --deny HOST[:PORTS]
+                         the policy as `run` composes it (then POLICY is
+                         left out: safesock explain --profile pypi HOST PORT)
       --origin H         the program's origin host ($originSocketHost)
       --name N           another name the destination is known by (repeatable)
       --json             print the decision as JSON
     Exit status 0 allowed, 1 denied or policy error, 2 bad usage.
     """,
-    usage: "safesock explain POLICY HOST PORT [--origin H] [--name N]... [--json]",
-    options: [.value("--origin"), .repeated("--name"), .flag("--json")],
+    usage: "safesock explain [POLICY | --policy F] [--profile NAME]... [--allow HOST:PORTS]... [--deny HOST[:PORTS]]... HOST PORT [--origin H] [--name N]... [--json]",
+    options: PolicyChoice.options + [.value("--origin"), .repeated("--name"), .flag("--json")],
     run: explain)
 
 struct ExplainJSON: Encodable {
@@ -37,11 +40,19 @@ struct ExplainJSON: Encodable {
 }
 
 func explain(_ arguments: ParsedArguments) -> Int32 {
-    guard arguments.positionals.count == 3 else {
-        return CLI.usageError("explain", "expected POLICY HOST PORT, got \(arguments.positionals.count) arguments")
+    // POLICY HOST PORT, or HOST PORT with the policy in options.
+    let named = arguments.value("--policy") != nil || PolicyChoice.composes(arguments)
+    guard arguments.positionals.count == (named ? 2 : 3) else {
+        return CLI.usageError("explain", named ? "expected HOST PORT after the policy's options, got \(arguments.positionals.count) arguments"
+                                               : "expected POLICY HOST PORT, got \(arguments.positionals.count) arguments")
     }
-    let (path, host, portText) = (arguments.positionals[0], arguments.positionals[1], arguments.positionals[2])
-    guard let policy = CLI.usablePolicy(path, for: "explain", otherwise: "a policy with errors decides nothing") else {
+    if named && arguments.value("--policy") != nil && arguments.positionals.count == 3 {
+        return CLI.usageError("explain", "give POLICY or --policy, not both")
+    }
+    let given = arguments.positionals.suffix(2)
+    let (host, portText) = (given[given.startIndex], given[given.startIndex + 1])
+    let path = named ? arguments.value("--policy") : arguments.positionals[0]
+    guard let policy = PolicyChoice.load(arguments, path: path, for: "explain", otherwise: "a policy with errors decides nothing") else {
         return ExitStatus.failure
     }
     let origin = arguments.value("--origin").map { Identity(host: $0) }

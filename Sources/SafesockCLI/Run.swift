@@ -16,6 +16,14 @@ let runCommand = Command(
     Run CMD under a policy, enforced by the preload library in CMD and in
     every dynamically linked program it starts.
       --policy F       the policy file (default: the built-in default policy)
+      --profile NAME   add a shipped profile's rules (repeatable; `safesock
+                       profiles` lists them); with no --policy, instead of
+                       the built-in default
+      --allow HOST:PORTS  allow HOST on PORTS (repeatable; PORTS as in a
+                       policy, several with commas; IPv6 as [::1]:443);
+                       with no --policy, instead of the built-in default
+      --deny HOST[:PORTS] disallow HOST (on every port if none is named);
+                       wins over every allow, as a disallow does
       --table T        a table compiled by `safesock compile` (a file), or
                        the name of one published by `safesock reload`
       --origin H       the origin host: the empty host and $originSocketHost
@@ -33,9 +41,10 @@ let runCommand = Command(
     The exit status is CMD's (127: CMD could not be run; 1: the policy has
     errors or the library is missing; 2: bad usage).
     """,
-    usage: "safesock run [--policy F | --table T] [--origin H] [--log F] [--learn] [--kernel [--require-namespace]] -- CMD [ARG...]",
-    options: [.value("--policy"), .value("--table"), .value("--origin"), .value("--log"), .flag("--learn"), .flag("--kernel"),
+    usage: "safesock run [--policy F | --table T] [--profile NAME]... [--allow HOST:PORTS]... [--deny HOST[:PORTS]]... [--origin H] [--log F] [--learn] [--kernel [--require-namespace]] -- CMD [ARG...]",
+    options: PolicyChoice.options + [.value("--table"), .value("--origin"), .value("--log"), .flag("--learn"), .flag("--kernel"),
               .flag("--strict"), .flag("--require-namespace")],
+    takesCommand: true,
     run: runUnderPolicy)
 
 /// The preload library: beside the CLI (build/bin -> build/lib, and
@@ -65,13 +74,10 @@ func absolute(_ path: String) -> String {
 }
 
 func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
-    let command = arguments.rest ?? arguments.positionals
-    guard !command.isEmpty else { return CLI.usageError("run", "name the command to run after --") }
-    if arguments.rest != nil && !arguments.positionals.isEmpty {
-        return CLI.usageError("run", "unexpected \(arguments.positionals[0]) before --")
-    }
-    if arguments.value("--policy") != nil && arguments.value("--table") != nil {
-        return CLI.usageError("run", "give --policy or --table, not both")
+    let command = arguments.rest ?? []
+    guard !command.isEmpty else { return CLI.usageError("run", "name the command to run (after -- or the options)") }
+    if arguments.value("--table") != nil && (arguments.value("--policy") != nil || PolicyChoice.composes(arguments)) {
+        return CLI.usageError("run", "a --table is compiled already: give it alone, or --policy, --profile, --allow and --deny")
     }
     for mode in ["--strict", "--require-namespace"] where arguments.has(mode) && !arguments.has("--kernel") {
         return CLI.usageError("run", "\(mode) is a mode of --kernel")
@@ -91,8 +97,8 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
             _ = try source.load()
             tablePath = source.environmentValue
         } else {
-            let path = arguments.value("--policy") ?? DefaultPolicy.name
-            guard let policy = CLI.usablePolicy(path, for: "run", otherwise: "nothing was run") else { return ExitStatus.failure }
+            guard let policy = PolicyChoice.load(arguments, path: arguments.value("--policy"), for: "run",
+                                                 otherwise: "nothing was run") else { return ExitStatus.failure }
             let bytes = try TableCompiler.compile(policy)
             let name = bytes.withUnsafeBytes { hexDigits(TableHashName.of($0), width: 16) }
             tablePath = "\(try tableDirectory())/\(name).table"

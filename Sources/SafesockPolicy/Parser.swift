@@ -58,8 +58,6 @@ struct ParserState {
     var diagnostics: [Diagnostic] = []
     /// Files being read, outermost first, by loader identity: a cycle check.
     var includeStack: [String] = []
-    /// Where each option was first set, to name it in a duplicate error.
-    var optionSetAt: [String: SourceLocation] = [:]
 
     init(loader: any SourceLoader) {
         self.loader = loader
@@ -312,7 +310,7 @@ struct ParserState {
                                              : "an option line is KEY VALUE; '\(key.text)' has \(arguments.count) values")
             return
         }
-        if let first = optionSetAt[key.text] {
+        if let first = policy.optionsSet[key.text] {
             error(at(key), "duplicate option \(key.text) (first set at \(first.file):\(first.line))")
             return
         }
@@ -338,7 +336,7 @@ struct ParserState {
         default:
             preconditionFailure("every known option has a case")
         }
-        optionSetAt[key.text] = at(key)
+        policy.optionsSet[key.text] = at(key)
     }
 
     // MARK: other sections

@@ -68,6 +68,9 @@ public struct Policy: Hashable, Sendable {
     public var hasHostsPorts = false
     /// Every file read, the top one first.
     public var files: [String] = []
+    /// Where each option was set, by key; a key set nowhere has its default
+    /// (policies composed on the command line merge by this).
+    public var optionsSet: [String: SourceLocation] = [:]
 
     public init() {}
 }

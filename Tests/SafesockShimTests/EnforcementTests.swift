@@ -264,4 +264,30 @@ section hosts ports
         let closed = try inHostsNamespace("/etc/hosts", [safesockBinary, "run", "--", "/usr/bin/curl", "-sS", "http://127.0.0.1:9/"])
         #expect(closed.status == 7 && closed.stderr.contains("permission denied for host 127.0.0.1 port 9 (default)"))
     }
+
+    /// Rules on the command line, enforced: curl reaches what `--allow`
+    /// names and nothing else, and a `--deny` wins over the allow and over
+    /// a profile; under the library and under `--kernel`, as root and as
+    /// an ordinary user. Counted at real listeners.
+    @Test(arguments: [(false, RunAs.root), (false, RunAs.nobody), (true, RunAs.root), (true, RunAs.nobody)])
+    func rulesOnTheCommandLineAreEnforced(kernel: Bool, user: RunAs) throws {
+        let web = try GreetingServer("127.0.0.2"), other = try GreetingServer("127.0.0.5")
+        defer { web.stop(); other.stop() }
+        let who = user == .nobody ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        let mode = kernel ? ["--kernel"] : []
+        func curl(_ rules: [String], _ host: String, _ port: UInt16) throws -> Run {
+            withoutProtectionLine(try run(who.first ?? safesockBinary, Array(who.dropFirst()) + (who.isEmpty ? [] : [safesockBinary]) +
+                                          ["run"] + mode + rules + ["--", "/usr/bin/curl", "-sS", "--max-time", "10", "http://\(host):\(port)/"]))
+        }
+        let allowed = try curl(["--allow", "127.0.0.2:\(web.port)"], "127.0.0.2", web.port)
+        #expect(allowed.status == 0 && allowed.stdout == "hello\n", "\(allowed)")
+        let elsewhere = try curl(["--allow", "127.0.0.2:\(web.port)"], "127.0.0.5", other.port)
+        #expect(elsewhere.status == 7 && elsewhere.stderr.contains("127.0.0.5"), "\(elsewhere)")
+        let denied = try curl(["--allow", "127.0.0.2:\(web.port)", "--deny", "127.0.0.2"], "127.0.0.2", web.port)
+        #expect(denied.status == 7 && denied.stderr.contains("command line:1"), "\(denied)")
+        let overProfile = try curl(["--profile", "pypi", "--allow", "127.0.0.2:\(web.port)", "--deny", "127.0.0.2:\(web.port)"],
+                                   "127.0.0.2", web.port)
+        #expect(overProfile.status == 7, "\(overProfile)")
+        #expect(web.accepted == 1 && other.accepted == 0)
+    }
 }
