@@ -141,6 +141,11 @@ $(BUILD)/bench/netbench-static: Tests/bench/netbench.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O2 -Wall -Werror -static $< -o $@
 
+# The floor of run --kernel's design: notification + ADDFD and nothing else.
+$(BUILD)/bench/notify_floor: Tests/bench/notify_floor.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -Wall -Werror $< -o $@
+
 $(BUILD)/bench/empty: Tests/bench/empty.c
 	@mkdir -p $(@D)
 	$(CC) -O2 $< -o $@
@@ -150,7 +155,7 @@ $(BUILD)/bench/rss: Tests/bench/rss.c
 	@mkdir -p $(@D)
 	$(CC) -static -O2 -Wall -Werror $< -o $@
 
-bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/netbench-static $(BUILD)/bench/empty $(BUILD)/bench/rss \
+bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/netbench-static $(BUILD)/bench/notify_floor $(BUILD)/bench/empty $(BUILD)/bench/rss \
        $(BUILD)/bench/venv/sandlock-0.9.0
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock-bench
 	"$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock-bench"

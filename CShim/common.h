@@ -126,6 +126,7 @@ enum {
 	SAFESOCK_SETTING_LOG,    /* SAFESOCK_LOG: the audit log */
 	SAFESOCK_SETTING_MODE,   /* SAFESOCK_MODE: learn */
 	SAFESOCK_SETTING_KERNEL, /* SAFESOCK_KERNEL: 1 under run --kernel */
+	SAFESOCK_SETTING_TABLE_FD, /* SAFESOCK_TABLE_FD: `run`'s sealed memfd of that table file, inherited */
 	SAFESOCK_SETTINGS
 };
 

@@ -41,35 +41,34 @@ static void set_fault(const char *what, const char *detail)
 	snprintf(safesock_loaded.fault, sizeof safesock_loaded.fault, "%s%s%s", what, detail ? ": " : "", detail ? detail : "");
 }
 
-/* The table file copied into sealed memory (no shrinking, growing or
- * writing, by anyone): a file truncated under a mapping of it would kill
- * the program with SIGBUS at its next connect, and one rewritten would
- * change the policy under it. The memfd, or -1 (errno EIO: the file
- * changed size while it was copied). */
-static int sealed_copy(int fd, size_t size)
+/* `run`'s sealed memfd of the table file, inherited at descriptor
+ * `shared` (SAFESOCK_TABLE_FD): mapped as it is, with no copy, when it is
+ * sealed against shrinking, growing and writing (so no one can fault or
+ * change it) and holds a table of the file's length whose header (its
+ * checksum, length and generation among it) is the file's; the first
+ * decision validates every byte of it, checksum included. MAP_FAILED when
+ * it is not such a memfd (a program that closed or replaced it: the file
+ * is copied instead). No more trusted than the file, which a program of
+ * the same user could rewrite too. */
+static void *shared_table(const char *shared, int file, size_t size)
 {
-	int copy = (int)syscall(SYS_memfd_create, "safesock-table", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (copy < 0)
-		return -1;
-	off_t offset = 0;
-	while ((size_t)offset < size) {
-		/* Raw calls, here and below: each libc function first called at
-		 * load costs its lazy binding in every program's start (and
-		 * fcntl is one of ours). */
-		ssize_t n = syscall(SYS_sendfile, copy, fd, &offset, size - (size_t)offset);
-		if (n <= 0) {
-			close(copy);
-			errno = n == 0 ? EIO : errno;
-			return -1;
-		}
+	/* Raw calls and no atoi: a libc function first called at load costs
+	 * its lazy binding, and pages of libc, in every program's start. */
+	int fd = 0;
+	for (const char *c = shared; c != NULL && *c != '\0'; c++) {
+		if (*c < '0' || *c > '9' || fd > 1000000)
+			return MAP_FAILED;
+		fd = fd * 10 + (*c - '0');
 	}
-	if (syscall(SYS_fcntl, copy, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-		int failed = errno;
-		close(copy);
-		errno = failed;
-		return -1;
-	}
-	return copy;
+	struct stat st;
+	uint8_t theirs[64], ours[64];
+	long seals = shared == NULL || *shared == '\0' ? -1 : syscall(SYS_fcntl, fd, F_GET_SEALS);
+	int sealed = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	if (fd == file || seals < 0 || (seals & sealed) != sealed || syscall(SYS_fstat, fd, &st) != 0 || (size_t)st.st_size != size ||
+	    size < sizeof ours || syscall(SYS_pread64, fd, theirs, sizeof theirs, 0) != (long)sizeof theirs ||
+	    syscall(SYS_pread64, file, ours, sizeof ours, 0) != (long)sizeof ours || memcmp(theirs, ours, sizeof ours) != 0)
+		return MAP_FAILED;
+	return mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 }
 
 /* The same in private anonymous memory, or MAP_FAILED. */
@@ -92,7 +91,7 @@ static void *private_copy(int fd, size_t size)
 	return map;
 }
 
-static void load_table(const char *path)
+static void load_table(const char *path, const char *shared)
 {
 	if (path == NULL || *path == '\0') {
 		set_fault("SAFESOCK_TABLE is not set", NULL);
@@ -109,13 +108,16 @@ static void load_table(const char *path)
 		set_fault(path, "not a non-empty regular file");
 		return;
 	}
-	/* Copied whatever its size: in the kernel (sendfile) at some 0.3 ms a
-	 * megabyte (docs/benchmarks.md), so that no one who can write the file
-	 * can kill the program or change its policy. */
+	/* Never the file itself, which anyone who can write it could truncate
+	 * (SIGBUS at the next decision) or rewrite: `run`'s sealed copy, or a
+	 * sealed copy of our own, made in the kernel (sendfile) at some 0.45 ms
+	 * a megabyte (docs/benchmarks.md). */
 	size_t size = (size_t)st.st_size;
-	void *map;
-	int copy = sealed_copy(fd, size);
-	if (copy >= 0) {
+	void *map = shared_table(shared, fd, size);
+	int copy = map == MAP_FAILED ? safesock_sealed_table(fd, NULL, size, 1) : -1;
+	if (map != MAP_FAILED) {
+		/* `run`'s, shared by every program it started: no copy. */
+	} else if (copy >= 0) {
 		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, copy, 0);
 		close(copy);
 	} else {
@@ -147,7 +149,7 @@ static void read_settings(const char *entries[SAFESOCK_SETTINGS])
 	static const char *const names[SAFESOCK_SETTINGS] = {
 		[SAFESOCK_SETTING_TABLE] = "SAFESOCK_TABLE=", [SAFESOCK_SETTING_ORIGIN] = "SAFESOCK_ORIGIN=",
 		[SAFESOCK_SETTING_LOG] = "SAFESOCK_LOG=", [SAFESOCK_SETTING_MODE] = "SAFESOCK_MODE=",
-		[SAFESOCK_SETTING_KERNEL] = "SAFESOCK_KERNEL=",
+		[SAFESOCK_SETTING_KERNEL] = "SAFESOCK_KERNEL=", [SAFESOCK_SETTING_TABLE_FD] = "SAFESOCK_TABLE_FD=",
 	};
 	for (char **e = environ; e != NULL && *e != NULL; e++) {
 		if ((*e)[0] != 'S' || strncmp(*e, "SAFESOCK_", 9) != 0)
@@ -190,7 +192,7 @@ static void load(void)
 		if (safesock_published_attach(table, safesock_loaded.fault, sizeof safesock_loaded.fault) == 0)
 			safesock_loaded.published = 1;
 	} else {
-		load_table(table);
+		load_table(table, value(entries[SAFESOCK_SETTING_TABLE_FD]));
 	}
 	const char *origin = value(entries[SAFESOCK_SETTING_ORIGIN]);
 	uint8_t family, address[16];

@@ -14,6 +14,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "safesock_publication.h"
@@ -247,4 +248,33 @@ int safesock_pub_read(int fd, const struct safesock_pub_active *active, void *ou
 	if (!safesock_pub_still(fd, active))
 		return 1;
 	return complete ? 0 : -1;
+}
+
+int safesock_sealed_table(int from, const void *bytes, size_t length, int close_on_exec)
+{
+	/* Raw calls: in the library each libc function first called at load
+	 * costs its lazy binding in every program's start. */
+	int copy = (int)syscall(SYS_memfd_create, "safesock-table", (close_on_exec ? MFD_CLOEXEC : 0) | MFD_ALLOW_SEALING);
+	if (copy < 0)
+		return -1;
+	off_t offset = 0;
+	while ((size_t)offset < length) {
+		ssize_t n = bytes != NULL ? (ssize_t)syscall(SYS_pwrite64, copy, (const uint8_t *)bytes + offset, length - (size_t)offset, offset)
+					  : (ssize_t)syscall(SYS_sendfile, copy, from, &offset, length - (size_t)offset);
+		if (n <= 0) {
+			int failed = n == 0 ? EIO : errno;
+			close(copy);
+			errno = failed;
+			return -1;
+		}
+		if (bytes != NULL)
+			offset += n;
+	}
+	if (syscall(SYS_fcntl, copy, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+		int failed = errno;
+		close(copy);
+		errno = failed;
+		return -1;
+	}
+	return copy;
 }

@@ -80,9 +80,17 @@ struct SystemBench {
             """.write(toFile: "\(bench)/proxychains.conf", atomically: true, encoding: .utf8)
         try "TorAddress 127.0.0.1\nTorPort 9\nAllowOutboundLocalhost 1\n"
             .write(toFile: "\(bench)/torsocks.conf", atomically: true, encoding: .utf8)
+        // As `safesock run` starts programs: the table file, and its sealed
+        // memfd inherited (SAFESOCK_TABLE_FD), which every program maps
+        // rather than copying the file (Sources/SafesockCLI/Run.swift).
+        let table = try Data(contentsOf: URL(fileURLWithPath: "\(bench)/policy-100k.table"))
+        let sealed = table.withUnsafeBytes { safesock_sealed_table(-1, $0.baseAddress, $0.count, 0) }
+        let shared = sealed >= 0 ? fcntl(sealed, F_DUPFD, 100) : -1
+        var safesock = ["LD_PRELOAD": library, "SAFESOCK_TABLE": "\(cwd)/\(bench)/policy-100k.table"]
+        if shared >= 0 { safesock["SAFESOCK_TABLE_FD"] = "\(shared)" }
         variants = [
             Variant(name: "bare", environment: [:]),
-            Variant(name: "safesock", environment: ["LD_PRELOAD": library, "SAFESOCK_TABLE": "\(cwd)/\(bench)/policy-100k.table"]),
+            Variant(name: "safesock", environment: safesock),
         ]
         let proxychains = "/usr/lib/x86_64-linux-gnu/libproxychains.so.4"
         let torsocks = "/usr/lib/x86_64-linux-gnu/torsocks/libtorsocks.so"
@@ -239,24 +247,32 @@ struct SystemBench {
         let kernel = ["\(cwd)/build/bin/safesock", "run", "--kernel", "--policy", "\(bench)/kernel.cfg", "--"]
         let sandlock = Self.sandlock.map { [$0, "Tests/bench/sandlock_bench.py"] }
         let static_ = "\(bench)/netbench-static"
-        // (figure, bare argv, under --kernel, under sandlock)
-        var cases: [(String, [String], [String], [String]?)] = []
+        // (figure, bare argv, under --kernel, under sandlock, the design's floor)
+        var cases: [(String, [String], [String], [String]?, [String]?)] = []
+        // The floor: the same loop answered by the least a supervisor of
+        // this design can do (Tests/bench/notify_floor.c).
+        let floor = ["\(bench)/notify_floor", "127.0.0.1", "\(port)", "2000"]
         for (label, program) in [("allowed connect + close, dynamic", netbench), ("allowed connect + close, static", static_)] {
             let argv = [program, "connect", "127.0.0.1", "\(port)", "2000"]
-            cases.append((label, argv, kernel + argv, sandlock.map { $0 + ["run", "\(port)"] + argv }))
+            cases.append((label, argv, kernel + argv, sandlock.map { $0 + ["run", "\(port)"] + argv }, floor))
         }
         cases.append(("start /bin/true", [netbench, "spawn", "20", "/bin/true"], [netbench, "spawn", "20"] + kernel + ["/bin/true"],
-                      sandlock.map { $0 + ["spawn", "20", "\(port)", "/bin/true"] }))
+                      sandlock.map { $0 + ["spawn", "20", "\(port)", "/bin/true"] }, nil))
         let lookup = [netbench, "resolve", Self.dnsName, "300"]
-        cases.append(("DNS lookup, a name only DNS knows", lookup, kernel + lookup, nil))
+        cases.append(("DNS lookup, a name only DNS knows", lookup, kernel + lookup, nil, nil))
         var ns: [String: [String: [Double]]] = [:], ratio: [String: [String: [Double]]] = [:]
         for _ in 0..<Self.kernelRounds {
-            for (label, bare, underKernel, underSandlock) in cases {
+            for (label, bare, underKernel, underSandlock, atFloor) in cases {
                 let b = try Child.number(bare, environment: Self.base)
                 ns[label, default: [:]]["bare", default: []].append(b)
                 let k = try Child.number(underKernel, environment: Self.base)
                 ns[label, default: [:]]["safesock --kernel", default: []].append(k)
                 ratio[label, default: [:]]["safesock --kernel", default: []].append(k / b)
+                if let atFloor {
+                    let l = try Child.number(atFloor, environment: Self.base)
+                    ns[label, default: [:]]["design's floor", default: []].append(l)
+                    ratio[label, default: [:]]["design's floor", default: []].append(l / b)
+                }
                 if let underSandlock {
                     let l = try Child.number(underSandlock, environment: Self.base)
                     ns[label, default: [:]]["sandlock", default: []].append(l)

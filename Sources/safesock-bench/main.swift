@@ -70,9 +70,10 @@ if let million = matcher.first(where: { $0.rules == 1_000_000 }) {
 }
 
 func printKernelTable(_ times: [String: [String: Sample]], _ ratios: [String: [String: Sample]], rounds: Int) {
-    let columns = ["bare", "safesock --kernel", "sandlock"]
+    let columns = ["bare", "design's floor", "safesock --kernel", "sandlock"]
     print("\nrun --kernel and its closest peer, sandlock 0.9.0 (bare: time an operation; the others: ratio to bare in the same")
-    print("round, median of \(rounds) rounds, min-max in brackets; sandlock through its Python API, safesock through its CLI)")
+    print("round, median of \(rounds) rounds, min-max in brackets; sandlock through its Python API, safesock through its CLI;")
+    print("the design's floor: the same connects answered by a bare notification + ADDFD loop, Tests/bench/notify_floor.c)")
     print(row([("figure", 44)] + columns.map { ($0, 22) }))
     for (label, byColumn) in times.sorted(by: { $0.key < $1.key }) {
         let cells = columns.map { column -> (String, Int) in

@@ -380,6 +380,38 @@ import Testing
         #expect(web.arrivals() == 3 && other.arrivals() == 0)
     }
 
+    /// `run` shares one sealed copy of the table with every program it
+    /// starts (SAFESOCK_TABLE_FD): the library maps it rather than making
+    /// a copy of its own. A program that puts something else at that
+    /// number (here, a permissive table, as an ordinary file) gains
+    /// nothing: what is not a sealed memfd of the same table is ignored,
+    /// the table file is copied, and the denied listener counts nothing.
+    @Test func theSharedTableIsMappedAndAReplacedOneIsIgnored() throws {
+        let web = try GreetingServer("127.0.0.2"), other = try GreetingServer("127.0.0.2")
+        defer { web.stop(); other.stop() }
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        let policy = "section hosts ports\n    allow 127.0.0.2 \(web.port)\n"
+        try policy.write(toFile: "\(dir)/p.cfg", atomically: true, encoding: .utf8)
+        let open = try tableFile("section hosts ports\n    allow * *\n", in: dir, name: "open.cfg")
+        let shared = try run(safesockBinary, ["run", "--policy", "\(dir)/p.cfg", "--", "/bin/sh", "-c",
+                                              "stat -L -c %i /proc/$$/fd/100; grep safesock-table /proc/$$/maps"])
+        let lines = shared.stdout.split(separator: "\n").map(String.init)
+        try #require(shared.status == 0 && lines.count >= 2, "\(shared)")
+        let inode = lines[0]
+        #expect(lines.dropFirst().allSatisfy { $0.split(separator: " ", omittingEmptySubsequences: true)[4] == inode },
+                "every mapping of a table is the shared memfd's: \(shared.stdout)")
+        let url = "http://127.0.0.2:\(other.port)/"
+        let replaced = try run(safesockBinary, ["run", "--policy", "\(dir)/p.cfg", "--", "/bin/bash", "-c",
+                                                "exec 100<\(open); exec /usr/bin/curl -sS --max-time 10 \(url)"])
+        #expect(replaced.status == 7 && replaced.stderr.contains("permission denied"), "\(replaced)")
+        let allowed = try run(safesockBinary, ["run", "--policy", "\(dir)/p.cfg", "--", "/usr/bin/curl", "-sS", "--max-time", "10",
+                                               "http://127.0.0.2:\(web.port)/"])
+        #expect(allowed.status == 0 && allowed.stdout == "hello\n", "\(allowed)")
+        #expect(other.accepted == 0 && web.accepted == 1)
+    }
+
     /// `safesock reload` onto a publication someone truncated wrote past
     /// its own mapping (SIGBUS in the CLI). Now it grows a region it can
     /// write, or says why it cannot; it never dies of a signal.

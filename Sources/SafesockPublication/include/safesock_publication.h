@@ -86,4 +86,13 @@ int safesock_pub_read(int fd, const struct safesock_pub_active *active, void *ou
 /* 1 while the slot `active` names still holds that table (one pread). */
 int safesock_pub_still(int fd, const struct safesock_pub_active *active);
 
+/* Sealed tables: a memfd holding `length` bytes, from `bytes`, or when
+ * `bytes` is NULL read from descriptor `from` (in the kernel, sendfile),
+ * then sealed against shrinking, growing and writing by anyone, so that a
+ * mapping of it can neither fault nor change. The descriptor (close-on-exec
+ * when `close_on_exec`), or -1 with errno (EIO: `from` ended early). `run`
+ * makes one for the programs it starts to share; the library makes its
+ * own when there is none to share. */
+int safesock_sealed_table(int from, const void *bytes, size_t length, int close_on_exec);
+
 #endif
