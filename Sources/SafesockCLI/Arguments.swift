@@ -3,15 +3,26 @@
 // the rest verbatim (for `run -- CMD...`); `-`, `-1` and `""` are positionals.
 // Tests: Tests/SafesockCLITests/ArgumentsTests.swift.
 
+/// One option a command accepts: what the parser reads and what `--help`
+/// prints, from the same entry, so the two cannot drift.
 public struct OptionSpec: Sendable {
     public enum Kind: Sendable { case flag, value, repeatedValue }
 
     public var name: String
     public var kind: Kind
+    /// The value's placeholder in help (`F`, `HOST:PORTS`); none for a flag.
+    public var argument: String = ""
+    public var help: String = ""
 
-    public static func flag(_ name: String) -> OptionSpec { OptionSpec(name: name, kind: .flag) }
-    public static func value(_ name: String) -> OptionSpec { OptionSpec(name: name, kind: .value) }
-    public static func repeated(_ name: String) -> OptionSpec { OptionSpec(name: name, kind: .repeatedValue) }
+    public static func flag(_ name: String, _ help: String = "") -> OptionSpec {
+        OptionSpec(name: name, kind: .flag, help: help)
+    }
+    public static func value(_ name: String, _ argument: String = "VALUE", _ help: String = "") -> OptionSpec {
+        OptionSpec(name: name, kind: .value, argument: argument, help: help)
+    }
+    public static func repeated(_ name: String, _ argument: String = "VALUE", _ help: String = "") -> OptionSpec {
+        OptionSpec(name: name, kind: .repeatedValue, argument: argument, help: help + " (repeatable)")
+    }
 }
 
 public struct ParsedArguments: Equatable, Sendable {

@@ -15,6 +15,10 @@ public enum ExitStatus {
 /// One subcommand: its help text and what it does.
 struct Command: Sendable {
     var name: String
+    /// One line for `safesock --help`.
+    var brief: String = ""
+    /// What `COMMAND --help` says after the usage; the options follow it,
+    /// printed from `options`.
     var summary: String
     var usage: String
     var options: [OptionSpec]
@@ -81,7 +85,7 @@ public enum CLI {
         commands:
 
         """
-        for c in commands where !c.name.hasPrefix("__") { text += "  \(c.name.padded(10))\(c.summary)\n" }
+        for c in commands where !c.name.hasPrefix("__") { text += "  \(c.name.padded(10))\(c.brief)\n" }
         text += """
 
         A policy is a Tcl plugin .cfg file, or \(DefaultPolicy.name) for the built-in one.
@@ -91,7 +95,40 @@ public enum CLI {
     }
 
     static func help(_ command: Command) -> String {
-        "usage: \(command.usage)\n\n\(command.summary)\n"
+        var text = "usage: \(command.usage)\n\n\(command.summary)\n"
+        if !command.options.isEmpty {
+            text += "\noptions:\n"
+            let left = command.options.map { $0.argument.isEmpty ? $0.name : "\($0.name) \($0.argument)" }
+            let width = min(24, (left.map(\.count).max() ?? 0) + 2)
+            let indent = String(repeating: " ", count: 2 + width)
+            for (option, name) in zip(command.options, left) {
+                let lines = wrapped(option.help, width: 78 - 2 - width)
+                text += name.count + 2 > width ? "  \(name)\n" : "  \(name.padded(width))\(lines.first ?? "")\n"
+                for line in lines.dropFirst(name.count + 2 > width ? 0 : 1) { text += indent + line + "\n" }
+            }
+        }
+        return text
+    }
+
+    /// `text` in lines of at most `width` characters, broken at blanks (a
+    /// longer word stands alone on its line).
+    static func wrapped(_ text: String, width: Int) -> [String] {
+        var lines: [String] = [], line = ""
+        for word in text.split(separator: " ") {
+            if !line.isEmpty && line.count + 1 + word.count > width {
+                lines.append(line)
+                line = ""
+            }
+            line += line.isEmpty ? String(word) : " " + word
+        }
+        if !line.isEmpty { lines.append(line) }
+        return lines
+    }
+
+    /// Every command's name and the options its parser accepts (a test
+    /// holds `--help` to them).
+    public static var optionsByCommand: [String: [String]] {
+        Dictionary(uniqueKeysWithValues: commands.filter { !$0.name.hasPrefix("__") }.map { ($0.name, $0.options.map(\.name)) })
     }
 
     static func usageError(_ command: String, _ message: String) -> Int32 {

@@ -4,9 +4,10 @@ import SafesockPolicy
 
 let checkCommand = Command(
     name: "check",
+    brief: "check policy files for errors",
     summary: "Check policy files: print every error, warning and note as FILE:LINE:COL.",
     usage: "safesock check [--json] POLICY...",
-    options: [.flag("--json")],
+    options: [.flag("--json", "print the results as JSON")],
     run: check)
 
 struct CheckJSON: Encodable {

@@ -9,27 +9,27 @@ import SafesockTable
 
 let compileCommand = Command(
     name: "compile",
+    brief: "compile a policy into a table file",
     summary: """
     Compile a policy into the flat table the preload library maps
     (docs/table-format.md). A policy with any error is never compiled.
-      -o FILE            where to write the table (replaced atomically)
-      --generation N     the table's generation number (default 1)
     """,
     usage: "safesock compile POLICY -o FILE [--generation N]",
-    options: [.value("-o"), .value("--generation")],
+    options: [.value("-o", "FILE", "where to write the table (replaced atomically)"),
+              .value("--generation", "N", "the table's generation number (default 1)")],
     run: compile)
 
 let showCommand = Command(
     name: "show",
+    brief: "print a compiled or published table as policy text",
     summary: """
     Print a compiled table (a file, or the table published as NAME) back as
     policy text: its header, options, and every rule with the file:line it
     came from. A port pattern prints as the ranges it compiled to, one rule
     line per range.
-      --json             print the table as JSON
     """,
     usage: "safesock show TABLE|NAME [--json]",
-    options: [.flag("--json")],
+    options: [.flag("--json", "print the table as JSON")],
     run: show)
 
 func compile(_ arguments: ParsedArguments) -> Int32 {

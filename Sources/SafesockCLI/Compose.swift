@@ -16,7 +16,12 @@ struct RuleError: Error {
 
 enum PolicyChoice {
     /// The options every command that takes a policy accepts.
-    static let options: [OptionSpec] = [.value("--policy"), .repeated("--profile"), .repeated("--allow"), .repeated("--deny")]
+    static let options: [OptionSpec] = [
+        .value("--policy", "F", "the policy file (default: the built-in default policy)"),
+        .repeated("--profile", "NAME", "add a shipped profile's rules (`safesock profiles`); with no --policy, instead of the default"),
+        .repeated("--allow", "HOST:PORTS", "allow HOST on PORTS (several with commas; IPv6 as [::1]:443); with no --policy, instead of the default"),
+        .repeated("--deny", "HOST[:PORTS]", "disallow HOST (every port if none is named); wins over every allow"),
+    ]
 
     /// The rules' file name in decisions and audit records: `command line:N`
     /// is the Nth --allow or --deny.
@@ -208,6 +213,7 @@ enum Profiles {
 
 let profilesCommand = Command(
     name: "profiles",
+    brief: "list the shipped profiles (--profile NAME)",
     summary: """
     List the shipped profiles: policies for common tools (package
     registries, GitHub), used with `run --profile NAME` or

@@ -9,6 +9,7 @@ import SafesockSupervisor
 
 let doctorCommand = Command(
     name: "doctor",
+    brief: "what this machine allows, and what run --kernel would build",
     summary: """
     Say what this machine and user allow and which protection `run
     --kernel` would build: a network namespace of its own (else the

@@ -6,19 +6,20 @@ import SafesockPolicy
 
 let explainCommand = Command(
     name: "explain",
+    brief: "decide one destination and show the rules that matched",
     summary: """
     Decide one destination under a policy and show every rule that matched.
-      HOST ""            the origin (--origin), as the plugin's empty host
-      --policy F, --profile NAME, --allow HOST:PORTS, --deny HOST[:PORTS]
-                         the policy as `run` composes it (then POLICY is
-                         left out: safesock explain --profile pypi HOST PORT)
-      --origin H         the program's origin host ($originSocketHost)
-      --name N           another name the destination is known by (repeatable)
-      --json             print the decision as JSON
-    Exit status 0 allowed, 1 denied or policy error, 2 bad usage.
+    HOST "" is the origin (--origin), as the plugin's empty host. With
+    --policy, --profile, --allow or --deny the policy is composed as `run`
+    composes it, and POLICY is left out. Exit status 0 allowed, 1 denied or
+    policy error, 2 bad usage.
     """,
-    usage: "safesock explain [POLICY | --policy F] [--profile NAME]... [--allow HOST:PORTS]... [--deny HOST[:PORTS]]... HOST PORT [--origin H] [--name N]... [--json]",
-    options: PolicyChoice.options + [.value("--origin"), .repeated("--name"), .flag("--json")],
+    usage: "safesock explain [POLICY] [--policy F] [--profile NAME]... [--allow HOST:PORTS]... [--deny HOST[:PORTS]]... HOST PORT [--origin H] [--name N]... [--json]",
+    options: PolicyChoice.options + [
+        .value("--origin", "H", "the program's origin host ($originSocketHost)"),
+        .repeated("--name", "N", "another name the destination is known by"),
+        .flag("--json", "print the decision as JSON"),
+    ],
     run: explain)
 
 struct ExplainJSON: Encodable {

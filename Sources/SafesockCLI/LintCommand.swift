@@ -5,17 +5,17 @@ import SafesockPolicy
 
 let lintCommand = Command(
     name: "lint",
+    brief: "check a policy against the manual page's SECURITY advice",
     summary: """
     Check a policy against the network manual page's SECURITY advice: port
     ranges in allow rules, SMTP/NNTP and redirecting services (FTP, HTTP
     proxies, SOCKS) allowed, broad host patterns, rules that can never
     change a verdict, and names allowed while loopback, private, link-local
     and cloud-metadata addresses are not disallowed (DNS rebinding).
-      --json             print the findings as JSON
     Exit status 0 no findings, 1 findings or policy errors, 2 bad usage.
     """,
     usage: "safesock lint POLICY [--json]",
-    options: [.flag("--json")],
+    options: [.flag("--json", "print the findings as JSON")],
     run: lint)
 
 struct FindingJSON: Encodable {

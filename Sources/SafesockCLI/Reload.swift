@@ -5,6 +5,7 @@ import SafesockTable
 
 let reloadCommand = Command(
     name: "reload",
+    brief: "publish a policy as a shared-memory table programs follow",
     summary: """
     Compile POLICY and publish it as the shared-memory table NAME, creating
     or replacing it. Every program running under NAME (`safesock run

@@ -13,38 +13,25 @@ import SafesockTable
 
 let runCommand = Command(
     name: "run",
+    brief: "run a command under a policy",
     summary: """
     Run CMD under a policy, enforced by the preload library in CMD and in
-    every dynamically linked program it starts.
-      --policy F       the policy file (default: the built-in default policy)
-      --profile NAME   add a shipped profile's rules (repeatable; `safesock
-                       profiles` lists them); with no --policy, instead of
-                       the built-in default
-      --allow HOST:PORTS  allow HOST on PORTS (repeatable; PORTS as in a
-                       policy, several with commas; IPv6 as [::1]:443);
-                       with no --policy, instead of the built-in default
-      --deny HOST[:PORTS] disallow HOST (on every port if none is named);
-                       wins over every allow, as a disallow does
-      --table T        a table compiled by `safesock compile` (a file), or
-                       the name of one published by `safesock reload`
-      --origin H       the origin host: the empty host and $originSocketHost
-      --log F          append a JSON audit record per denial to F
-      --learn          deny nothing; record every decision (with --log)
-      --kernel         for code that may be hostile: CMD runs in a network
-                       namespace of its own with only a loopback, under a
-                       seccomp filter, with no capability; this process
-                       stays as its supervisor, makes every allowed outside
-                       connection itself and answers its DNS
-      --require-namespace  with --kernel: refuse to start where no network
-                       namespace can be made (no seccomp-only fallback)
-      --strict         accepted for compatibility: every call is judged by
-                       the supervisor under --kernel
-    The exit status is CMD's (127: CMD could not be run; 1: the policy has
-    errors or the library is missing; 2: bad usage).
+    every dynamically linked program it starts, or with --kernel by a
+    supervisor in the kernel. CMD is everything after `--`, or from the
+    first word that is not an option. The exit status is CMD's (127: CMD
+    could not be run; 1: the policy has errors or the library is missing;
+    2: bad usage).
     """,
-    usage: "safesock run [--policy F | --table T] [--profile NAME]... [--allow HOST:PORTS]... [--deny HOST[:PORTS]]... [--origin H] [--log F] [--learn] [--kernel [--require-namespace]] -- CMD [ARG...]",
-    options: PolicyChoice.options + [.value("--table"), .value("--origin"), .value("--log"), .flag("--learn"), .flag("--kernel"),
-              .flag("--strict"), .flag("--require-namespace")],
+    usage: "safesock run [--policy F | --table T] [--profile NAME]... [--allow HOST:PORTS]... [--deny HOST[:PORTS]]... [--origin H] [--log F] [--learn] [--kernel [--require-namespace]] [--] CMD [ARG...]",
+    options: PolicyChoice.options + [
+        .value("--table", "T", "a table compiled by `safesock compile` (a file), or one published by `safesock reload`"),
+        .value("--origin", "H", "the origin host: the empty host and $originSocketHost"),
+        .value("--log", "F", "append a JSON audit record per denial to F"),
+        .flag("--learn", "deny nothing; record every decision (with --log)"),
+        .flag("--kernel", "for code that may be hostile: CMD in a network namespace of its own, under seccomp, with no capability; safesock makes its allowed connections and answers its DNS"),
+        .flag("--strict", "accepted for compatibility: every call is judged under --kernel"),
+        .flag("--require-namespace", "with --kernel: refuse to start where no network namespace can be made"),
+    ],
     takesCommand: true,
     run: runUnderPolicy)
 

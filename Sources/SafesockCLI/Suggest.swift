@@ -10,14 +10,14 @@ import SafesockPolicy
 
 let suggestCommand = Command(
     name: "suggest",
+    brief: "the smallest policy for what a learn-mode run did",
     summary: """
     Read the audit log of a learn-mode run (`safesock run --learn --log LOG`)
     and print the smallest policy, exact names and ports, that allows what
     the run did. Options it needed (datagrams, servers, peername) are set.
-      --origin H         write connections to H as $originSocketHost
     """,
     usage: "safesock suggest LOG [--origin H]",
-    options: [.value("--origin")],
+    options: [.value("--origin", "H", "write connections to H as $originSocketHost")],
     run: suggest)
 
 /// What a log says one destination was used for.

@@ -16,17 +16,17 @@ import SafesockPolicy
 
 let verifyCommand = Command(
     name: "verify",
+    brief: "probe every rule's boundaries with real connections",
     summary: """
     Run every rule's boundary probes (ports either side of each bound, a name
     inside and outside each glob, each address form, the edges of each CIDR
     block) as real connections under the library, against listeners in a
     private network namespace, and print rule by rule what `explain`
     predicts and what happened. Exit status 1 on any difference.
-      --origin H         the origin host ($originSocketHost)
     Needs unshare(1) and ip(8), and the right to make namespaces (root).
     """,
     usage: "safesock verify POLICY [--origin H]",
-    options: [.value("--origin")],
+    options: [.value("--origin", "H", "the origin host ($originSocketHost)")],
     run: verify)
 
 let verifyInsideCommand = Command(name: "__verify-inside", summary: "", usage: "", options: [], run: verifyInside)

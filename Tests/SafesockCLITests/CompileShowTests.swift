@@ -99,7 +99,8 @@ import Testing
     /// installed CLI enforces with the installed library.
     @Test func installIntoAPrefix() throws {
         let prefix = try #require(ProcessInfo.processInfo.environment["SAFESOCK_INSTALLED"], "run through `make test`")
-        for file in ["bin/safesock", "lib/safesock/libsafesock.so", "share/man/man1/safesock.1", "share/man/man5/safesock-policy.5"] {
+        for file in ["bin/safesock", "lib/safesock/libsafesock.so", "share/man/man1/safesock.1", "share/man/man5/safesock-policy.5",
+                     "share/safesock/profiles/pypi.cfg", "share/safesock/profiles/github.cfg"] {
             #expect(FileManager.default.fileExists(atPath: "\(prefix)/\(file)"), "\(file)")
         }
         let installed = Process()
@@ -121,5 +122,17 @@ import Testing
         version.standardOutput = out
         try version.run()
         #expect(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "safesock \(CLI.version)\n")
+        // The installed CLI finds the installed profiles, needs no toolchain
+        // (stripped, the Swift runtime linked in) and stays small.
+        let profile = Process()
+        profile.executableURL = URL(fileURLWithPath: "\(prefix)/bin/safesock")
+        profile.arguments = ["explain", "--profile", "pypi", "files.pythonhosted.org", "443"]
+        profile.environment = ["LD_LIBRARY_PATH": ""]
+        profile.standardOutput = Pipe()
+        try profile.run()
+        profile.waitUntilExit()
+        #expect(profile.terminationStatus == 0)
+        let size = try FileManager.default.attributesOfItem(atPath: "\(prefix)/bin/safesock")[.size] as? Int ?? Int.max
+        #expect(size <= 20 << 20, "the installed CLI is \(size) bytes")
     }
 }

@@ -112,3 +112,35 @@ import SafesockCLI
         #expect(own.status == 0 && own.stdout.hasPrefix("usage: safesock run"), "\(own)")
     }
 }
+
+/// `--help` is printed from the table the parser reads: every command's
+/// help lists exactly the options it accepts, and `safesock --help` gives
+/// each command one line.
+@Suite struct HelpTests {
+    @Test func everyHelpListsExactlyTheOptionsItsParserAccepts() throws {
+        let byCommand = CLI.optionsByCommand
+        #expect(byCommand.count >= 11)
+        for (command, options) in byCommand {
+            let help = try safesock(command, "--help")
+            #expect(help.status == 0, "\(command): \(help)")
+            let listed = help.stdout.split(separator: "\n").drop { $0 != "options:" }.dropFirst()
+                .filter { $0.hasPrefix("  -") }.map { String($0.dropFirst(2).split(separator: " ")[0]) }
+            #expect(Set(listed) == Set(options) && listed.count == options.count, "\(command): \(listed) against \(options)")
+            for option in options {
+                // Accepted by the parser: never "unknown option".
+                let r = try safesock(command, option, "x", "y", "z")
+                #expect(!r.stderr.contains("unknown option \(option)"), "\(command) \(option): \(r.stderr)")
+            }
+        }
+    }
+
+    @Test func theMainHelpIsOneLineACommand() throws {
+        let help = try safesock("--help")
+        let lines = help.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(help.status == 0 && lines.count <= 25, "\(help.stdout)")
+        for command in CLI.optionsByCommand.keys {
+            #expect(lines.filter { $0.hasPrefix("  \(command) ") }.count == 1, "\(command): \(help.stdout)")
+        }
+        #expect(lines.allSatisfy { $0.count <= 80 }, "\(help.stdout)")
+    }
+}
