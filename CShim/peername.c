@@ -33,6 +33,13 @@ SAFESOCK_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	int rc = safesock_real_getpeername(fd, addr, len);
 	if (rc != 0 || addr == NULL || len == NULL)
 		return rc; /* ENOTCONN stays ENOTCONN: Python's ssl relies on it */
+	if (safesock_state()->learn) {
+		/* Masked, and said: what a learn run records is what `suggest`
+		 * writes, and a policy without `peername mask` would refuse this
+		 * call (CPython's ssl gives up on that). */
+		struct safesock_record record = { .op = "getpeername", .host = "", .port = -1, .reason = "peername mask", .allowed = 1, .learn = 1 };
+		safesock_report(&record);
+	}
 	struct sockaddr_storage masked;
 	memset(&masked, 0, sizeof masked);
 	masked.ss_family = (sa_family_t)domain;

@@ -38,6 +38,25 @@ import Testing
         #expect(origin.accepted == 0)
     }
 
+    /// A learn run under the built-in default (peername mask) masked
+    /// getpeername without a record, so `suggest` left `peername` out, the
+    /// enforced policy refused the call, and CPython's ssl gave up. Now the
+    /// use is recorded, suggested, and the same run passes enforced.
+    @Test func learningRecordsGetpeernameSoTheSuggestionKeepsIt() throws {
+        let web = try GreetingServer("127.0.0.2", port: 1033)
+        defer { web.stop() }
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = "import socket; s = socket.create_connection(('127.0.0.2', 1033), timeout=5); s.getpeername(); print('ok')"
+        let learned = try run(safesockBinary, ["run", "--learn", "--log", "\(dir)/learn.log", "--", "/usr/bin/python3.11", "-c", script])
+        #expect(learned.status == 0 && learned.stdout == "ok\n", "\(learned)")
+        let suggested = try run(safesockBinary, ["suggest", "\(dir)/learn.log"])
+        #expect(suggested.status == 0 && suggested.stdout.contains("    peername   mask "), "\(suggested)")
+        let enforced = try underSafesock(suggested.stdout, origin: nil, ["/usr/bin/python3.11", "-c", script])
+        #expect(enforced.status == 0 && enforced.stdout == "ok\n", "\(enforced)")
+        #expect(web.accepted == 2)
+    }
+
     @Test func suggestNeedsAndSkips() throws {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
