@@ -164,5 +164,12 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let json = try #require(JSONSerialization.jsonObject(with: Data(try safesock("lint", "--json", "policies/example.cfg").stdout.utf8)) as? [[String: Any]])
         #expect(json.count == 12 && json.allSatisfy { $0["advice"] is String && $0["line"] is Int && $0["column"] is Int })
         #expect(try safesock("lint").status == 2)
+        // Several files at once: each its findings and its summary line;
+        // --json one array of them all.
+        let both = try safesock("lint", "policies/home.cfg", "policies/example.cfg")
+        #expect(both.status == 1 && both.stdout.contains("policies/home.cfg: no findings")
+                && both.stdout.contains("policies/example.cfg: ") && both.stdout.contains("policies/example.cfg:11:"), "\(both)")
+        let bothJSON = try #require(JSONSerialization.jsonObject(with: Data(try safesock("lint", "--json", "policies/home.cfg", "policies/example.cfg").stdout.utf8)) as? [[String: Any]])
+        #expect(!bothJSON.isEmpty && bothJSON.allSatisfy { ($0["file"] as? String) == "policies/example.cfg" })
     }
 }

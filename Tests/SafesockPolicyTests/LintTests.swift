@@ -25,6 +25,9 @@ func findings(_ text: String) -> [(Finding.Kind, Int, String)] {
         ("allow *.com 443", .broadHost, "*.com matches every host under a top-level domain"),
         ("allow *.x.com 443", .broadHost, "*.x.com matches every host in the domain x.com"),
         ("allow 10.0.0.0/8 443", .broadHost, "10.0.0.0/8 covers a block of 1/2^8 of all addresses"),
+        // A glob's trap, made concrete, with the fix.
+        ("allow *good.test 443", .broadHost, "*good.test matches evilgood.test, which is not under good.test: write *.good.test (and good.test itself)"),
+        ("allow w?w.x[a-c].com 443", .broadHost, "w?w.x[a-c].com is a pattern that matches wxw.xa.com, for one"),
         ("allow {} 443", .neverMatches, "the empty host {} matches no host"),
         ("allow x.com <0", .neverMatches, "port pattern <0 matches no port"),
         ("allow x.com 5-1", .neverMatches, "port pattern 5-1 matches no port"),
