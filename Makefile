@@ -15,7 +15,7 @@ SWIFTFLAGS := -c $(CONFIG)
 # tried with (KernelProgramsTests): Go (a static client with its own
 # resolver), ruby, perl's LWP, wget, git, dig, a JDK for `java Client.java`.
 TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2 libc6-dev \
-                 golang-go ruby libwww-perl wget git bind9-dnsutils python3-pip
+                 golang-go ruby libwww-perl wget git bind9-dnsutils python3-pip libcap2-bin
 
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so

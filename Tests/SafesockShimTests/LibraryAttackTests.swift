@@ -431,7 +431,8 @@ import Testing
 
     /// What stays out of the library's sight (docs/enforcement.md, "What it
     /// cannot see"): libc's own internal connects (rexec), a connect taken
-    /// from a dlopen'ed libc, a setuid program (ld.so drops LD_PRELOAD).
+    /// from a dlopen'ed libc, a setuid program and a file-capability one
+    /// (ld.so drops LD_PRELOAD for both).
     /// Each reaches the denied listener under the library alone, and
     /// nothing under `run --kernel`, as root and as an ordinary user.
     @Test func whatTheLibraryCannotSeeTheKernelHolds() throws {
@@ -443,17 +444,28 @@ import Testing
         let setuid = "\(dir)/probe-setuid"
         try FileManager.default.copyItem(atPath: "\(testBin)/probe", toPath: setuid)
         try #require(chown(setuid, 0, 0) == 0 && chmod(setuid, 0o4755) == 0)
+        // A file capability (no setuid bit) puts ld.so in secure mode too.
+        let capable = "\(dir)/probe-capable"
+        try FileManager.default.copyItem(atPath: "\(testBin)/probe", toPath: capable)
+        chmod(capable, 0o755)
+        let setcap = try run("/usr/sbin/setcap", ["cap_net_bind_service+ep", capable])
+        try #require(setcap.status == 0, "setcap: \(setcap)")
         let cases: [(RunAs, [String])] = [
             (.root, ["\(testBin)/probe", "rexec", "127.0.0.2", "\(denied.port)"]),
             (.root, ["\(testBin)/probe", "dlsym-connect", "127.0.0.2", "\(denied.port)"]),
             (.nobody, [setuid, "connect", "127.0.0.2", "\(denied.port)"]),
+            (.nobody, [capable, "connect", "127.0.0.2", "\(denied.port)"]),
         ]
         for (user, command) in cases {
             _ = try underLibrary(policy, as: user, command)
             #expect(denied.arrivals() == 1, "the library alone does not see \(command[1])")
             for kernelUser in RunAs.allCases {
                 let held = try underKernel(policy, as: kernelUser, command)
-                #expect(held.stderr.contains("kernel: permission denied for host"), "\(command[1]): \(held)")
+                // A file-capability program whose capability cannot be
+                // granted (the child has none to give) is not started at
+                // all: exec fails with EPERM, as the kernel rules.
+                let refusedToStart = command[0] == capable && held.stderr.contains("Operation not permitted")
+                #expect(held.stderr.contains("kernel: permission denied for host") || refusedToStart, "\(command[1]): \(held)")
             }
             #expect(denied.arrivals() == 0, "run --kernel holds \(command[1])")
         }
