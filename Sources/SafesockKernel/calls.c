@@ -580,7 +580,8 @@ static socklen_t build_address(int domain, const struct safesock_kernel_destinat
  * SO_REUSEADDR and SO_BROADCAST change nothing its connect does), or
  * WITH_KEEPALIVE: read only when SO_KEEPALIVE is on (the keep-alive timings of
  * a socket whose keep-alive a program turns on only after its connect are
- * not carried over: docs/enforcement.md says so). */
+ * not carried over: docs/enforcement.md says so; SO_KEEPALIVE comes
+ * first in the table for this). */
 enum { STREAM = 1, DATAGRAM = 2, ANY = STREAM | DATAGRAM, WITH_KEEPALIVE = 4 };
 static const struct { int level, name, halve, when; } options[] = {
 	{ SOL_SOCKET, SO_KEEPALIVE, 0, ANY }, { SOL_SOCKET, SO_REUSEADDR, 0, DATAGRAM }, { SOL_SOCKET, SO_BROADCAST, 0, DATAGRAM },

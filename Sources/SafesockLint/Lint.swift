@@ -153,7 +153,7 @@ public enum Linter {
             if g.hasPrefix("*"), !rest.isEmpty, !rest.hasPrefix("."), !rest.contains(where: { "*?[\\".contains($0) }) {
                 return "matches evil\(rest), which is not under \(rest): write *.\(rest) (and \(rest) itself)"
             }
-            if let example = sample(g), globMatches(g, example) {
+            if case let example = ProbePlanner.instance(g, star: "evil", question: "x"), globMatches(g, example) {
                 return "is a pattern that matches \(example), for one: check that every host it includes is meant"
             }
             return "is a pattern: check exactly which hosts it includes"
@@ -162,30 +162,6 @@ public enum Linter {
         default:
             return nil
         }
-    }
-
-    /// A host a glob matches that its author may not have meant: each `*`
-    /// as `evil`, each `?` as `x`, each bracket as its first member; nil
-    /// when the glob is not one this reads.
-    static func sample(_ glob: String) -> String? {
-        var out = "", chars = Array(glob), i = 0
-        while i < chars.count {
-            switch chars[i] {
-            case "*": out += "evil"
-            case "?": out += "x"
-            case "\\":
-                i += 1
-                guard i < chars.count else { return nil }
-                out.append(chars[i])
-            case "[":
-                guard i + 1 < chars.count, let close = chars[(i + 1)...].firstIndex(of: "]") else { return nil }
-                out.append(chars[i + 1])
-                i = close
-            default: out.append(chars[i])
-            }
-            i += 1
-        }
-        return out
     }
 
     /// Whether every identity `inner` matches, `outer` matches too. Only

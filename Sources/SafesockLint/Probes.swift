@@ -84,14 +84,15 @@ public enum ProbePlanner {
         }
     }
 
-    /// A text the glob matches: `*` as "x", `?` as "a", a class as its
-    /// first member, an escape as its character.
-    static func instance(_ glob: String) -> String {
+    /// A text the glob matches: `*` as `star`, `?` as `question`, a class
+    /// as its first member, an escape as its character. (Lint shows one,
+    /// `*` as "evil", as a host the author may not have meant.)
+    static func instance(_ glob: String, star: String = "x", question: String = "a") -> String {
         var out = "", chars = Array(glob), i = 0
         while i < chars.count {
             switch chars[i] {
-            case "*": out += "x"
-            case "?": out += "a"
+            case "*": out += star
+            case "?": out += question
             case "[":
                 i += 1
                 if i < chars.count { out.append(chars[i]) }
