@@ -20,7 +20,7 @@ TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2 libc6-de
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
 MATCH_SOURCES := $(sort $(wildcard Sources/SafesockMatch/*.swift))
-SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publication.c Sources/SafesockDecision/decision.c \
+SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publication.c Sources/SafesockDecision/decision.c Sources/SafesockDecision/denial.c \
                  Sources/SafesockExec/exec_check.c
 # -flto: the small per-family files inline into each other (fewer
 # instructions a connect), and stay small files to read.

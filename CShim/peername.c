@@ -22,9 +22,9 @@ SAFESOCK_EXPORT int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) != 0 || (domain != AF_INET && domain != AF_INET6))
 		return safesock_real_getpeername(fd, addr, len); /* not an inet socket, or EBADF/ENOTSOCK */
 	int mode = safesock_current_options().peername; /* no table: deny */
-	if (mode == 2)
+	if (mode == SAFESOCK_PEERNAME_ALLOW)
 		return safesock_real_getpeername(fd, addr, len);
-	if (mode == 0) {
+	if (mode != SAFESOCK_PEERNAME_MASK) { /* deny, and any value not known */
 		struct safesock_record record = { .op = "getpeername", .host = "", .port = -1, .reason = "peername deny" };
 		if (safesock_deny(&record) == SAFESOCK_DENY)
 			return -1;

@@ -22,31 +22,6 @@ static _Atomic int log_fd = -1;
 static dev_t log_dev;
 static ino_t log_ino;
 
-void safesock_line_add_n(struct safesock_line *line, const char *text, size_t n)
-{
-	size_t room = sizeof line->text - 2 - line->length; /* keep room for "\n" */
-	if (n > room)
-		n = room;
-	memcpy(line->text + line->length, text, n);
-	line->length += n;
-}
-
-void safesock_line_add(struct safesock_line *line, const char *text)
-{
-	safesock_line_add_n(line, text, strlen(text));
-}
-
-void safesock_line_add_uint(struct safesock_line *line, uint64_t value)
-{
-	char digits[20];
-	size_t n = 0;
-	do {
-		digits[sizeof digits - 1 - n++] = (char)('0' + value % 10);
-		value /= 10;
-	} while (value > 0);
-	safesock_line_add_n(line, digits + sizeof digits - n, n);
-}
-
 /* A JSON string: quotes, backslash and control bytes escaped; bytes above
  * 0x7e escaped too, so a record is valid JSON whatever a program sent. */
 static void add_json_string(struct safesock_line *line, const char *text)
@@ -112,6 +87,14 @@ static void emit(int fd, struct safesock_line *line)
 	errno = saved;
 }
 
+/* The record as the one denial writer takes it. */
+static void denial_of(const struct safesock_record *r, struct safesock_denial *d)
+{
+	*d = (struct safesock_denial){ .layer = "", .learn = r->learn, .op = r->op, .host = r->host, .address = r->address,
+				       .port = r->port, .reason = r->reason, .rules = r->rules, .rules_length = r->rules_length,
+				       .policy = r->policy, .policy_length = r->policy_length, .origin = r->origin };
+}
+
 static void json_record(const struct safesock_record *r, int fd)
 {
 	struct safesock_line line = { .length = 0 };
@@ -143,18 +126,44 @@ static void json_record(const struct safesock_record *r, int fd)
 		safesock_line_add(&line, ",\"mode\":\"learn\"");
 	/* SPEC: a decision names its rules, or "default" when none matched. */
 	safesock_line_add(&line, ",\"rules\":[");
-	for (size_t i = 0; i < r->rule_count; i++) {
-		if (i > 0)
+	for (size_t i = 0, start = 0; i < r->rules_length; i++) {
+		if (r->rules[i] != '\0')
+			continue;
+		if (start > 0)
 			safesock_line_add(&line, ",");
-		add_json_string(&line, r->rules[i]);
+		add_json_string(&line, r->rules + start);
+		start = i + 1;
 	}
-	if (r->rule_count == 0 && r->reason == NULL)
+	if (r->rules_length == 0 && r->reason == NULL)
 		safesock_line_add(&line, "\"default\"");
 	safesock_line_add(&line, "]");
 	if (r->reason) {
 		safesock_line_add(&line, ",\"reason\":");
 		add_json_string(&line, r->reason);
 	}
+	struct safesock_denial d;
+	denial_of(r, &d);
+	/* Written in place, escaped as they go (line.json): their words are
+	 * printable ASCII, or they are not written at all. */
+	size_t mark = line.length;
+	safesock_line_add(&line, ",\"policy\":\"");
+	line.json = 1;
+	size_t start = line.length;
+	safesock_denial_policy(&line, &d);
+	line.json = 0;
+	if (line.length == start)
+		line.length = mark;
+	else
+		safesock_line_add(&line, "\"");
+	mark = line.length;
+	safesock_line_add(&line, ",\"explain\":\"");
+	line.json = 1;
+	int explained = !r->allowed && safesock_denial_explain(&line, &d);
+	line.json = 0;
+	if (explained)
+		safesock_line_add(&line, "\"");
+	else
+		line.length = mark;
 	safesock_line_add(&line, "}");
 	/* A record cut short by the buffer is no JSON: drop it, say so. */
 	if (line.length >= sizeof line.text - 2)
@@ -173,31 +182,10 @@ void safesock_report(const struct safesock_record *r)
 	}
 	if (r->allowed)
 		return; /* without a log only denials are said */
+	struct safesock_denial d;
+	denial_of(r, &d);
 	struct safesock_line line = { .length = 0 };
-	safesock_line_add(&line, r->learn ? "safesock: learn: would deny " : "safesock: permission denied for ");
-	/* SPEC: "permission denied for host H port P"; other ops name themselves. */
-	int connect = strcmp(r->op, "connect") == 0 && r->host[0] != '\0';
-	if (!connect)
-		safesock_line_add(&line, r->op);
-	if (r->host[0] != '\0') {
-		safesock_line_add(&line, connect ? "host " : " of host ");
-		safesock_line_add(&line, r->host);
-	}
-	if (r->port >= 0) {
-		safesock_line_add(&line, " port ");
-		safesock_line_add_uint(&line, (uint64_t)r->port);
-	}
-	safesock_line_add(&line, " (");
-	for (size_t i = 0; i < r->rule_count; i++) {
-		if (i > 0)
-			safesock_line_add(&line, ", ");
-		safesock_line_add(&line, r->rules[i]);
-	}
-	if (r->reason)
-		safesock_line_add(&line, r->reason);
-	else if (r->rule_count == 0)
-		safesock_line_add(&line, "default");
-	safesock_line_add(&line, ")");
+	safesock_denial_line(&line, &d);
 	emit(STDERR_FILENO, &line);
 }
 

@@ -12,8 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "safesock_denial.h"
+
 #define SAFESOCK_RECORD_RULES 8
 #define SAFESOCK_RULE_TEXT 300
+#define SAFESOCK_POLICY_TEXT 512
 
 struct safesock_record {
 	const char *op;      /* connect, sendto, sendmsg, sendmmsg, resolve, service, bind, listen, getpeername */
@@ -23,8 +26,14 @@ struct safesock_record {
 	int allowed;         /* only learn mode records allowed decisions */
 	int learn;           /* learn mode: a would-be denial, not enforced */
 	const char *reason;  /* why, when no rule decided (no table, datagrams deny, ...) */
-	size_t rule_count;   /* the deciding rules, "FILE:LINE" */
-	char rules[SAFESOCK_RECORD_RULES][SAFESOCK_RULE_TEXT];
+	/* The deciding rules, "FILE:LINE" each ended by a NUL, and the
+	 * table's label (explain's words, NUL-separated), copied while the
+	 * table was held (verdict.c); lengths 0: none. */
+	size_t rules_length;
+	char rules[SAFESOCK_RECORD_RULES * SAFESOCK_RULE_TEXT];
+	size_t policy_length;
+	char policy[SAFESOCK_POLICY_TEXT];
+	const char *origin;  /* the program's origin, or NULL */
 };
 
 void safesock_report(const struct safesock_record *record);
@@ -35,12 +44,5 @@ void safesock_report_no_table(const char *fault);
 /* Opens the audit log named by SAFESOCK_LOG (state.c calls it at load). */
 void safesock_log_open(const char *path);
 
-struct safesock_line {
-	char text[2048];
-	size_t length;
-};
-void safesock_line_add(struct safesock_line *line, const char *text);
-void safesock_line_add_n(struct safesock_line *line, const char *text, size_t n);
-void safesock_line_add_uint(struct safesock_line *line, uint64_t value);
 
 #endif

@@ -146,7 +146,7 @@ int safesock_name_gate(const char *canonical, int port)
 			safesock_report_no_table(now.fault);
 			return refused(canonical, port, "no table") ? -1 : 0;
 		}
-		if (now.options.resolve != 0)
+		if (now.options.resolve == SAFESOCK_RESOLVE_OPEN)
 			return 0; /* resolve open: connect decides */
 		struct safesock_identity id = {
 			.text = (const uint8_t *)canonical, .text_length = (uint32_t)strlen(canonical),

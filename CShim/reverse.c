@@ -27,7 +27,7 @@ static int libc_may_ask(void)
 	if (safesock_state()->kernel)
 		return 1; /* the supervisor's DNS refuses what the policy does not allow */
 	struct safesock_current now;
-	return safesock_acquire(&now) == 0 && now.options.resolve != 0;
+	return safesock_acquire(&now) == 0 && now.options.resolve == SAFESOCK_RESOLVE_OPEN;
 }
 
 /* The address of an inet name (IPv4-mapped folded), as the name memory

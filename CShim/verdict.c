@@ -59,20 +59,35 @@ enum safesock_verdict safesock_deny(struct safesock_record *record)
 
 void safesock_record_rules(struct safesock_record *record, const struct safesock_current *now, const uint32_t *rules, size_t count)
 {
-	record->rule_count = 0;
+	record->rules_length = 0;
 	for (size_t i = 0; i < count && i < SAFESOCK_RECORD_RULES; i++) {
 		const char *file;
 		size_t file_length;
 		uint32_t line;
 		if (safesock_table_rule(now->table, now->length, rules[i], &file, &file_length, &line) != 0)
 			continue;
-		struct safesock_line text = { .length = 0 };
-		safesock_line_add_n(&text, file, file_length);
-		safesock_line_add(&text, ":");
-		safesock_line_add_uint(&text, line);
-		size_t n = text.length < SAFESOCK_RULE_TEXT - 1 ? text.length : SAFESOCK_RULE_TEXT - 1;
-		memcpy(record->rules[record->rule_count], text.text, n);
-		record->rules[record->rule_count++][n] = '\0';
+		/* FILE:LINE and its NUL, in a slot of at most SAFESOCK_RULE_TEXT. */
+		char digits[11];
+		size_t n = 0;
+		do {
+			digits[sizeof digits - 1 - n++] = (char)('0' + line % 10);
+			line /= 10;
+		} while (line > 0);
+		if (file_length > SAFESOCK_RULE_TEXT - 2 - n)
+			file_length = SAFESOCK_RULE_TEXT - 2 - n;
+		char *at = record->rules + record->rules_length;
+		memcpy(at, file, file_length);
+		at[file_length] = ':';
+		memcpy(at + file_length + 1, digits + sizeof digits - n, n);
+		at[file_length + 1 + n] = '\0';
+		record->rules_length += file_length + n + 2;
+	}
+	const char *label;
+	size_t label_length;
+	record->policy_length = 0;
+	if (safesock_table_label(now->table, now->length, &label, &label_length) == 0 && label_length <= sizeof record->policy) {
+		memcpy(record->policy, label, label_length);
+		record->policy_length = label_length;
 	}
 }
 
@@ -161,7 +176,8 @@ decide(const struct safesock_identity *first, int port, int type, struct safesoc
 	record.port = port;
 	record.allowed = record.learn = 0;
 	record.reason = NULL;
-	record.rule_count = 0;
+	record.rules_length = record.policy_length = 0;
+	record.origin = s->origin;
 
 	/* Decided on one table; made again if it was republished meanwhile. */
 	for (int attempt = 0; attempt < 8; attempt++) {

@@ -147,7 +147,9 @@ public enum CLI {
             Output.err("safesock \(command): \(path) has errors; \(consequence)")
             return nil
         }
-        return result.policy
+        var policy = result.policy
+        policy.label = [path] // `safesock explain PATH HOST PORT`
+        return policy
     }
 
     /// Parses a policy named on the command line, file or built-in.

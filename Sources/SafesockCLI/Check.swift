@@ -40,7 +40,7 @@ func check(_ arguments: ParsedArguments) -> Int32 {
             let o = result.policy.options
             let hostsPorts = result.policy.hasHostsPorts ? "\(allows) allow, \(result.policy.rules.count - allows) disallow"
                                                          : "no hosts ports section: denies everything"
-            Output.out("\(path): ok: \(hostsPorts); peername \(o.peername.rawValue), datagrams \(o.datagrams.rawValue), servers \(o.servers.rawValue), resolve \(o.resolve.rawValue), maxSockets \(o.maxSockets)")
+            Output.out("\(path): ok: \(hostsPorts); peername \(o.peername.rawValue), datagrams \(o.datagrams.rawValue), servers \(o.servers.rawValue), resolve \(o.resolve.rawValue), maxSockets \(o.maxSockets), privateNames \(o.privateNames.rawValue)")
         }
     }
     if arguments.has("--json") { Output.json(reports) }

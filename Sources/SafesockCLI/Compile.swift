@@ -90,7 +90,7 @@ func show(_ arguments: ParsedArguments) -> Int32 {
         Output.json(ShowJSON(
             format: TableLayout.version, generation: header.generation, length: table.bytes.count, checksum: "0x\(checksum)",
             options: ["peername": o.peername.rawValue, "datagrams": o.datagrams.rawValue, "servers": o.servers.rawValue,
-                      "resolve": o.resolve.rawValue, "maxSockets": String(o.maxSockets)],
+                      "resolve": o.resolve.rawValue, "maxSockets": String(o.maxSockets), "privateNames": o.privateNames.rawValue],
             hostsPorts: hostsPorts,
             rules: table.rules.map {
                 ShowJSON.RuleJSON(index: $0.index, action: $0.action.rawValue, host: $0.host,
@@ -111,6 +111,7 @@ func show(_ arguments: ParsedArguments) -> Int32 {
         servers    \(o.servers.rawValue)
         resolve    \(o.resolve.rawValue)
         maxSockets \(o.maxSockets)
+        privateNames \(o.privateNames.rawValue)
 
     """
     if hostsPorts {

@@ -21,6 +21,7 @@ enum PolicyChoice {
         .repeated("--profile", "NAME", "add a shipped profile's rules (`safesock profiles`); with no --policy, instead of the default"),
         .repeated("--allow", "HOST:PORTS", "allow HOST on PORTS (several with commas; IPv6 as [::1]:443); with no --policy, instead of the default"),
         .repeated("--deny", "HOST[:PORTS]", "disallow HOST (every port if none is named); wins over every allow"),
+        .flag("--allow-private-names", "let name rules reach loopback, private and metadata addresses (privateNames allow)"),
     ]
 
     /// The rules' file name in decisions and audit records: `command line:N`
@@ -36,9 +37,30 @@ enum PolicyChoice {
     /// profiles and rules of `arguments`. Problems are printed; nil when
     /// there is an error, after saying what `command` did not do.
     static func load(_ arguments: ParsedArguments, path: String?, for command: String, otherwise consequence: String) -> Policy? {
-        guard composes(arguments) else {
-            return CLI.usablePolicy(path ?? DefaultPolicy.name, for: command, otherwise: consequence)
+        let composed = composes(arguments) ? compose(arguments, path: path, for: command, otherwise: consequence)
+                                           : CLI.usablePolicy(path ?? DefaultPolicy.name, for: command, otherwise: consequence)
+        guard var policy = composed else { return nil }
+        if arguments.has("--allow-private-names") {
+            policy.options.privateNames = .allow
+            policy.optionsSet["privateNames"] = SourceLocation(file: commandLine, line: 0, column: 1)
         }
+        policy.label = label(arguments, path: path)
+        return policy
+    }
+
+    /// The arguments `safesock explain` takes to decide by the same policy.
+    static func label(_ arguments: ParsedArguments, path: String?) -> [String] {
+        var words: [String] = []
+        if let path { words += composes(arguments) ? ["--policy", path] : [path] }
+        for flag in ["--profile", "--deny", "--allow"] {
+            for value in arguments.values[flag] ?? [] { words += [flag, value] }
+        }
+        if words.isEmpty { words = [DefaultPolicy.name] }
+        if arguments.has("--allow-private-names") { words.append("--allow-private-names") }
+        return words
+    }
+
+    static func compose(_ arguments: ParsedArguments, path: String?, for command: String, otherwise consequence: String) -> Policy? {
         let allows = arguments.values["--allow"] ?? [], denies = arguments.values["--deny"] ?? []
         let profiles = arguments.values["--profile"] ?? []
         var sources: [Policy] = []
@@ -131,12 +153,17 @@ enum PolicyChoice {
 
     /// One policy from several: every rule of each; each option from the
     /// source that set it (two sources that set it differently are an
-    /// error). `masked`: no policy file was named, so `peername` is `mask`
-    /// unless a source sets it, as in the built-in default (HTTPS clients
-    /// such as CPython's ssl give up when getpeername fails).
+    /// error). `masked`: no policy file was named, so unless a source sets
+    /// them, as in the built-in default, `peername` is `mask` (HTTPS
+    /// clients such as CPython's ssl give up when getpeername fails) and
+    /// `privateNames` is `deny` (a name given on the command line never
+    /// leads to loopback, private or metadata addresses).
     static func merge(_ sources: [Policy], masked: Bool, for command: String, otherwise consequence: String) -> Policy? {
         var merged = Policy()
-        if masked { merged.options.peername = .mask }
+        if masked {
+            merged.options.peername = .mask
+            merged.options.privateNames = .deny
+        }
         var setBy: [String: (value: String, at: SourceLocation)] = [:]
         for source in sources {
             merged.rules += source.rules
@@ -162,6 +189,7 @@ enum PolicyChoice {
         case "datagrams": return options.datagrams.rawValue
         case "servers": return options.servers.rawValue
         case "resolve": return options.resolve.rawValue
+        case "privateNames": return options.privateNames.rawValue
         default: return String(options.maxSockets)
         }
     }
@@ -172,6 +200,7 @@ enum PolicyChoice {
         case "datagrams": options.datagrams = source.datagrams
         case "servers": options.servers = source.servers
         case "resolve": options.resolve = source.resolve
+        case "privateNames": options.privateNames = source.privateNames
         default: options.maxSockets = source.maxSockets
         }
     }

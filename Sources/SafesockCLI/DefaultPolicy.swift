@@ -23,9 +23,12 @@ public enum DefaultPolicy {
         disallow  *                  8118
 
     # Clients (curl, Python's ssl) call getpeername(2) for their own use
-    # and give up on an error: the peer is masked, not refused.
+    # and give up on an error: the peer is masked, not refused. A name
+    # rule added to this policy never leads to a loopback, private or
+    # cloud metadata address (the origin is exempt).
     section options
-        peername  mask
+        peername      mask
+        privateNames  deny
 
     """
 }

@@ -91,12 +91,20 @@ func explain(_ arguments: ParsedArguments) -> Int32 {
         ExplainJSON.Match(rule: $0.ref, action: $0.action.rawValue, host: $0.hostText, port: $0.portText)
     }
     if !policy.hasHostsPorts { report.reason = "the policy has no hosts ports section" }
+    if let special = decision.privateAddress {
+        report.reason = "\(special.range.reason): \(identities.first { if case .address = $0 { true } else { false } } ?? identities[0]) is \(special.description), and only name or glob rules allow it (allow it by address or block to reach it)"
+    }
     if arguments.has("--json") {
         Output.json(report)
     } else {
         var text = "\(decision.verdict.rawValue): \(identities[0]) port \(port)\n"
         if identities.count > 1 { text += "  known as: \(identities.map(\.description).joined(separator: ", "))\n" }
         if let reason = report.reason { text += "  \(reason)\n" }
+        let byAddress = identities.contains { if case .address = $0 { true } else { false } }
+        if decision.verdict == .allow, policy.options.privateNames == .deny, !byAddress,
+           !decision.allowMatches.contains(where: \.host.isWrittenAsAddress) {
+            text += "  privateNames deny: denied all the same where the name leads to a special address (loopback, private, metadata...)\n"
+        }
         if matched.isEmpty { text += "  no rule matched\n" }
         let hostWidth = max(4, matched.map { ruleWord($0.hostText).count }.max() ?? 0)
         let portWidth = max(4, matched.map { ruleWord($0.portText).count }.max() ?? 0)

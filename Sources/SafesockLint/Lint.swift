@@ -38,17 +38,24 @@ public enum Linter {
         .neverMatches: "To minimize the chances of incorrect configuration: a rule that matches nothing says something the policy does not do.",
         .coveredAllow: "Disallow always wins: an allow entirely inside a disallow can never allow anything.",
         .duplicate: "To minimize the chances of incorrect configuration: say each rule once.",
-        .rebinding: "A name is only as trustworthy as whoever answers for it: DNS can point an allowed name at your loopback, private or cloud metadata addresses (DNS rebinding). Disallow them.",
+        .rebinding: "A name is only as trustworthy as whoever answers for it: DNS can point an allowed name at your loopback, private or cloud metadata addresses (DNS rebinding). Set privateNames deny.",
     ]
 
     static let mailAndNews: [(UInt16, String)] = [(25, "SMTP"), (465, "SMTP"), (587, "SMTP"), (119, "NNTP"), (563, "NNTP")]
     static let redirecting: [(UInt16, String)] = [(21, "FTP"), (1080, "SOCKS"), (3128, "an HTTP proxy"), (8080, "an HTTP proxy"), (8118, "an HTTP proxy")]
-    /// Where a name must not be allowed to lead (DNS rebinding).
-    static let sensitiveBlocks: [(String, String)] = [
-        ("127.0.0.0/8", "loopback"), ("::1/128", "loopback"), ("10.0.0.0/8", "private"), ("172.16.0.0/12", "private"),
-        ("192.168.0.0/16", "private"), ("fc00::/7", "private"), ("169.254.0.0/16", "link-local and cloud metadata (169.254.169.254)"),
-        ("fe80::/10", "link-local"),
-    ]
+    /// Where a name must not be allowed to lead (DNS rebinding): the
+    /// decision's own table of special addresses, as blocks. The IPv4-mapped
+    /// and -compatible forms are left out: every enforcer folds them to the
+    /// IPv4 address, which its IPv4 row covers.
+    static let sensitiveBlocks: [(block: HostPattern, text: String, what: String)] = (0..<SpecialAddress.count).compactMap { i in
+        let b = SpecialAddress.block(i)
+        guard b.embedding != .mapped && b.embedding != .compatible,
+              let address = b.withBytes({ IPAddress(bytes: Array($0)) }) else { return nil }
+        let what = b.embedding == .none ? "\(b.range.name)" : "\(b.embedding.name)"
+        return (.block(address, bits: b.bits), "\(address)/\(b.bits)", what)
+    }
+    /// The order kinds are named in, most often meant first.
+    static let kindOrder = ["loopback", "private", "link-local", "cloud metadata", "shared (CGNAT)", "unspecified", "multicast", "reserved"]
 
     public static func lint(_ policy: Policy) -> [Finding] {
         var findings: [Finding] = []
@@ -96,15 +103,25 @@ public enum Linter {
                 findings.append(Finding(kind: .broadHost, location: rule.hostLocation, message: "\(rule.hostText) \(breadth)"))
             }
         }
-        // DNS rebinding: names allowed, sensitive addresses not disallowed.
-        if let byName = rules.first(where: { $0.action == .allow && isName($0.host) && !$0.port.ranges.isEmpty }) {
-            for (text, what) in sensitiveBlocks {
-                let block = blockPattern(text)
-                let closed = disallows.contains { covers($0.host, block) && isSubset([0...65535], of: $0.port.ranges) }
-                if !closed {
-                    findings.append(Finding(kind: .rebinding, location: byName.hostLocation,
-                                            message: "\(byName.hostText) is allowed by name but \(text) (\(what)) is not disallowed: add `disallow \(text) *`"))
+        // DNS rebinding: names allowed under privateNames allow, and special
+        // addresses not disallowed. One finding, whatever the number of blocks.
+        if policy.options.privateNames == .allow,
+           let byName = rules.first(where: { $0.action == .allow && isName($0.host) && !$0.port.ranges.isEmpty }) {
+            let open = sensitiveBlocks.filter { block in
+                !disallows.contains { covers($0.host, block.block) && isSubset([0...65535], of: $0.port.ranges) }
+            }
+            if !open.isEmpty {
+                func list(_ words: [String]) -> String {
+                    words.count < 2 ? words.joined() : words.dropLast().joined(separator: ", ") + " or " + words.last!
                 }
+                let kinds = kindOrder.filter { kind in open.contains { $0.what == kind } }
+                let forms = open.map(\.what).filter { !kindOrder.contains($0) }
+                let carried = forms.isEmpty ? "" : ", or their \(list(forms.reduce(into: []) { if !$0.contains($1) { $0.append($1) } })) forms"
+                let shown = (open.filter { !forms.contains($0.what) }.sorted { (kindOrder.firstIndex(of: $0.what) ?? 9) < (kindOrder.firstIndex(of: $1.what) ?? 9) }
+                             + open.filter { forms.contains($0.what) }).prefix(3).map(\.text).joined(separator: ", ")
+                let count = open.count == 1 ? "1 special block is" : "\(open.count) special blocks are"
+                findings.append(Finding(kind: .rebinding, location: byName.hostLocation,
+                                        message: "\(byName.hostText) is allowed by name, and DNS can point a name at \(list(kinds)) addresses\(carried) (\(count) not disallowed, among them \(shown)): set `privateNames deny` in section options"))
             }
         }
         return findings
@@ -131,11 +148,6 @@ public enum Linter {
         default:
             return false
         }
-    }
-
-    static func blockPattern(_ text: String) -> HostPattern {
-        let parts = text.split(separator: "/")
-        return .block(IPAddress(parsing: String(parts[0]))!, bits: Int(parts[1])!)
     }
 
     /// Why a host pattern is broad, or nil: a glob that covers everything,

@@ -27,14 +27,18 @@ public func safesockTableFaultReason(_ code: Int32) -> UnsafePointer<UInt8> {
 }
 
 /// 1 allow, 0 deny. Writes up to `capacity` deciding rule indexes to
-/// `rules` and their number to `written`; returns -1 (deny) when the table
-/// could not be read. Allocates nothing, takes no lock, makes no call.
+/// `rules` and their number to `written`, and the host kinds of the allow
+/// rules that matched to `allowKinds` (MatchResult.allowKinds); returns -1
+/// (deny) when the table could not be read. Allocates nothing, takes no
+/// lock, makes no call.
 @_cdecl("safesock_table_decide")
 public func safesockTableDecide(
     _ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int, _ port: UInt16,
-    _ rules: UnsafeMutablePointer<UInt32>?, _ capacity: Int, _ written: UnsafeMutablePointer<Int>?
+    _ rules: UnsafeMutablePointer<UInt32>?, _ capacity: Int, _ written: UnsafeMutablePointer<Int>?,
+    _ allowKinds: UnsafeMutablePointer<UInt32>?
 ) -> Int32 {
     written?.pointee = 0
+    allowKinds?.pointee = 0
     guard let table, length >= 0, count >= 0, capacity >= 0 else { return -1 }
     let out = UnsafeMutableBufferPointer(start: capacity > 0 ? rules : nil, count: rules == nil ? 0 : capacity)
     var decision = TableDecision(UnsafeRawBufferPointer(start: table, count: length), port: port, deciding: out)
@@ -44,6 +48,7 @@ public func safesockTableDecide(
     let result = decision.result
     written?.pointee = result.written
     if result.fault { return -1 }
+    allowKinds?.pointee = result.allowKinds
     return result.verdict.rawValue
 }
 
@@ -87,6 +92,41 @@ func identityInput(_ at: UnsafeRawPointer) -> IdentityInput {
                          isOrigin: at.load(fromByteOffset: identityOriginOffset, as: UInt8.self) != 0)
 }
 
+/// The `SpecialRange` code of an address (`family` 4 or 6, 16 bytes at
+/// `address`, network order; IPv4 in the first 4): 0 for a public one.
+@_cdecl("safesock_address_special")
+public func safesockAddressSpecial(_ family: UInt8, _ address: UnsafeRawPointer?) -> Int32 {
+    guard let address else { return Int32(SpecialRange.reserved.rawValue) }
+    return Int32(SpecialAddress.classify(family: family, UnsafeRawBufferPointer(start: address, count: family == 4 ? 4 : 16)).range.rawValue)
+}
+
+/// A static, NUL-terminated reason for a `safesock_address_special` code.
+@_cdecl("safesock_special_reason")
+public func safesockSpecialReason(_ code: Int32) -> UnsafePointer<UInt8> {
+    guard code > 0, code <= 255, let range = SpecialRange(rawValue: UInt8(code)) else { return SpecialRange.reserved.reason.utf8Start }
+    return range.reason.utf8Start
+}
+
+/// The policy's label (TableLayout.labelOffset): how `safesock explain`
+/// names it; length 0 when the table has none. 0 on success.
+@_cdecl("safesock_table_label")
+public func safesockTableLabel(
+    _ table: UnsafeRawPointer?, _ length: Int, _ text: UnsafeMutablePointer<UnsafePointer<UInt8>?>?,
+    _ textLength: UnsafeMutablePointer<Int>?
+) -> Int32 {
+    text?.pointee = nil
+    textLength?.pointee = 0
+    guard let table, length >= TableLayout.headerSize else { return -1 }
+    var v = TableView(UnsafeRawBufferPointer(start: table, count: length))
+    let h = TableHeader(&v)
+    guard h.labelLength > 0 else { return 0 }
+    let label = v.slice(h.stringsOffset + h.labelOffset, h.labelLength)
+    guard !v.fault, h.labelOffset + h.labelLength <= h.stringsLength else { return -1 }
+    text?.pointee = label.baseAddress
+    textLength?.pointee = label.count
+    return 0
+}
+
 /// The file and line of rule `index`, for audit records; 0 on success.
 @_cdecl("safesock_table_rule")
 public func safesockTableRule(
@@ -110,10 +150,11 @@ public func safesockTableRule(
 }
 
 /// The table's options, into `struct safesock_options` (CShim/safesock_match.h):
-/// peername, datagrams, servers, resolve (one byte each), maxSockets, flags.
+/// peername, datagrams, servers, resolve (one byte each), maxSockets,
+/// flags, privateNames (one byte) and three reserved bytes, left as they are.
 @_cdecl("safesock_table_options")
 public func safesockTableOptions(_ table: UnsafeRawPointer?, _ length: Int, _ out: UnsafeMutableRawPointer?) -> Int32 {
-    // Read per connect: only the six fields, not the whole header.
+    // Read per connect: only the seven fields, not the whole header.
     guard let table, let out, length >= TableLayout.headerSize else { return -1 }
     var v = TableView(UnsafeRawBufferPointer(start: table, count: length))
     out.storeBytes(of: v.u8(TableLayout.peernameOffset), toByteOffset: 0, as: UInt8.self)
@@ -122,5 +163,6 @@ public func safesockTableOptions(_ table: UnsafeRawPointer?, _ length: Int, _ ou
     out.storeBytes(of: v.u8(TableLayout.resolveOffset), toByteOffset: 3, as: UInt8.self)
     out.storeBytes(of: v.u32(TableLayout.maxSocketsOffset), toByteOffset: 4, as: UInt32.self)
     out.storeBytes(of: v.u32(TableLayout.flagsOffset), toByteOffset: 8, as: UInt32.self)
+    out.storeBytes(of: v.u8(TableLayout.privateNamesOffset), toByteOffset: 12, as: UInt8.self)
     return v.fault ? -1 : 0
 }

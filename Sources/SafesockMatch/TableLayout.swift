@@ -21,6 +21,7 @@ public enum TableLayout {
     public static let resolveOffset = 43
     public static let maxSocketsOffset = 44
     public static let flagsOffset = 48
+    public static let privateNamesOffset = 52
     public static let rulesOffset = 56
     public static let rangesOffset = 64
     public static let listsOffset = 72
@@ -32,6 +33,10 @@ public enum TableLayout {
     public static let cidr4MaskOffset = 112
     public static let cidr6MaskOffset = 120
     public static let hashTablesOffset = 144
+    /// The policy's label (offset and length in the string pool): explain's
+    /// arguments that name the policy, separated by NUL bytes, for denial
+    /// lines and records.
+    public static let labelOffset = 204
     public static let hashTableDescriptorSize = 12
 
     /// Flag bit: the policy has a `hosts ports` section.
@@ -42,6 +47,16 @@ public enum TableLayout {
     public static let fileSize = 8
     public static let slotSize = 16
     public static let emptySlot: UInt32 = 0xFFFF_FFFF
+}
+
+/// The options' byte values. Written out here, never taken from a Swift
+/// enum's case order, so reordering a `case` cannot change the format;
+/// CShim reads them as the SAFESOCK_OPTION_* names of safesock_match.h.
+public enum OptionCode {
+    public static let peernameDeny: UInt8 = 0, peernameMask: UInt8 = 1, peernameAllow: UInt8 = 2
+    /// `datagrams`, `servers` and `privateNames`.
+    public static let deny: UInt8 = 0, allow: UInt8 = 1
+    public static let resolveStrict: UInt8 = 0, resolveOpen: UInt8 = 1
 }
 
 /// The five hash tables, in header order.

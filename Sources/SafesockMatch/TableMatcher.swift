@@ -34,6 +34,10 @@ public struct MatchResult {
     public var truncated: Bool
     /// The table could not be read where it had to be: denied.
     public var fault: Bool
+    /// Bit `1 << kind` (`HostKindCode`) for every host kind of an allow
+    /// rule that matched: `privateNames deny` asks whether an address, a
+    /// block or the origin allowed, or only names and globs.
+    public var allowKinds: UInt32
 }
 
 public enum TableMatcher {
@@ -86,7 +90,7 @@ public struct TableDecision {
     public var result: MatchResult {
         let allow = d.anyAllow && !d.anyDisallow && !d.view.fault
         return MatchResult(verdict: allow ? .allow : .deny, written: min(d.count, d.out.count),
-                           truncated: d.truncated, fault: d.view.fault)
+                           truncated: d.truncated, fault: d.view.fault, allowKinds: d.allowKinds)
     }
 }
 
@@ -106,6 +110,9 @@ struct Decider {
     /// With anyPort: look for disallow rules instead of allow rules.
     var disallowOnly = false
     var disallowSeen = false
+    /// MatchResult.allowKinds. Complete when the verdict is allow: no allow
+    /// ends the walk early (`finished`).
+    var allowKinds: UInt32 = 0
 
     init(table: UnsafeRawBufferPointer, port: UInt16, out: UnsafeMutableBufferPointer<UInt32>) {
         var v = TableView(table)
@@ -241,6 +248,7 @@ struct Decider {
             return
         }
         guard portMatches(rule.firstRange, rule.rangeCount) else { return }
+        if rule.action == 0 { allowKinds |= 1 << UInt32(rule.hostKind & 31) }
         record(UInt32(index), disallow: rule.action == 1)
     }
 

@@ -7,7 +7,7 @@
 /// Why a table was refused.
 public enum TableFault: UInt8, Sendable {
     case tooShort = 1, badMagic, wrongVersion, badHeaderSize, lengthMismatch, badLength, checksumMismatch,
-         sectionOutOfBounds, badRule, badRange, badFile, badList, badSlot, badHashTable, badCidrMask
+         sectionOutOfBounds, badRule, badRange, badFile, badList, badSlot, badHashTable, badCidrMask, badLabel
 
     public var reason: StaticString {
         switch self {
@@ -26,6 +26,7 @@ public enum TableFault: UInt8, Sendable {
         case .badSlot: return "a hash slot is out of bounds"
         case .badHashTable: return "a hash table header is malformed"
         case .badCidrMask: return "a CIDR length mask is malformed"
+        case .badLabel: return "the policy label is out of bounds"
         }
     }
 }
@@ -126,6 +127,7 @@ public struct TableHeader {
     public var peername: UInt8 = 0, datagrams: UInt8 = 0, servers: UInt8 = 0, resolve: UInt8 = 0
     public var maxSockets: UInt32 = 0
     public var flags: UInt32 = 0
+    public var privateNames: UInt8 = 0
     public var rulesOffset = 0, ruleCount = 0
     public var rangesOffset = 0, rangeCount = 0
     public var listsOffset = 0, listWords = 0
@@ -134,6 +136,7 @@ public struct TableHeader {
     public var originList = 0, allHostsList = 0, unindexedList = 0
     public var cidr4Mask: UInt64 = 0
     public var cidr6Mask: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    public var labelOffset = 0, labelLength = 0
 
     public init(_ view: inout TableView) {
         typealias L = TableLayout
@@ -145,6 +148,7 @@ public struct TableHeader {
         resolve = v.u8(L.resolveOffset)
         maxSockets = v.u32(L.maxSocketsOffset)
         flags = v.u32(L.flagsOffset)
+        privateNames = v.u8(L.privateNamesOffset)
         rulesOffset = Int(v.u32(L.rulesOffset)); ruleCount = Int(v.u32(L.rulesOffset + 4))
         rangesOffset = Int(v.u32(L.rangesOffset)); rangeCount = Int(v.u32(L.rangesOffset + 4))
         listsOffset = Int(v.u32(L.listsOffset)); listWords = Int(v.u32(L.listsOffset + 4))
@@ -155,6 +159,7 @@ public struct TableHeader {
         unindexedList = Int(v.u32(L.unindexedListOffset))
         cidr4Mask = v.u64(L.cidr4MaskOffset)
         cidr6Mask = (v.u64(L.cidr6MaskOffset), v.u64(L.cidr6MaskOffset + 8), v.u64(L.cidr6MaskOffset + 16))
+        labelOffset = Int(v.u32(L.labelOffset)); labelLength = Int(v.u32(L.labelOffset + 4))
     }
 
     public func hasCidrLength(family: UInt8, _ bits: Int) -> Bool {
@@ -230,6 +235,7 @@ public enum TableValidator {
         func inStrings(_ offset: Int, _ length: Int) -> Bool {
             offset >= 0 && length >= 0 && offset <= h.stringsLength && length <= h.stringsLength - offset
         }
+        guard inStrings(h.labelOffset, h.labelLength) else { return .badLabel }
         for f in 0..<h.fileCount {
             let at = h.filesOffset + f * L.fileSize
             guard inStrings(Int(v.u32(at)), Int(v.u32(at + 4))) else { return .badFile }

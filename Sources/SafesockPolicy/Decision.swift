@@ -1,6 +1,11 @@
-// Decision: SPEC section 2, the reference the compiled table must agree with.
-// Allowed iff some allow rule matches (any identity, the port) and no
-// disallow rule does; order never matters; no match means deny.
+// Decision: the reference the compiled table must agree with
+// (docs/policy-language.md, "How a connection is decided"). Allowed iff
+// some allow rule matches (any identity, the port) and no disallow rule
+// does; order never matters; no match means deny. Under `privateNames
+// deny`, an allow that reaches a special address only through name or
+// glob rules is denied, unless the destination is the origin.
+
+import SafesockMatch
 
 public enum Verdict: String, Sendable, Codable {
     case allow, deny
@@ -23,6 +28,9 @@ public struct Decision: Hashable, Sendable {
     public var allowMatches: [Rule]
     /// Every disallow rule that matched, in file order.
     public var disallowMatches: [Rule]
+    /// Set when `privateNames deny` turned the allow rules' verdict into a
+    /// deny: the special address's kind, and how it was carried.
+    public var privateAddress: SpecialKind?
 
     /// The rules that made the verdict: the disallows when any matched,
     /// else the allows; empty means `default`.
@@ -42,7 +50,47 @@ extension Policy {
         let matched = rules.filter(matches)
         let allows = matched.filter { $0.action == .allow }
         let disallows = matched.filter { $0.action == .disallow }
-        let verdict: Verdict = !allows.isEmpty && disallows.isEmpty ? .allow : .deny
-        return Decision(verdict: verdict, allowMatches: allows, disallowMatches: disallows)
+        var decision = Decision(verdict: !allows.isEmpty && disallows.isEmpty ? .allow : .deny,
+                                allowMatches: allows, disallowMatches: disallows, privateAddress: nil)
+        if decision.verdict == .allow, options.privateNames == .deny,
+           !allows.contains(where: \.host.isWrittenAsAddress),
+           !destination.identities.contains(where: { origin != nil && $0 == origin }) {
+            for case .address(let address) in destination.identities where address.special.range != .none {
+                decision.verdict = .deny
+                decision.privateAddress = address.special
+                break
+            }
+        }
+        return decision
+    }
+}
+
+/// What SpecialAddress says of an address.
+public struct SpecialKind: Hashable, Sendable {
+    public var range: SpecialRange
+    public var embedding: AddressEmbedding
+
+    /// "loopback", "private (NAT64)".
+    public var description: String {
+        let name = "\(range.name)"
+        return embedding == .none ? name : "\(name) (\(embedding.name))"
+    }
+}
+
+extension IPAddress {
+    public var special: SpecialKind {
+        let kind = bytes.withUnsafeBytes { SpecialAddress.classify(family: isIPv4 ? 4 : 6, $0) }
+        return SpecialKind(range: kind.range, embedding: kind.embedding)
+    }
+}
+
+extension HostPattern {
+    /// An address, a block or the origin: `privateNames deny` lets these
+    /// reach a special address, and no name or glob.
+    public var isWrittenAsAddress: Bool {
+        switch self {
+        case .address, .block, .origin: return true
+        case .nothing, .name, .glob: return false
+        }
     }
 }

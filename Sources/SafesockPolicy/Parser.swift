@@ -300,7 +300,7 @@ struct ParserState {
     // MARK: options
 
     mutating func parseOption(_ key: Word, _ arguments: [Word], at: (Word) -> SourceLocation) {
-        let known = ["peername", "datagrams", "servers", "resolve", "maxSockets"]
+        let known = ["peername", "datagrams", "servers", "resolve", "maxSockets", "privateNames"]
         guard known.contains(key.text) else {
             error(at(key), "unknown option '\(key.text)' (known: \(known.joined(separator: ", ")))")
             return
@@ -326,6 +326,7 @@ struct ParserState {
         case "datagrams": if let v = choice(Options.Permission.self) { policy.options.datagrams = v } else { return }
         case "servers": if let v = choice(Options.Permission.self) { policy.options.servers = v } else { return }
         case "resolve": if let v = choice(Options.Resolve.self) { policy.options.resolve = v } else { return }
+        case "privateNames": if let v = choice(Options.Permission.self) { policy.options.privateNames = v } else { return }
         case "maxSockets":
             guard value.text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = UInt32(value.text),
                   n <= PolicyLimits.maxSockets else {

@@ -56,6 +56,10 @@ public struct Options: Hashable, Sendable {
     public var resolve: Resolve = .strict
     /// 0: no limit.
     public var maxSockets: UInt32 = 0
+    /// `deny`: a name rule never leads to a special address (loopback,
+    /// private, link-local, cloud metadata, CGNAT, ...; SpecialAddress).
+    /// A file that does not set it keeps the plugin's meaning, `allow`.
+    public var privateNames: Permission = .allow
 
     public init() {}
 }
@@ -71,6 +75,11 @@ public struct Policy: Hashable, Sendable {
     /// Where each option was set, by key; a key set nowhere has its default
     /// (policies composed on the command line merge by this).
     public var optionsSet: [String: SourceLocation] = [:]
+    /// How `safesock explain` names this policy, as its arguments
+    /// (`ci.cfg`; `--profile pypi --allow api.example.com:443`); the
+    /// compiler keeps them in the table, for denial lines and audit
+    /// records to say how to see why. Empty: unknown.
+    public var label: [String] = []
 
     public init() {}
 }

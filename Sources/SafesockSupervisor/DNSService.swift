@@ -13,6 +13,7 @@ import Glibc
 import Dispatch
 import Synchronization
 import SafesockKernel
+import SafesockMatch
 import SafesockPolicy
 
 final class DNSService: @unchecked Sendable {
@@ -197,7 +198,7 @@ final class DNSService: @unchecked Sendable {
         if question.qtype == 12 { return .reply(reversed(&question, name, size)) }
         guard !name.isEmpty, NameBook.plausible(name) else { return reply(5) }
         let pid = Int32(0)
-        if supervisor.optionValue(\.resolve) != 1 && !supervisor.namePossible(name) { // resolve strict, or no usable table
+        if supervisor.optionValue(\.resolve) != OptionCode.resolveOpen && !supervisor.namePossible(name) { // resolve strict, or no usable table
             supervisor.report(pid: pid, op: "resolve", host: name, destination: nil, rules: [],
                               reason: "resolve strict: no allow rule could match this name")
             return reply(5)

@@ -68,7 +68,7 @@ public final class KernelSupervisor: @unchecked Sendable {
         // namespace can be made (the tests try both; its reader is the user
         // who runs safesock, not the program).
         if ProcessInfo.processInfo.environment["SAFESOCK_NO_NAMESPACE"] != "1" { trap |= Int32(SAFESOCK_KERNEL_NAMESPACE) }
-        if peername != 2 || tables.published { trap |= Int32(SAFESOCK_KERNEL_TRAP_PEERNAME) }
+        if peername != UInt8(SAFESOCK_PEERNAME_ALLOW) || tables.published { trap |= Int32(SAFESOCK_KERNEL_TRAP_PEERNAME) }
         if requireNamespace { trap |= Int32(SAFESOCK_KERNEL_REQUIRE_NAMESPACE) }
         if tables.published { trap |= Int32(SAFESOCK_KERNEL_READ_ONLY_PUBLICATIONS) }
         return trap
@@ -256,7 +256,7 @@ public final class KernelSupervisor: @unchecked Sendable {
             // deny is answered as mask: the program learns nothing, and a
             // getpeername that fails makes Go's runtime wait for the
             // connect for ever (it takes a failure for a spurious wake-up).
-            if peername == 2 && inet { safesock_kernel_continue(listener, &call) } // reads, reaches nothing
+            if peername == UInt8(SAFESOCK_PEERNAME_ALLOW) && inet { safesock_kernel_continue(listener, &call) } // reads, reaches nothing
             else if inet { safesock_kernel_masked_peer(listener, &call) }
             else { safesock_kernel_continue(listener, &call) }
         default:
@@ -523,6 +523,43 @@ public final class KernelSupervisor: @unchecked Sendable {
         var layer = "kernel"
         var rules: [String]
         var reason: String?
+        var policy: String?
+        var explain: String?
+    }
+
+    /// The denial line, and the record's policy and explain fields, from
+    /// the one writer both enforcers use (safesock_denial.h).
+    func denialText(op: String, host: String?, destination: Destination?, rules: [String], reason: String?)
+        -> (line: String, policy: String?, explain: String?) {
+        let label: [UInt8] = table.withUnsafeBytes { t in
+            var text: UnsafePointer<CChar>?
+            var length = 0
+            guard safesock_table_label(t.baseAddress, t.count, &text, &length) == 0, let text else { return [] }
+            return Array(UnsafeRawBufferPointer(start: text, count: length))
+        }
+        let ruleBytes = Array(rules.map { $0 + "\0" }.joined().utf8)
+        let hostText = host ?? destination.map { "\($0.address)" } ?? ""
+        let address = destination.map { "\($0.address)" }
+        func text(_ line: inout safesock_line) -> String {
+            withUnsafeBytes(of: &line.text) { String(decoding: $0.prefix(line.length), as: UTF8.self) }
+        }
+        return op.withCString { op in hostText.withCString { host in (address ?? "").withCString { address in
+            (reason ?? "").withCString { because in (origin ?? "").withCString { origin in
+                ruleBytes.withUnsafeBufferPointer { r in label.withUnsafeBufferPointer { l in
+                    r.withMemoryRebound(to: CChar.self) { r in l.withMemoryRebound(to: CChar.self) { l in
+                        var d = safesock_denial(layer: "kernel: ", learn: learn ? 1 : 0, op: op, host: host,
+                                                address: destination == nil ? nil : address, port: Int32(destination.map { Int($0.port) } ?? -1),
+                                                reason: reason == nil ? nil : because, rules: r.baseAddress, rules_length: r.count,
+                                                policy: l.baseAddress, policy_length: l.count, origin: origin)
+                        var line = safesock_line(), words = safesock_line(), explain = safesock_line()
+                        safesock_denial_line(&line, &d)
+                        safesock_denial_policy(&words, &d)
+                        let explained = safesock_denial_explain(&explain, &d) == 1
+                        return (text(&line), words.length > 0 ? text(&words) : nil, explained ? text(&explain) : nil)
+                    } }
+                } }
+            } }
+        } } }
     }
 
     func report(_ call: safesock_kernel_call, _ destination: Destination?, rules: [String], reason: String?) {
@@ -534,13 +571,9 @@ public final class KernelSupervisor: @unchecked Sendable {
 
     /// One record (the DNS service reports refused names here too).
     func report(pid: Int32, op: String, host: String?, destination: Destination?, rules: [String], reason: String?) {
-        let because = reason ?? (rules.isEmpty ? "default" : rules.joined(separator: ", "))
+        let text = denialText(op: op, host: host, destination: destination, rules: rules, reason: reason)
         guard let log else {
-            var line = learn ? "safesock: kernel: learn: would deny " : "safesock: kernel: permission denied for "
-            if let destination { line += "host \(host ?? "\(destination.address)") port \(destination.port)" }
-            else if let host { line += "name \(host)" }
-            else { line += op }
-            say(line + " (\(because))")
+            say(text.line)
             return
         }
         var comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
@@ -548,7 +581,8 @@ public final class KernelSupervisor: @unchecked Sendable {
         let record = AuditRecord(time: (Date().timeIntervalSince1970 * 1000).rounded() / 1000, pid: pid, program: comm,
                                  op: op, host: host ?? "",
                                  addr: destination.map { "\($0.address)" }, port: destination?.port,
-                                 mode: learn ? "learn" : nil, rules: rules.isEmpty && reason == nil ? ["default"] : rules, reason: reason)
+                                 mode: learn ? "learn" : nil, rules: rules.isEmpty && reason == nil ? ["default"] : rules, reason: reason,
+                                 policy: text.policy, explain: text.explain)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var bytes = try? encoder.encode(record) else { return }

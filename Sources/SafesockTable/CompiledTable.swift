@@ -37,16 +37,7 @@ public struct CompiledTable: Sendable {
         }
     }
 
-    public var options: Options {
-        let h = header
-        var o = Options()
-        o.peername = Options.Peername.allCases[min(Int(h.peername), 2)]
-        o.datagrams = Options.Permission.allCases[min(Int(h.datagrams), 1)]
-        o.servers = Options.Permission.allCases[min(Int(h.servers), 1)]
-        o.resolve = Options.Resolve.allCases[min(Int(h.resolve), 1)]
-        o.maxSockets = h.maxSockets
-        return o
-    }
+    public var options: Options { Options(header: header) }
 
     public var rules: [TableRule] {
         bytes.withUnsafeBytes { raw in

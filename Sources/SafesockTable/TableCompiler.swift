@@ -298,6 +298,10 @@ struct TableBuilder {
             let bytes = Array(name.utf8)
             files += le32(UInt32(self.string(bytes))) + le32(UInt32(bytes.count))
         }
+        // Words separated by NUL bytes (no argument holds one); the one
+        // writer of denial lines quotes them (Sources/SafesockDecision/denial.c).
+        let labelBytes = Array(Array(policy.label.joined(separator: "\0").utf8).prefix(Int(UInt16.max)))
+        let label = labelBytes.isEmpty ? 0 : self.string(labelBytes)
 
         // Layout: header, then each section 8-aligned.
         var table = [UInt8](repeating: 0, count: TableLayout.headerSize)
@@ -328,11 +332,9 @@ struct TableBuilder {
         put(le32(UInt32(L.headerSize)), at: L.headerSizeOffset)
         put(le64(UInt64(table.count)), at: L.totalLengthOffset)
         put(le64(generation), at: L.generationOffset)
-        let o = policy.options
-        put([UInt8(Options.Peername.allCases.firstIndex(of: o.peername)!),
-             UInt8(Options.Permission.allCases.firstIndex(of: o.datagrams)!),
-             UInt8(Options.Permission.allCases.firstIndex(of: o.servers)!),
-             UInt8(Options.Resolve.allCases.firstIndex(of: o.resolve)!)], at: L.peernameOffset)
+        let o = policy.options, c = o.codes
+        put([c.peername, c.datagrams, c.servers, c.resolve], at: L.peernameOffset)
+        put([c.privateNames], at: L.privateNamesOffset)
         put(le32(o.maxSockets), at: L.maxSocketsOffset)
         put(le32(policy.hasHostsPorts ? L.flagHasHostsPorts : 0), at: L.flagsOffset)
         put(le32(rulesAt) + le32(UInt32(policy.rules.count)), at: L.rulesOffset)
@@ -340,6 +342,7 @@ struct TableBuilder {
         put(le32(listsAt) + le32(UInt32(lists.count)), at: L.listsOffset)
         put(le32(stringsAt) + le32(UInt32(self.strings.count)), at: L.stringsOffset)
         put(le32(filesAt) + le32(UInt32(self.fileNames.count)), at: L.filesOffset)
+        put(le32(UInt32(label)) + le32(UInt32(labelBytes.count)), at: L.labelOffset)
         put(le32(origin) + le32(allHosts) + le32(unindexed), at: L.originListOffset)
         put(le64(self.cidr4Mask) + le64(self.cidr6Mask[0]) + le64(self.cidr6Mask[1]) + le64(self.cidr6Mask[2]), at: L.cidr4MaskOffset)
         for (i, t) in tables.enumerated() {

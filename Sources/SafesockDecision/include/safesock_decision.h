@@ -28,7 +28,9 @@ enum safesock_socket_kind {
 struct safesock_decision {
 	int32_t allowed;     /* 1 allow, 0 deny */
 	const char *reason;  /* static text when no rule decided ("datagrams deny",
-	                        "servers deny", "table unreadable"), else NULL */
+	                        "servers deny", "table unreadable") or when
+	                        `privateNames deny` overruled the allow rules
+	                        in `rules`; else NULL */
 	uint32_t rules[SAFESOCK_DECISION_RULES]; /* deciding rule indexes */
 	uint32_t rule_count;
 };
@@ -39,7 +41,9 @@ struct safesock_decision {
  * their texts set; the core marks the ones equal to `origin` (canonical,
  * may be empty). The table must have passed safesock_table_check, and
  * `options` be its options. In order: not a stream and `datagrams deny`:
- * deny; then the table's rules (a disallow wins; no allow: deny).
+ * deny; then the table's rules (a disallow wins; no allow: deny); then,
+ * under `privateNames deny`, an allow that reaches a special address by
+ * a name or glob rule alone, not the origin: deny.
  */
 void safesock_decide(const void *table, size_t length, const struct safesock_options *options,
 		     struct safesock_identity *identities, size_t count, const char *origin, size_t origin_length,

@@ -31,11 +31,30 @@ _Static_assert(offsetof(struct safesock_identity, address) == 16, "identity layo
 int32_t safesock_table_check(const void *table, size_t length);
 const char *safesock_table_fault_reason(int32_t code);
 
+/* Host kinds of rules (the table's rule record), as bits of `allow_kinds`. */
+enum safesock_host_kind {
+	SAFESOCK_HOST_NOTHING = 0,
+	SAFESOCK_HOST_ORIGIN = 1,
+	SAFESOCK_HOST_NAME = 2,
+	SAFESOCK_HOST_GLOB = 3,
+	SAFESOCK_HOST_ADDRESS = 4,
+	SAFESOCK_HOST_BLOCK = 5,
+};
+
 /* 1 allow, 0 deny, -1 deny because the table could not be read. Writes up
- * to `capacity` deciding rule indexes. No allocation, no lock, no call. */
+ * to `capacity` deciding rule indexes, and to `allow_kinds` bit
+ * 1 << kind for each host kind of an allow rule that matched. No
+ * allocation, no lock, no call. */
 int32_t safesock_table_decide(const void *table, size_t length,
 			      const struct safesock_identity *identities, size_t count,
-			      uint16_t port, uint32_t *rules, size_t capacity, size_t *written);
+			      uint16_t port, uint32_t *rules, size_t capacity, size_t *written,
+			      uint32_t *allow_kinds);
+
+/* The kind of special address (SpecialAddress.swift): 0 for a public one,
+ * else a code for safesock_special_reason. `address` holds 16 bytes
+ * (IPv4 in the first 4), network order. */
+int32_t safesock_address_special(uint8_t family, const uint8_t *address);
+const char *safesock_special_reason(int32_t code);
 
 /* resolve strict: 1 when some allow rule could match one of the identities
  * at some port, 0 when none could, -1 when the table could not be read. */
@@ -48,17 +67,36 @@ int32_t safesock_table_name_possible(const void *table, size_t length,
 int32_t safesock_table_disallow_possible(const void *table, size_t length,
 					 const struct safesock_identity *identities, size_t count);
 
+/* The options' values (TableLayout.swift's OptionCode, the table's header).
+ * All-zero options are the most restrictive: no table, every option denies. */
+enum {
+	SAFESOCK_OPTION_DENY = 0, /* datagrams, servers, privateNames */
+	SAFESOCK_OPTION_ALLOW = 1,
+	SAFESOCK_PEERNAME_DENY = 0,
+	SAFESOCK_PEERNAME_MASK = 1,
+	SAFESOCK_PEERNAME_ALLOW = 2,
+	SAFESOCK_RESOLVE_STRICT = 0,
+	SAFESOCK_RESOLVE_OPEN = 1,
+};
+
 /* The table's `options` section. */
 struct safesock_options {
-	uint8_t peername;  /* 0 deny, 1 mask, 2 allow */
-	uint8_t datagrams; /* 0 deny, 1 allow */
-	uint8_t servers;   /* 0 deny, 1 allow */
-	uint8_t resolve;   /* 0 strict, 1 open */
+	uint8_t peername;      /* SAFESOCK_PEERNAME_* */
+	uint8_t datagrams;     /* SAFESOCK_OPTION_* */
+	uint8_t servers;       /* SAFESOCK_OPTION_* */
+	uint8_t resolve;       /* SAFESOCK_RESOLVE_* */
 	uint32_t max_sockets;
-	uint32_t flags;    /* bit 0: the policy has a hosts ports section */
+	uint32_t flags;        /* bit 0: the policy has a hosts ports section */
+	uint8_t private_names; /* SAFESOCK_OPTION_*: may a name rule lead to a special address */
+	uint8_t reserved[3];
 };
-_Static_assert(sizeof(struct safesock_options) == 12, "options layout");
+_Static_assert(sizeof(struct safesock_options) == 16, "options layout");
+_Static_assert(offsetof(struct safesock_options, private_names) == 12, "options layout");
 int32_t safesock_table_options(const void *table, size_t length, struct safesock_options *out);
+
+/* The policy's label: explain's words for it (`ci.cfg`, `--profile pypi`);
+ * length 0 when the table has none. 0 on success. */
+int32_t safesock_table_label(const void *table, size_t length, const char **text, size_t *text_length);
 
 /* The file and line of a rule; 0 on success. */
 int32_t safesock_table_rule(const void *table, size_t length, uint32_t rule,

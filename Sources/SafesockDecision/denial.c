@@ -1,0 +1,191 @@
+/*
+ * denial.c: the one writer of denial lines (safesock_denial.h says what
+ * they hold). Both enforcers call it, so a denial reads the same whoever
+ * made it.
+ */
+#include <string.h>
+
+#include "safesock_denial.h"
+
+void safesock_line_add_n(struct safesock_line *line, const char *text, size_t n)
+{
+	size_t room = sizeof line->text - 2 - line->length; /* keep room for "\n" */
+	if (line->json) {
+		for (size_t i = 0; i < n && room > 0; i++, room--) {
+			if ((text[i] == '"' || text[i] == '\\') && room > 1) {
+				line->text[line->length++] = '\\';
+				room--;
+			}
+			line->text[line->length++] = text[i];
+		}
+		return;
+	}
+	if (n > room)
+		n = room;
+	memcpy(line->text + line->length, text, n);
+	line->length += n;
+}
+
+/* Whether text added since `mark` may have been cut short. */
+static int full(const struct safesock_line *line)
+{
+	return line->length >= sizeof line->text - 2;
+}
+
+void safesock_line_add(struct safesock_line *line, const char *text)
+{
+	safesock_line_add_n(line, text, strlen(text));
+}
+
+void safesock_line_add_uint(struct safesock_line *line, uint64_t value)
+{
+	char digits[20];
+	size_t n = 0;
+	do {
+		digits[sizeof digits - 1 - n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value > 0);
+	safesock_line_add_n(line, digits + sizeof digits - n, n);
+}
+
+/* A word a POSIX shell reads back as itself: as it is when it holds only
+ * characters no shell treats specially, else in single quotes ('\'' for a
+ * quote). 0 without writing when it holds a control or non-ASCII byte,
+ * which a line on a terminal must not carry. */
+static int add_shell_word(struct safesock_line *line, const char *word, size_t n)
+{
+	int plain = n > 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)word[i];
+		if (c < 0x20 || c > 0x7e)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("@%+=:,./_-[]", c)))
+			plain = 0;
+	}
+	if (plain) {
+		safesock_line_add_n(line, word, n);
+		return 1;
+	}
+	safesock_line_add(line, "'");
+	for (size_t i = 0; i < n; i++) {
+		if (word[i] == '\'')
+			safesock_line_add(line, "'\\''");
+		else
+			safesock_line_add_n(line, word + i, 1);
+	}
+	safesock_line_add(line, "'");
+	return 1;
+}
+
+/* The label's words, each quoted, separated by blanks; 0 if one cannot be. */
+static int add_policy_words(struct safesock_line *line, const struct safesock_denial *d)
+{
+	size_t start = 0;
+	for (size_t i = 0; i <= d->policy_length; i++) {
+		if (i < d->policy_length && d->policy[i] != '\0')
+			continue;
+		if (start > 0)
+			safesock_line_add(line, " ");
+		if (!add_shell_word(line, d->policy + start, i - start))
+			return 0;
+		start = i + 1;
+	}
+	return 1;
+}
+
+/* Each writer below adds all of its text or, rolled back to `mark`, none:
+ * no buffer aside, as a signal handler's stack may be small. */
+void safesock_denial_policy(struct safesock_line *line, const struct safesock_denial *d)
+{
+	size_t mark = line->length;
+	if (d->policy && d->policy_length > 0 && (!add_policy_words(line, d) || full(line)))
+		line->length = mark;
+}
+
+int safesock_denial_explain(struct safesock_line *line, const struct safesock_denial *d)
+{
+	if (!d->policy || d->policy_length == 0 || d->port < 0 || !d->host || d->host[0] == '\0')
+		return 0;
+	size_t mark = line->length;
+	/* By address, with the name: the decision saw both (privateNames). */
+	int named = d->address && strcmp(d->address, d->host) != 0;
+	const char *first = named ? d->address : d->host;
+	safesock_line_add(line, "safesock explain ");
+	int ok = add_policy_words(line, d);
+	safesock_line_add(line, " ");
+	ok = ok && add_shell_word(line, first, strlen(first));
+	safesock_line_add(line, " ");
+	safesock_line_add_uint(line, (uint64_t)d->port);
+	if (ok && named) {
+		safesock_line_add(line, " --name ");
+		ok = add_shell_word(line, d->host, strlen(d->host));
+	}
+	if (ok && d->origin && d->origin[0] != '\0') {
+		safesock_line_add(line, " --origin ");
+		ok = add_shell_word(line, d->origin, strlen(d->origin));
+	}
+	if (!ok || full(line)) {
+		line->length = mark;
+		return 0;
+	}
+	return 1;
+}
+
+/* The rules, ", " between them. */
+static void add_rules(struct safesock_line *line, const struct safesock_denial *d)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < d->rules_length; i++) {
+		if (d->rules[i] != '\0')
+			continue;
+		if (start > 0)
+			safesock_line_add(line, ", ");
+		safesock_line_add_n(line, d->rules + start, i - start);
+		start = i + 1;
+	}
+}
+
+void safesock_denial_line(struct safesock_line *line, const struct safesock_denial *d)
+{
+	safesock_line_add(line, "safesock: ");
+	safesock_line_add(line, d->layer ? d->layer : "");
+	safesock_line_add(line, d->learn ? "learn: would deny " : "permission denied for ");
+	/* The plugin's words: "permission denied for host H port P"; other ops
+	 * name themselves. */
+	int host = d->host && d->host[0] != '\0';
+	int connect = strcmp(d->op, "connect") == 0 && host;
+	if (!connect)
+		safesock_line_add(line, d->op);
+	if (host) {
+		safesock_line_add(line, connect ? "host " : " of host ");
+		safesock_line_add(line, d->host);
+	}
+	if (d->port >= 0) {
+		safesock_line_add(line, " port ");
+		safesock_line_add_uint(line, (uint64_t)d->port);
+	}
+	safesock_line_add(line, " (");
+	int rules = d->rules && d->rules_length > 0;
+	if (d->reason) {
+		safesock_line_add(line, d->reason);
+		if (rules) { /* privateNames: these rules allowed the name, not the address */
+			safesock_line_add(line, "; ");
+			add_rules(line, d);
+			safesock_line_add(line, " allows the name, not the address");
+		}
+	} else if (rules) {
+		safesock_line_add(line, "disallowed by ");
+		add_rules(line, d);
+	} else {
+		safesock_line_add(line, "no rule allows it");
+	}
+	if (d->policy && d->policy_length > 0) {
+		safesock_line_add(line, "; policy ");
+		safesock_denial_policy(line, d);
+	}
+	safesock_line_add(line, ")");
+	size_t mark = line->length;
+	safesock_line_add(line, " \xe2\x80\x94 "); /* an em dash */
+	if (!safesock_denial_explain(line, d))
+		line->length = mark;
+}

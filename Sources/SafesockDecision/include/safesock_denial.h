@@ -1,0 +1,57 @@
+/*
+ * safesock_denial.h: the one writer of denial lines, for both enforcers
+ * (CShim/report.c, and the supervisor's Supervisor.swift). A denial line
+ * says what was refused, why, by which policy, and the command that shows
+ * why:
+ *
+ *   safesock: permission denied for host api.example.com port 443
+ *     (no rule allows it; policy ci.cfg) — safesock explain ci.cfg api.example.com 443
+ *
+ * (one line). Async-signal-safe: no stdio, no allocation; text is built
+ * in a caller's stack buffer.
+ */
+#ifndef SAFESOCK_DENIAL_H
+#define SAFESOCK_DENIAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct safesock_line {
+	char text[2048];
+	size_t length;
+	int json; /* escape `"` and `\` as text is added: the line is inside a JSON string */
+};
+void safesock_line_add(struct safesock_line *line, const char *text);
+void safesock_line_add_n(struct safesock_line *line, const char *text, size_t n);
+void safesock_line_add_uint(struct safesock_line *line, uint64_t value);
+
+struct safesock_denial {
+	const char *layer;   /* "" for the library, "kernel: " for the supervisor */
+	int learn;           /* learn mode: "would deny" */
+	const char *op;      /* connect, sendto, resolve, bind, getpeername, ... */
+	const char *host;    /* the name the program used, or the address; "" for none */
+	const char *address; /* canonical address text, or NULL */
+	int port;            /* -1: none */
+	const char *reason;  /* the decision's reason, or NULL */
+	const char *rules;   /* the deciding rules, "FILE:LINE", each ended by a NUL */
+	size_t rules_length; /* 0: none */
+	const char *policy;  /* the table's label: explain's words, NUL-separated */
+	size_t policy_length; /* 0: no label known */
+	const char *origin;  /* the program's origin, or NULL or "" */
+};
+
+/* The denial line, without its newline. Every text a program chose (its
+ * host) is written as it is; the explain command only when every word of
+ * it is printable ASCII. */
+void safesock_denial_line(struct safesock_line *line, const struct safesock_denial *d);
+
+/* The label as words a shell reads back ("--profile pypi"); nothing when
+ * there is none or it cannot be quoted. */
+void safesock_denial_policy(struct safesock_line *line, const struct safesock_denial *d);
+
+/* `safesock explain ...` for this denial; returns 0 and writes nothing when
+ * explain cannot judge it (no label, no port, no host), when a word is not
+ * printable ASCII, or when the line has no room for all of it. */
+int safesock_denial_explain(struct safesock_line *line, const struct safesock_denial *d);
+
+#endif
