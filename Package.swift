@@ -18,7 +18,8 @@ let package = Package(
         // The manual page's SECURITY advice, as findings on a model.
         .target(name: "SafesockLint", dependencies: ["SafesockPolicy", "SafesockMatch"]),
         // Model -> compiled table bytes, and reading a table back for `show`.
-        .target(name: "SafesockTable", dependencies: ["SafesockPolicy", "SafesockMatch"]),
+        // (And the decision core's verdict on a table, for the differential test.)
+        .target(name: "SafesockTable", dependencies: ["SafesockPolicy", "SafesockMatch", "SafesockDecision"]),
         // The shared-memory publication protocol, in C for its atomics; the
         // preload library compiles the same file (see the Makefile).
         .target(name: "SafesockPublication"),
@@ -43,7 +44,7 @@ let package = Package(
         // `make bench`: the matcher, compiler and table at 10 to 1,000,000 rules.
         .executableTarget(name: "safesock-bench", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch", "SafesockPublication"]),
         .testTarget(name: "SafesockPolicyTests", dependencies: ["SafesockPolicy", "SafesockMatch", "SafesockLint"]),
-        .testTarget(name: "SafesockTableTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch"],
+        .testTarget(name: "SafesockTableTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch", "SafesockDecision"],
                     exclude: ["Golden"]),
         .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI", "SafesockPolicy", "SafesockSupervisor"]),
         // Real processes under the real preload library (`make test` builds it).

@@ -140,7 +140,7 @@ public enum SpecialAddress {
             return (high ^ b.high) >> shift == 0
         }
         guard high == b.high else { return false }
-        return b.bits >= 128 || (low ^ b.low) >> UInt64(128 - b.bits) == 0
+        return b.bits >= 128 ? low == b.low : (low ^ b.low) >> UInt64(128 - b.bits) == 0
     }
 
     /// The kind of the address (`family` 4 or 6; `bytes` 4 or 16, network

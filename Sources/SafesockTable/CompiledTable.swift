@@ -2,6 +2,7 @@
 // and matcher the preload library uses. For `show`, `explain --table` and
 // the tests that hold the table to the model.
 
+import SafesockDecision
 import SafesockMatch
 import SafesockPolicy
 
@@ -96,5 +97,40 @@ public struct CompiledTable: Sendable {
             }
         }
         return (result.verdict == .allow ? .allow : .deny, out.prefix(result.written).map(Int.init), result.truncated)
+    }
+
+    /// The verdict of the one decision core both enforcers call
+    /// (safesock_decide) for a stream connect, and its reason: what the
+    /// library and the supervisor would decide with this table.
+    public func decideByCore(_ destination: Destination, origin: Identity?) -> (verdict: Verdict, reason: String?) {
+        let texts = destination.identities.map { Array($0.description.utf8) }
+        let joined = texts.flatMap { $0 }
+        let originText = Array((origin?.description ?? "").utf8)
+        var decision = safesock_decision()
+        bytes.withUnsafeBytes { table in
+            var options = safesock_options()
+            guard safesock_table_options(table.baseAddress, table.count, &options) == 0 else { return }
+            joined.withUnsafeBufferPointer { all in
+                var at = 0
+                var identities = destination.identities.enumerated().map { i, identity -> safesock_identity in
+                    var id = safesock_identity()
+                    id.text = all.baseAddress.map { $0 + at }
+                    id.text_length = UInt32(texts[i].count)
+                    at += texts[i].count
+                    if case .address(let a) = identity {
+                        id.family = a.isIPv4 ? 4 : 6
+                        withUnsafeMutableBytes(of: &id.address) { $0.copyBytes(from: a.bytes) }
+                    }
+                    return id
+                }
+                originText.withUnsafeBufferPointer { o in
+                    o.withMemoryRebound(to: CChar.self) { o in
+                        safesock_decide(table.baseAddress, table.count, &options, &identities, identities.count, o.baseAddress, o.count,
+                                        destination.port, SAFESOCK_KIND_STREAM, &decision)
+                    }
+                }
+            }
+        }
+        return (decision.allowed == 1 ? .allow : .deny, decision.reason.map { String(cString: $0) })
     }
 }

@@ -3,6 +3,7 @@
 
 import Foundation
 import SafesockLint
+import SafesockMatch
 import SafesockPolicy
 import Testing
 
@@ -53,27 +54,33 @@ func findings(_ text: String) -> [(Finding.Kind, Int, String)] {
         #expect(found[0].2 == "this allow can never allow: the disallow at p.cfg:2 covers it")
     }
 
-    @Test func rebindingUntilEverySensitiveBlockIsDisallowed() {
-        let open = findings("section hosts ports\n    allow www.x.com 443\n").filter { $0.0 == .rebinding }
-        #expect(open.count == 8)
-        #expect(open[0].2 == "www.x.com is allowed by name but 127.0.0.0/8 (loopback) is not disallowed: add `disallow 127.0.0.0/8 *`")
-        let closed = findings("""
-        section hosts ports
-            allow    www.x.com 443
-            disallow 127.0.0.0/8 *
-            disallow ::1 *
-            disallow 10.0.0.0/8 *
-            disallow 172.16.0.0/12 *
-            disallow 192.168.0.0/16 *
-            disallow fc00::/7 *
-            disallow 169.254.0.0/16 *
-            disallow fe80::/10 *
-        """)
-        #expect(closed.isEmpty, "\(closed)")
+    /// Under the plugin's meaning (privateNames allow), a name rule draws
+    /// one finding that names the special ranges DNS could point it at and
+    /// the fix; it is gone with `privateNames deny`, or once every special
+    /// block is disallowed on every port.
+    @Test func rebindingIsOneFindingUntilPrivateNamesDeny() {
+        let open = findings("section hosts ports\n    allow www.x.com 443\n    allow *.y.com 80\n").filter { $0.0 == .rebinding }
+        #expect(open.count == 1, "one finding, not one per block or per rule")
+        #expect(open.first?.1 == 2)
+        let text = open.first?.2 ?? ""
+        for word in ["www.x.com is allowed by name", "loopback", "private", "cloud metadata", "shared (CGNAT)", "NAT64", "6to4",
+                     "127.0.0.0/8", "set `privateNames deny` in section options"] {
+            #expect(text.contains(word), "\(word) in \(text)")
+        }
+        #expect(findings("section hosts ports\n    allow www.x.com 443\nsection options\n    privateNames deny\n").isEmpty)
+        // Every block of the decision's table disallowed: nothing left to say.
+        var every = "section hosts ports\n    allow www.x.com 443\n"
+        for i in 0..<SpecialAddress.count {
+            let b = SpecialAddress.block(i)
+            guard b.embedding != .mapped && b.embedding != .compatible, let a = b.withBytes({ IPAddress(bytes: Array($0)) }) else { continue }
+            every += "    disallow \(a)/\(b.bits) *\n"
+        }
+        #expect(findings(every).filter { $0.0 == .rebinding }.isEmpty, "\(findings(every))")
         // Addresses alone, and the origin, are no names a stranger's DNS can move.
         #expect(findings("section hosts ports\n    allow 192.0.2.7 443\n    allow $originSocketHost 8000\n").isEmpty)
-        // A block that covers only part of a sensitive range does not close it.
-        #expect(findings("section hosts ports\n    allow x.org 443\n    disallow 127.0.0.1 *\n").filter { $0.0 == .rebinding }.count == 8)
+        // A block that covers only part of a special range does not close it.
+        let partly = findings("section hosts ports\n    allow x.org 443\n    disallow 127.0.0.1 *\n").filter { $0.0 == .rebinding }
+        #expect(partly.count == 1 && partly[0].2.contains("127.0.0.0/8"))
     }
 
     @Test func theShippedHomeAndDefaultPoliciesAreSilent() throws {

@@ -159,12 +159,13 @@ import Testing
         ("datagrams yes", "2:15: error: bad value 'yes' for datagrams: expected one of deny, allow"),
         ("servers 1", "2:13: error: bad value '1' for servers: expected one of deny, allow"),
         ("resolve lazy", "2:13: error: bad value 'lazy' for resolve: expected one of strict, open"),
+        ("privateNames no", "2:18: error: bad value 'no' for privateNames: expected one of deny, allow"),
         ("maxSockets -1", "2:16: error: bad value '-1' for maxSockets: expected a whole number from 0 (no limit) to 1048576"),
         ("maxSockets 99999999", "2:16: error: bad value '99999999' for maxSockets: expected a whole number from 0 (no limit) to 1048576"),
-        ("colour blue", "2:5: error: unknown option 'colour' (known: peername, datagrams, servers, resolve, maxSockets)"),
+        ("colour blue", "2:5: error: unknown option 'colour' (known: peername, datagrams, servers, resolve, maxSockets, privateNames)"),
         ("peername", "2:5: error: option 'peername' needs a value"),
         ("peername deny mask", "2:5: error: an option line is KEY VALUE; 'peername' has 2 values"),
-        ("allow * 80", "2:5: error: unknown option 'allow' (known: peername, datagrams, servers, resolve, maxSockets)"),
+        ("allow * 80", "2:5: error: unknown option 'allow' (known: peername, datagrams, servers, resolve, maxSockets, privateNames)"),
     ])
     func badOptions(line: String, expected: String) {
         #expect(diagnosticLines(parse("section options\n    " + line)) == [expected])

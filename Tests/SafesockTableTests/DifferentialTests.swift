@@ -1,5 +1,7 @@
 // Differential: the table matcher and the decision model agree, verdict and
-// deciding rules, on 100,000 random (policy, destination) pairs.
+// deciding rules, on 100,000 random (policy, destination) pairs; and the
+// decision core on the same table (privateNames among its options) agrees
+// with the model's verdict.
 
 import SafesockPolicy
 import SafesockTable
@@ -8,10 +10,11 @@ import Testing
 @Suite struct DifferentialTests {
     @Test func tableAgreesWithModel() throws {
         var rng = SeededGenerator(seed: 0xD1FF_0004)
-        var pairs = 0, allowed = 0, deniedByRule = 0, disagreements: [String] = []
+        var pairs = 0, allowed = 0, deniedByRule = 0, deniedByPrivateNames = 0, disagreements: [String] = []
         let origin = Identity(host: "origin.test")
         while pairs < 100_000 {
-            let text = randomPolicyText(&rng)
+            var text = randomPolicyText(&rng)
+            if Bool.random(using: &rng) { text += "section options\n    privateNames deny\n" }
             let policy = parsedPolicy(text)
             let table = try compiled(policy)
             for _ in 0..<50 {
@@ -24,18 +27,25 @@ import Testing
                 let model = policy.decide(destination, origin: origin)
                 let fromTable = table.decide(destination, origin: origin, capacity: 64)
                 let tableRefs = Set(fromTable.deciding.map { policy.rules[$0].ref })
-                if model.verdict != fromTable.verdict || Set(model.deciding) != tableRefs || fromTable.truncated {
+                let core = table.decideByCore(destination, origin: origin)
+                // The matcher alone knows no options: compare it with the
+                // rules' verdict, before privateNames.
+                let byRules: Verdict = model.privateAddress != nil ? .allow : model.verdict
+                if byRules != fromTable.verdict || Set(model.deciding) != tableRefs || fromTable.truncated || core.verdict != model.verdict
+                    || (core.reason?.hasPrefix("privateNames deny") ?? false) != (model.privateAddress != nil) {
                     if disagreements.count < 5 {
-                        disagreements.append("\(text)\n\(identities) port \(destination.port): model \(model.verdict) \(model.deciding), table \(fromTable.verdict) \(tableRefs.sorted())")
+                        disagreements.append("\(text)\n\(identities) port \(destination.port): model \(model.verdict) \(model.deciding), table \(fromTable.verdict) \(tableRefs.sorted()), core \(core)")
                     }
                 }
                 if model.verdict == .allow { allowed += 1 }
                 if !model.disallowMatches.isEmpty { deniedByRule += 1 }
+                if model.privateAddress != nil { deniedByPrivateNames += 1 }
                 pairs += 1
             }
         }
         #expect(disagreements.isEmpty, "\(disagreements.joined(separator: "\n\n"))")
-        #expect(allowed > 5_000 && deniedByRule > 5_000, "allowed \(allowed), denied by a rule \(deniedByRule)")
+        #expect(allowed > 5_000 && deniedByRule > 5_000 && deniedByPrivateNames > 1_000,
+                "allowed \(allowed), denied by a rule \(deniedByRule), by privateNames \(deniedByPrivateNames)")
     }
 
     @Test func portPatternsBecomeRanges() {

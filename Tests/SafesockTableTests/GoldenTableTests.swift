@@ -1,6 +1,8 @@
-// Golden table: the page's example compiles to exactly the bytes in
-// Golden/page-example.hex, and those bytes read, by hand at the offsets
-// docs/table-format.md gives, as the policy says. A layout change must
+// Golden tables: the page's example compiles to exactly the bytes in
+// Golden/page-example.hex, and a policy that sets every option away from
+// its default, with a label, to Golden/options-example.hex; those bytes
+// read, by hand at the offsets docs/table-format.md gives, as the policy
+// says. A layout change must
 // change the doc, TableLayout.swift and this file together.
 // To regenerate after a deliberate change: SAFESOCK_UPDATE_GOLDEN=1 make test.
 
@@ -9,7 +11,8 @@ import SafesockPolicy
 import SafesockTable
 import Testing
 
-let goldenPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/page-example.hex").path
+let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden").path
+let goldenPath = "\(goldenDirectory)/page-example.hex"
 
 let pageExample = """
 section hosts ports
@@ -50,6 +53,8 @@ func hex(_ bytes: [UInt8]) -> String {
         #expect(u64(32) == 1, "generation")
         #expect(Array(table[40..<44]) == [0, 0, 0, 0], "peername deny, datagrams deny, servers deny, resolve strict")
         #expect(u32(48) == 1, "has a hosts ports section")
+        #expect(table[52] == 1, "privateNames allow: a file that does not set it keeps the plugin's meaning")
+        #expect(Array(table[53..<56]) == [0, 0, 0] && u64(204) == 0, "no label: compiled from a model, not a command line")
         #expect(u32(60) == 4, "four rules")
         for section in [56, 64, 72, 80, 88] { #expect(u32(section) % 8 == 0 && u32(section) >= 256) }
     }
@@ -84,5 +89,47 @@ func hex(_ bytes: [UInt8]) -> String {
         let list = u32(occupied + 12)
         let words: [Int] = (0..<3).map { u32(lists + (list + $0) * 4) }
         #expect(words == [2, 2, 3])
+    }
+}
+
+/// Every option set away from its default (the codes of TableLayout's
+/// OptionCode), and a label of two words.
+@Suite struct OptionsGoldenTableTests {
+    static let text = """
+    section hosts ports
+        allow 10.0.0.0/8 443
+    section options
+        peername      allow
+        datagrams     allow
+        servers       allow
+        resolve       open
+        maxSockets    7
+        privateNames  deny
+    """
+    let table: [UInt8] = {
+        var policy = parsedPolicy(text, name: "options.cfg")
+        policy.label = ["--profile", "pypi"]
+        return try! TableCompiler.compile(policy)
+    }()
+
+    func u32(_ at: Int) -> Int { Int(table[at]) | Int(table[at + 1]) << 8 | Int(table[at + 2]) << 16 | Int(table[at + 3]) << 24 }
+
+    @Test func bytesAreTheGoldenOnes() throws {
+        let path = "\(goldenDirectory)/options-example.hex"
+        if ProcessInfo.processInfo.environment["SAFESOCK_UPDATE_GOLDEN"] == "1" {
+            try hex(table).write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let golden = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(hex(table) == golden, "the table layout changed: update docs/table-format.md and the golden file together")
+    }
+
+    @Test func optionsReadAsDocumented() {
+        #expect(Array(table[40..<44]) == [2, 1, 1, 1], "peername allow, datagrams allow, servers allow, resolve open")
+        #expect(u32(44) == 7, "maxSockets")
+        #expect(table[52] == 0, "privateNames deny")
+        let label = u32(204), length = u32(208)
+        #expect(length == 14)
+        #expect(Array(table[(u32(80) + label)..<(u32(80) + label + length)]) == Array("--profile\0pypi".utf8))
+        #expect(try! CompiledTable(validating: table).options == parsedPolicy(Self.text, name: "options.cfg").options)
     }
 }

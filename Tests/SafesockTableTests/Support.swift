@@ -34,6 +34,8 @@ let destinationHosts = [
     "a.example.com.evil", "x.org", "y.org", "a.x.org", "10.1.2.3", "10.1.3.3", "10.9.9.9", "11.0.0.1", "192.0.2.1",
     "192.0.2.200", "::1", "2001:db8::5", "2001:db8::4", "2001:db9::1", "fd00::5", "::ffff:10.1.2.3", "origin.test",
     "0x0a.1.2.3", "a.example.com", "aexample.com", "a", "",
+    // Special addresses, some carried in IPv6 (privateNames).
+    "127.0.0.5", "169.254.169.254", "100.64.1.1", "64:ff9b::a01:203", "2002:a01:203::1", "8.8.8.8", "64:ff9b::808:808",
 ]
 let destinationPorts: [UInt16] = [0, 1, 10, 20, 29, 79, 80, 81, 443, 800, 999, 1000, 1024, 1025, 2000, 2001, 8080, 65535]
 
