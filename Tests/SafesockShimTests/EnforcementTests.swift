@@ -290,4 +290,79 @@ section hosts ports
         #expect(overProfile.status == 7, "\(overProfile)")
         #expect(web.accepted == 1 && other.accepted == 0)
     }
+
+    /// The special ranges a name may not lead to, each with a name for it
+    /// in the test's hosts file; `public` is the control.
+    static let specialNames: [(name: String, address: String)] = [
+        ("loop", "127.0.0.9"), ("ten", "10.0.0.1"), ("meta", "169.254.169.254"), ("cgnat", "100.64.0.1"),
+        ("nat64", "64:ff9b::a00:1"), ("sixtofour", "2002:a00:1::1"), ("ula", "fd00::1"), ("teredo", "2001:0:1:2::f5ff:fffe"),
+        ("mapped", "::ffff:10.0.0.2"), ("public", "1.2.3.4"),
+    ]
+
+    /// privateNames: inside a network namespace of the test's own, each
+    /// special address (loopback, private, metadata, CGNAT, and IPv4
+    /// carried by NAT64, 6to4, Teredo and IPv4-mapped) is on the loopback
+    /// with a listener, and an allowed name points at it. Under a policy
+    /// of command-line rules (privateNames deny) curl reaches none of them
+    /// and does reach the public control; with an address rule for each,
+    /// a policy file that does not set the option (the plugin's meaning),
+    /// or the name as the origin, it reaches them. Counted at the
+    /// listeners; under the library and `--kernel`, as root and as nobody.
+    @Test(arguments: [(false, RunAs.root), (false, RunAs.nobody), (true, RunAs.root), (true, RunAs.nobody)])
+    func namesNeverReachSpecialAddresses(kernel: Bool, user: RunAs) throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        let port = 8443
+        let names = Self.specialNames
+        try (["127.0.0.1 localhost"] + names.map { "\($0.address) \($0.name).good.test" }).joined(separator: "\n")
+            .appending("\n").write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+        try "section hosts ports\n    allow *.good.test \(port)\n".write(toFile: "\(dir)/plugin.cfg", atomically: true, encoding: .utf8)
+        chmod("\(dir)/plugin.cfg", 0o644)
+        // The listener's addresses: a mapped address arrives at its IPv4 one.
+        let listening = names.map { $0.address.hasPrefix("::ffff:") ? String($0.address.dropFirst(7)) : $0.address }
+        let byAddress = names.filter { $0.name != "public" }.map { n -> String in
+            n.address.contains(":") && !n.address.hasPrefix("::ffff:") ? "--allow [\(n.address)]:\(port)" : "--allow \(n.address.replacingOccurrences(of: "::ffff:", with: "")):\(port)"
+        }.joined(separator: " ")
+        let who = user == .nobody ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : ""
+        let safesock = "\(who)\(safesockBinary) run \(kernel ? "--kernel " : "")"
+        let script = """
+        set -e
+        ip link set lo up
+        \(listening.filter { !$0.contains(":") && !$0.hasPrefix("127.") }.map { "ip addr add \($0)/32 dev lo" }.joined(separator: "\n"))
+        \(listening.filter { $0.contains(":") }.map { "ip -6 addr add \($0)/128 dev lo nodad" }.joined(separator: "\n"))
+        mount --bind "\(dir)/hosts" /etc/hosts
+        /usr/bin/python3.11 "\(packageRoot)/Tests/programs/counting_listener.py" \(port) "\(dir)/counts" \(listening.joined(separator: " ")) > "\(dir)/ready" &
+        listener=$!
+        for i in $(seq 100); do [ -s "\(dir)/ready" ] && break; sleep 0.1; done
+        set +e
+        fetch() { phase=$1; name=$2; shift 2; "$@" -- /usr/bin/curl -sS --max-time 10 "http://$name.good.test:\(port)/" > /dev/null 2>> "\(dir)/stderr"; echo "$phase $name $?"; }
+        for n in \(names.map(\.name).joined(separator: " ")); do
+            fetch names $n \(safesock)--allow '*.good.test:\(port)'
+            fetch addressed $n \(safesock)--allow '*.good.test:\(port)' \(byAddress)
+            fetch plugin $n \(safesock)--policy "\(dir)/plugin.cfg"
+        done
+        fetch origin ten \(safesock)--allow '*.good.test:\(port)' --origin ten.good.test
+        kill $listener
+        cat "\(dir)/counts"
+        """
+        let r = try run("/usr/bin/unshare", ["-m", "-n", "--", "/bin/sh", "-c", script])
+        let stderr = (try? String(contentsOfFile: "\(dir)/stderr", encoding: .utf8)) ?? ""
+        var status: [String: String] = [:], counts: [String: Int] = [:]
+        for line in r.stdout.split(separator: "\n") {
+            let words = line.split(separator: " ").map(String.init)
+            if words.count == 3 { status["\(words[0]) \(words[1])"] = words[2] }
+            if words.count == 2, let n = Int(words[1]) { counts[words[0]] = n }
+        }
+        for (n, address) in zip(names, listening) {
+            let special = n.name != "public"
+            #expect(status["names \(n.name)"] == (special ? "7" : "0"), "\(n.name) under names only: \(r) \(stderr)")
+            #expect(status["addressed \(n.name)"] == "0" && status["plugin \(n.name)"] == "0", "\(n.name): \(r) \(stderr)")
+            // Arrivals: public 3 (every policy), a special address 2 (not
+            // under names alone), and 10.0.0.1 once more as the origin.
+            #expect(counts[address] == (special ? (n.name == "ten" ? 3 : 2) : 3), "\(address): \(counts) \(r) \(stderr)")
+        }
+        #expect(status["origin ten"] == "0", "\(r) \(stderr)")
+        #expect(stderr.contains("(privateNames deny: a name led to a cloud metadata address; command line:1 allows the name, not the address; policy --allow '*.good.test:\(port)') \u{2014} safesock explain --allow '*.good.test:\(port)' 169.254.169.254 \(port) --name meta.good.test"), "\(stderr)")
+    }
 }
