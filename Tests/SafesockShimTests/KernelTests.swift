@@ -46,6 +46,37 @@ import Testing
         #expect(records[0]["mode"] == nil && records[1]["mode"] as? String == "learn")
     }
 
+    /// One denial, made once by the library and once by the supervisor:
+    /// the two audit records hold the same fields with the same values
+    /// (the supervisor's adds `layer`), the policy and the explain command
+    /// among them, as the one denial writer gives both.
+    @Test func libraryAndSupervisorRecordTheSameDenialAlike() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+        try pagePolicy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
+        var records: [[String: Any]] = []
+        for mode in [[], ["--kernel"]] {
+            let log = "\(dir)/audit\(mode.count).log"
+            let r = try inHostsNamespace("\(dir)/hosts", [safesockBinary, "run"] + mode + ["--policy", "\(dir)/policy.cfg", "--origin", "tclet.example",
+                                                          "--log", log, "--", "\(testBin)/probe", "connect", "www.sun.com", "1024"])
+            #expect(r.stdout == "errno \(EACCES)\n", "\(r)")
+            let line = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+            try #require(line.count == 1, "\(line)")
+            records.append(try #require(JSONSerialization.jsonObject(with: Data(line[0].utf8)) as? [String: Any]))
+        }
+        let (library, kernel) = (records[0], records[1])
+        #expect(kernel["layer"] as? String == "kernel" && library["layer"] == nil)
+        let shared = Set(library.keys).subtracting(["time", "pid"])
+        #expect(Set(kernel.keys).subtracting(["time", "pid", "layer"]) == shared, "\(library) \(kernel)")
+        for key in shared {
+            #expect("\(library[key]!)" == "\(kernel[key].map { "\($0)" } ?? "nil")", "\(key): \(library) \(kernel)")
+        }
+        #expect(library["policy"] as? String == "\(dir)/policy.cfg")
+        #expect(library["explain"] as? String == "safesock explain \(dir)/policy.cfg 127.0.0.2 1024 --name www.sun.com --origin tclet.example")
+    }
+
     @Test(arguments: ["connect", "syscall"])
     func aStaticClientIsJudged(call: String) throws {
         let allowed = try Listener("127.0.0.2"), denied = try Listener("127.0.0.2")
@@ -387,7 +418,7 @@ import Testing
         let policy = "section hosts ports\n    allow 127.0.0.2 \(sun.port)\n    allow 127.0.0.7 \(sun.port)\n    disallow www.sun.com *\n"
         let named = try underSafesock(policy, origin: nil, extra: ["--kernel"], ["\(testBin)/static_client", "syscall", "127.0.0.2", "\(sun.port)"])
         #expect(named.stdout == "errno \(EACCES)\n", "\(named)")
-        #expect(named.stderr.contains("kernel: permission denied for host www.sun.com port \(sun.port) (") && named.stderr.contains("policy.cfg:4)"), "\(named)")
+        #expect(named.stderr.contains("kernel: permission denied for host www.sun.com port \(sun.port) (") && named.stderr.contains("policy.cfg:4; policy "), "\(named)")
         #expect(sun.arrivals() == 0)
         let unnamed = try underSafesock(policy, origin: nil, extra: ["--kernel"], ["\(testBin)/static_client", "syscall", "127.0.0.7", "\(sun.port)"])
         #expect(unnamed.stdout == "ok\n", "\(unnamed)")
@@ -435,7 +466,7 @@ import Testing
                                      nameserver: "127.0.0.35")
         let bareAsked = counting.stop()
         #expect(refused.stdout.hasPrefix("gai "), "\(refused)")
-        #expect(refused.stderr.contains("kernel: permission denied for name secret.example (resolve strict"), "\(refused)")
+        #expect(refused.stderr.contains("kernel: permission denied for resolve of host secret.example (resolve strict"), "\(refused)")
         #expect(reverse.status != 0, "\(reverse)")
         #expect(sideways.stdout == "errno \(EACCES)\n", "\(sideways)")
         #expect(bare.stdout == "ok\n", "\(bare)")
