@@ -257,7 +257,12 @@ public final class KernelSupervisor: @unchecked Sendable {
             // getpeername that fails makes Go's runtime wait for the
             // connect for ever (it takes a failure for a spurious wake-up).
             if peername == UInt8(SAFESOCK_PEERNAME_ALLOW) && inet { safesock_kernel_continue(listener, &call) } // reads, reaches nothing
-            else if inet { safesock_kernel_masked_peer(listener, &call) }
+            else if inet {
+                // Learning: the run needed getpeername, so `suggest` keeps
+                // `peername mask` (as the library records it).
+                if learn { report(pid: call.pid, op: "getpeername", host: nil, destination: nil, rules: [], reason: "peername mask", allowed: true) }
+                safesock_kernel_masked_peer(listener, &call)
+            }
             else { safesock_kernel_continue(listener, &call) }
         default:
             safesock_kernel_fail(listener, &call, ENOSYS)
@@ -570,10 +575,12 @@ public final class KernelSupervisor: @unchecked Sendable {
     private let reportLock = Mutex(())
 
     /// One record (the DNS service reports refused names here too).
-    func report(pid: Int32, op: String, host: String?, destination: Destination?, rules: [String], reason: String?) {
+    /// `allowed`: a learn-mode record of something let through that a
+    /// suggested policy must allow (a masked getpeername); never a line.
+    func report(pid: Int32, op: String, host: String?, destination: Destination?, rules: [String], reason: String?, allowed: Bool = false) {
         let text = denialText(op: op, host: host, destination: destination, rules: rules, reason: reason)
         guard let log else {
-            say(text.line)
+            if !allowed { say(text.line) }
             return
         }
         var comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
@@ -581,8 +588,9 @@ public final class KernelSupervisor: @unchecked Sendable {
         let record = AuditRecord(time: (Date().timeIntervalSince1970 * 1000).rounded() / 1000, pid: pid, program: comm,
                                  op: op, host: host ?? "",
                                  addr: destination.map { "\($0.address)" }, port: destination?.port,
-                                 mode: learn ? "learn" : nil, rules: rules.isEmpty && reason == nil ? ["default"] : rules, reason: reason,
-                                 policy: text.policy, explain: text.explain)
+                                 verdict: allowed ? "allow" : "deny", mode: learn ? "learn" : nil,
+                                 rules: rules.isEmpty && reason == nil ? ["default"] : rules, reason: reason,
+                                 policy: text.policy, explain: allowed ? nil : text.explain)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard var bytes = try? encoder.encode(record) else { return }

@@ -42,18 +42,23 @@ import Testing
     /// getpeername without a record, so `suggest` left `peername` out, the
     /// enforced policy refused the call, and CPython's ssl gave up. Now the
     /// use is recorded, suggested, and the same run passes enforced.
-    @Test func learningRecordsGetpeernameSoTheSuggestionKeepsIt() throws {
-        let web = try GreetingServer("127.0.0.2", port: 1033)
+    @Test(arguments: [false, true])
+    func learningRecordsGetpeernameSoTheSuggestionKeepsIt(kernel: Bool) throws {
+        let web = try GreetingServer("127.0.0.2", port: kernel ? 1034 : 1033)
         defer { web.stop() }
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let script = "import socket; s = socket.create_connection(('127.0.0.2', 1033), timeout=5); s.getpeername(); print('ok')"
-        let learned = try run(safesockBinary, ["run", "--learn", "--log", "\(dir)/learn.log", "--", "/usr/bin/python3.11", "-c", script])
-        #expect(learned.status == 0 && learned.stdout == "ok\n", "\(learned)")
+        let script = "import socket; s = socket.create_connection(('127.0.0.2', \(web.port)), timeout=5); s.getpeername(); print('ok')"
+        let mode = kernel ? ["--kernel"] : []
+        // Under --kernel, a static program: the library is not there to
+        // record it, the supervisor must (and masks the peer as 0.0.0.0:0).
+        let program = kernel ? ["\(testBin)/static_client", "peername", "127.0.0.2", "\(web.port)"] : ["/usr/bin/python3.11", "-c", script]
+        let learned = try run(safesockBinary, ["run"] + mode + ["--learn", "--log", "\(dir)/learn.log", "--"] + program)
+        #expect(learned.status == 0 && learned.stdout.hasSuffix(kernel ? "peer 0.0.0.0 0\n" : "ok\n"), "\(learned)")
         let suggested = try run(safesockBinary, ["suggest", "\(dir)/learn.log"])
         #expect(suggested.status == 0 && suggested.stdout.contains("    peername   mask "), "\(suggested)")
-        let enforced = try underSafesock(suggested.stdout, origin: nil, ["/usr/bin/python3.11", "-c", script])
-        #expect(enforced.status == 0 && enforced.stdout == "ok\n", "\(enforced)")
+        let enforced = try underSafesock(suggested.stdout, origin: nil, extra: mode, program)
+        #expect(enforced.status == 0 && enforced.stdout.hasSuffix(kernel ? "peer 0.0.0.0 0\n" : "ok\n"), "\(enforced)")
         #expect(web.accepted == 2)
     }
 
