@@ -46,62 +46,94 @@ func verify(_ arguments: ParsedArguments) -> Int32 {
     let path = arguments.positionals[0]
     guard let policy = CLI.usablePolicy(path, for: "verify", otherwise: "nothing verified") else { return ExitStatus.failure }
     let origin = arguments.value("--origin")
-    let probes = ProbePlanner.probes(policy, origin: origin)
-
-    // Every name gets a loopback address of its own, clear of the probed ones.
-    let probedAddresses = Set(probes.compactMap { IPAddress(parsing: $0.host) })
-    var addressOf: [String: IPAddress] = [:]
-    var next = 0
-    for name in Set(probes.map(\.host) + (origin.map { [$0] } ?? [])).sorted() where IPAddress(parsing: name) == nil {
-        let canonical = Identity.canonicalName(name)
-        guard addressOf[canonical] == nil else { continue }
-        var candidate: IPAddress
-        repeat {
-            candidate = IPAddress(parsing: "127.77.\(next / 250).\(next % 250 + 1)")!
-            next += 1
-        } while probedAddresses.contains(candidate)
-        addressOf[canonical] = candidate
-    }
-    let hosts = "127.0.0.1 localhost\n::1 localhost\n" + addressOf.sorted { $0.key < $1.key }
-        .map { "\($0.value) \($0.key) \($0.key)." }.joined(separator: "\n") + "\n"
-
-    // What the model says, with the identities the library will see.
+    var probes = ProbePlanner.probes(policy, origin: origin)
     let originIdentity = origin.map { Identity(host: $0) }
-    var predictions: [Verdict] = []
-    var listeners = Set<String>()
-    for probe in probes {
-        var identities: [Identity]
-        let direct = Identity(host: probe.host)
-        if case .address(let a) = direct {
-            identities = [direct]
-            listeners.insert("\(a) \(probe.port)")
-        } else {
-            let address = addressOf[Identity.canonicalName(probe.host)]!
-            identities = [.address(address), direct]
-            listeners.insert("\(address) \(probe.port)")
+
+    // Every name gets an address of its own, clear of the probed ones: on
+    // the loopback, or, under privateNames deny (which keeps names off
+    // loopback), a public one that exists only in the namespace.
+    let privateNamesDeny = policy.options.privateNames == .deny
+    let probedAddresses = Set(probes.compactMap { IPAddress(parsing: $0.host) })
+    func addresses(_ prefix: String) -> [String: IPAddress] {
+        var addressOf: [String: IPAddress] = [:]
+        var next = 0
+        for name in Set(probes.map(\.host) + (origin.map { [$0] } ?? [])).sorted() where IPAddress(parsing: name) == nil {
+            let canonical = Identity.canonicalName(name)
+            guard addressOf[canonical] == nil else { continue }
+            var candidate: IPAddress
+            repeat {
+                candidate = IPAddress(parsing: "\(prefix).\(next / 250).\(next % 250 + 1)")!
+                next += 1
+            } while probedAddresses.contains(candidate)
+            addressOf[canonical] = candidate
         }
-        predictions.append(policy.decide(Destination(identities: identities, port: probe.port), origin: originIdentity).verdict)
+        return addressOf
     }
-    let extra = Set(probedAddresses.map(\.description)).filter { !$0.hasPrefix("127.") && $0 != "::1" }.sorted()
-    let plan = VerifyPlan(policy: path == DefaultPolicy.name ? path : absolute(path), origin: origin, hosts: hosts, addresses: extra, listeners: listeners.sorted(),
-                          probes: probes.map { "\($0.host) \($0.port)" })
+
+    // One pass: the hosts file, the listeners, the probes, and what the
+    // model says of each, with the identities the library will see.
+    func pass(_ probes: [Probe], _ addressOf: [String: IPAddress]) -> (plan: VerifyPlan, predicted: [Verdict]) {
+        let hosts = "127.0.0.1 localhost\n::1 localhost\n" + addressOf.sorted { $0.key < $1.key }
+            .map { "\($0.value) \($0.key) \($0.key)." }.joined(separator: "\n") + "\n"
+        var predicted: [Verdict] = []
+        var listeners = Set<String>()
+        for probe in probes {
+            var identities: [Identity]
+            let direct = Identity(host: probe.host)
+            if case .address(let a) = direct {
+                identities = [direct]
+                listeners.insert("\(a) \(probe.port)")
+            } else {
+                let address = addressOf[Identity.canonicalName(probe.host)]!
+                identities = [.address(address), direct]
+                listeners.insert("\(address) \(probe.port)")
+            }
+            predicted.append(policy.decide(Destination(identities: identities, port: probe.port), origin: originIdentity).verdict)
+        }
+        let onLoopback = { (a: String) in a.hasPrefix("127.") || a == "::1" }
+        let extra = Set(probedAddresses.map(\.description) + addressOf.values.map(\.description)).filter { !onLoopback($0) }.sorted()
+        let plan = VerifyPlan(policy: path == DefaultPolicy.name ? path : absolute(path), origin: origin, hosts: hosts, addresses: extra,
+                              listeners: listeners.sorted(), probes: probes.map { "\($0.host) \($0.port)" })
+        return (plan, predicted)
+    }
+    var passes = [pass(probes, addresses(privateNamesDeny ? "11.77" : "127.77"))]
+    // privateNames deny: each name a probe reached, pointed at a private
+    // address instead (10.77/16, in the namespace), must now be refused.
+    if privateNamesDeny {
+        var seen = Set<String>()
+        let rebound = probes.indices.filter { passes[0].predicted[$0] == .allow && IPAddress(parsing: probes[$0].host) == nil }
+            .map { probes[$0] }.filter { seen.insert(Identity.canonicalName($0.host)).inserted }
+            .map { Probe(host: $0.host, port: $0.port, rule: $0.rule, why: "the name led to a private address: privateNames deny") }
+        if !rebound.isEmpty {
+            passes.append(pass(rebound, addresses("10.77")))
+            probes += rebound
+        }
+    }
 
     guard let exe = System.executablePath() else { return ExitStatus.failure }
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("safesock-verify-\(getpid())")
     do {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try JSONEncoder().encode(plan).write(to: dir.appendingPathComponent("plan.json"))
     } catch {
         Output.err("safesock verify: \(error)")
         return ExitStatus.failure
     }
     defer { try? FileManager.default.removeItem(at: dir) }
-    let inside = System.spawn(["/usr/bin/unshare", "--net", "--mount", "--", exe, "__verify-inside",
-                               dir.appendingPathComponent("plan.json").path], capture: true)
-    let lines = String(decoding: inside.output, as: UTF8.self).split(separator: "\n").map(String.init)
-    guard inside.status == 0, lines.count == probes.count else {
-        Output.err("safesock verify: the probe run failed (status \(inside.status), \(lines.count) of \(probes.count) results); verify needs root for its namespaces")
-        return ExitStatus.failure
+    var lines: [String] = [], predictions: [Verdict] = []
+    for (i, (plan, predicted)) in passes.enumerated() {
+        let file = dir.appendingPathComponent("plan\(i).json")
+        guard (try? JSONEncoder().encode(plan).write(to: file)) != nil else {
+            Output.err("safesock verify: cannot write \(file.path)")
+            return ExitStatus.failure
+        }
+        let inside = System.spawn(["/usr/bin/unshare", "--net", "--mount", "--", exe, "__verify-inside", file.path], capture: true)
+        let got = String(decoding: inside.output, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard inside.status == 0, got.count == plan.probes.count else {
+            Output.err("safesock verify: the probe run failed (status \(inside.status), \(got.count) of \(plan.probes.count) results); verify needs root for its namespaces")
+            return ExitStatus.failure
+        }
+        lines += got
+        predictions += predicted
     }
 
     var report = "safesock verify \(arguments.positionals[0])\(origin.map { " --origin \($0)" } ?? ""): \(probes.count) probes\n"

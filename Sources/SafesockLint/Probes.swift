@@ -14,6 +14,10 @@ public struct Probe: Sendable, Equatable {
     /// The rule it was made for, and why.
     public var rule: RuleRef
     public var why: String
+
+    public init(host: String, port: UInt16, rule: RuleRef, why: String) {
+        (self.host, self.port, self.rule, self.why) = (host, port, rule, why)
+    }
 }
 
 public enum ProbePlanner {

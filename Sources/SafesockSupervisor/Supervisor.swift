@@ -548,11 +548,11 @@ public final class KernelSupervisor: @unchecked Sendable {
         func text(_ line: inout safesock_line) -> String {
             withUnsafeBytes(of: &line.text) { String(decoding: $0.prefix(line.length), as: UTF8.self) }
         }
-        return op.withCString { op in hostText.withCString { host in (address ?? "").withCString { address in
+        return "kernel: ".withCString { layer in op.withCString { op in hostText.withCString { host in (address ?? "").withCString { address in
             (reason ?? "").withCString { because in (origin ?? "").withCString { origin in
                 ruleBytes.withUnsafeBufferPointer { r in label.withUnsafeBufferPointer { l in
                     r.withMemoryRebound(to: CChar.self) { r in l.withMemoryRebound(to: CChar.self) { l in
-                        var d = safesock_denial(layer: "kernel: ", learn: learn ? 1 : 0, op: op, host: host,
+                        var d = safesock_denial(layer: layer, learn: learn ? 1 : 0, op: op, host: host,
                                                 address: destination == nil ? nil : address, port: Int32(destination.map { Int($0.port) } ?? -1),
                                                 reason: reason == nil ? nil : because, rules: r.baseAddress, rules_length: r.count,
                                                 policy: l.baseAddress, policy_length: l.count, origin: origin)
@@ -564,7 +564,7 @@ public final class KernelSupervisor: @unchecked Sendable {
                     } }
                 } }
             } }
-        } } }
+        } } } }
     }
 
     func report(_ call: safesock_kernel_call, _ destination: Destination?, rules: [String], reason: String?) {

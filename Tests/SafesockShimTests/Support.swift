@@ -35,10 +35,32 @@ func run(_ path: String, _ arguments: [String], env: [String: String] = [:], inp
     // SIGKILL: a child may have inherited blocked signals (Dispatch threads block them).
     let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
     DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    // Standard error is read beside standard output: read one after the
+    // other, a program that fills the stderr pipe (64 KiB of denial lines)
+    // blocks for ever and stdout never ends.
+    let errors = ErrorSink(err.fileHandleForReading)
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = errors.wait()
     process.waitUntilExit()
     watchdog.cancel()
     return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+/// Reads a pipe to its end on a thread of its own.
+final class ErrorSink: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ handle: FileHandle) {
+        Thread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }.start()
+    }
+
+    func wait() -> Data {
+        done.wait()
+        return data
+    }
 }
 
 /// A server that answers every connection as an HTTP/1.0 server would (so

@@ -9,6 +9,7 @@ import Testing
     @Test(arguments: [
         ("policies/example.cfg", "tclet.example"), ("policies/home.cfg", "tclet.example"), ("policies/default.cfg", "tclet.example"),
         ("policies/inside.cfg", nil), ("policies/outside.cfg", nil), ("policies/javascript.cfg", nil),
+        ("policies/profiles/pypi.cfg", nil), ("policies/profiles/github.cfg", nil),
     ] as [(String, String?)])
     func shippedPoliciesVerify(policy: String, origin: String?) throws {
         let r = try run(safesockBinary, ["verify", "\(packageRoot)/\(policy)"] + (origin.map { ["--origin", $0] } ?? []))
@@ -33,6 +34,20 @@ import Testing
         for row in ["10.1.2.3 443", "::ffff:10.1.2.3 443", "192.0.2.1 8000", "192.0.3.0 8001", "2001:db8::1 65535", "2001:db9:: 65535"] {
             #expect(v.stdout.contains(row), "\(row) missing:\n\(v.stdout)")
         }
+    }
+
+    /// Under privateNames deny, names are probed at public addresses of the
+    /// namespace, and each name that reached its listener is probed again
+    /// pointed at a private address, predicted and found refused.
+    @Test func privateNamesAreProbed() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = "section hosts ports\n    allow *.good.test 443\n    allow 10.1.0.0/16 443\nsection options\n    privateNames deny\n"
+        try text.write(toFile: "\(dir)/p.cfg", atomically: true, encoding: .utf8)
+        let r = try run(safesockBinary, ["verify", "\(dir)/p.cfg"])
+        #expect(r.status == 0 && r.stdout.hasSuffix("all 13 probes agree\n"), "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("x.good.test 443  allow      allow  (inside the glob, at 443)"), "\(r.stdout)")
+        #expect(r.stdout.contains("x.good.test 443  deny       deny  (the name led to a private address: privateNames deny)"), "\(r.stdout)")
     }
 
     @Test func aBrokenLibraryIsCaught() throws {
