@@ -46,10 +46,33 @@ struct safesock_options safesock_current_options(void)
 	return now.options;
 }
 
+/* The table's label into the record, from the table `now` holds. */
+static void record_label(struct safesock_record *record, const struct safesock_current *now)
+{
+	const char *label;
+	size_t label_length;
+	record->policy_length = 0;
+	if (safesock_table_label(now->table, now->length, &label, &label_length) == 0 && label_length <= sizeof record->policy) {
+		memcpy(record->policy, label, label_length);
+		record->policy_length = label_length;
+	}
+}
+
 enum safesock_verdict safesock_deny(struct safesock_record *record)
 {
 	const struct safesock_state *s = safesock_state();
 	record->learn = s->learn;
+	if (!record->origin)
+		record->origin = s->origin;
+	/* A denial no decision filled (a source route, a service name, a
+	 * bind) names the policy too, as the supervisor's do; a table
+	 * republished while it was copied leaves it unnamed. */
+	struct safesock_current now;
+	if (record->policy_length == 0 && safesock_acquire(&now) == 0) {
+		record_label(record, &now);
+		if (!safesock_still(&now))
+			record->policy_length = 0;
+	}
 	safesock_report(record);
 	if (s->learn)
 		return SAFESOCK_ALLOW;
@@ -67,28 +90,18 @@ void safesock_record_rules(struct safesock_record *record, const struct safesock
 		if (safesock_table_rule(now->table, now->length, rules[i], &file, &file_length, &line) != 0)
 			continue;
 		/* FILE:LINE and its NUL, in a slot of at most SAFESOCK_RULE_TEXT. */
-		char digits[11];
-		size_t n = 0;
-		do {
-			digits[sizeof digits - 1 - n++] = (char)('0' + line % 10);
-			line /= 10;
-		} while (line > 0);
+		char digits[20];
+		size_t n = safesock_decimal(digits, line);
 		if (file_length > SAFESOCK_RULE_TEXT - 2 - n)
 			file_length = SAFESOCK_RULE_TEXT - 2 - n;
 		char *at = record->rules + record->rules_length;
 		memcpy(at, file, file_length);
 		at[file_length] = ':';
-		memcpy(at + file_length + 1, digits + sizeof digits - n, n);
+		memcpy(at + file_length + 1, digits, n);
 		at[file_length + 1 + n] = '\0';
 		record->rules_length += file_length + n + 2;
 	}
-	const char *label;
-	size_t label_length;
-	record->policy_length = 0;
-	if (safesock_table_label(now->table, now->length, &label, &label_length) == 0 && label_length <= sizeof record->policy) {
-		memcpy(record->policy, label, label_length);
-		record->policy_length = label_length;
-	}
+	record_label(record, now);
 }
 
 /* The address identity of an inet sockaddr read as `family` (canonical:

@@ -37,7 +37,7 @@ void safesock_line_add(struct safesock_line *line, const char *text)
 	safesock_line_add_n(line, text, strlen(text));
 }
 
-void safesock_line_add_uint(struct safesock_line *line, uint64_t value)
+size_t safesock_decimal(char out[20], uint64_t value)
 {
 	char digits[20];
 	size_t n = 0;
@@ -45,7 +45,14 @@ void safesock_line_add_uint(struct safesock_line *line, uint64_t value)
 		digits[sizeof digits - 1 - n++] = (char)('0' + value % 10);
 		value /= 10;
 	} while (value > 0);
-	safesock_line_add_n(line, digits + sizeof digits - n, n);
+	memcpy(out, digits + sizeof digits - n, n);
+	return n;
+}
+
+void safesock_line_add_uint(struct safesock_line *line, uint64_t value)
+{
+	char digits[20];
+	safesock_line_add_n(line, digits, safesock_decimal(digits, value));
 }
 
 /* A word a POSIX shell reads back as itself: as it is when it holds only

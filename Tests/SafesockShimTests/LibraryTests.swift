@@ -99,7 +99,7 @@ import Testing
         let table = try tableFile("section hosts ports\n    disallow * *\n", in: dir)
         let r = try client(["connect", "127.0.0.1", "\(listener.port)"], table: table, env: ["SAFESOCK_MODE": "learn"])
         #expect(r.stdout == "ok\n", "\(r)")
-        #expect(r.stderr == "safesock: learn: would deny host 127.0.0.1 port \(listener.port) (policy.cfg:2)\n")
+        #expect(r.stderr == "safesock: learn: would deny host 127.0.0.1 port \(listener.port) (disallowed by policy.cfg:2)\n")
         #expect(listener.arrivals() == 1)
     }
 

@@ -24,6 +24,8 @@ struct safesock_line {
 void safesock_line_add(struct safesock_line *line, const char *text);
 void safesock_line_add_n(struct safesock_line *line, const char *text, size_t n);
 void safesock_line_add_uint(struct safesock_line *line, uint64_t value);
+/* The decimal digits of `value` at the start of `out`; how many. */
+size_t safesock_decimal(char out[20], uint64_t value);
 
 struct safesock_denial {
 	const char *layer;   /* "" for the library, "kernel: " for the supervisor */
