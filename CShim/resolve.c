@@ -188,10 +188,9 @@ static int remember(const char *name, int keep, int family, const void *address)
 		memcpy(bytes, address, 4);
 		rc = safesock_memory_remember(name, 4, bytes, keep);
 	} else if (family == AF_INET6) {
-		/* IPv4-mapped answers are the IPv4 host, as connect will see them. */
-		static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		if (memcmp(address, mapped, 12) == 0) {
-			memcpy(bytes, (const uint8_t *)address + 12, 4);
+		/* Filed as connect will judge it: IPv4-mapped and -compatible
+		 * answers are the IPv4 host (the one fold, canonical.c). */
+		if (safesock_fold_ipv4(address, bytes)) {
 			rc = safesock_memory_remember(name, 4, bytes, keep);
 		} else {
 			memcpy(bytes, address, 16);

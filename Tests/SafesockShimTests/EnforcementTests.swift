@@ -368,4 +368,43 @@ section hosts ports
         #expect(status["origin ten"] == "0", "\(r) \(stderr)")
         #expect(stderr.contains("(privateNames deny: a name led to a cloud metadata address; command line:1 allows the name, not the address; policy --allow '*.good.test:\(port)') \u{2014} safesock explain --allow '*.good.test:\(port)' 169.254.169.254 \(port) --name meta.good.test"), "\(stderr)")
     }
+
+    /// An IPv4-compatible answer (`::127.0.0.1` in the hosts file) is one
+    /// host for every part: the library once filed the name under the IPv6
+    /// address while its connect judged the folded IPv4 one, so `disallow
+    /// evil.test` missed and the address rule let curl through. In a
+    /// namespace of the test's own, with a listener at ::127.0.0.1; under
+    /// the library and --kernel, root and nobody; explain agrees.
+    @Test(arguments: [(false, RunAs.root), (false, RunAs.nobody), (true, RunAs.root), (true, RunAs.nobody)])
+    func anIPv4CompatibleAnswerKeepsItsName(kernel: Bool, user: RunAs) throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        // resolve open: the name is looked up though no allow rule names it.
+        let policy = "section hosts ports\n    allow 127.0.0.1 9\n    disallow evil.test 9\nsection options\n    resolve open\n"
+        try policy.write(toFile: "\(dir)/p.cfg", atomically: true, encoding: .utf8)
+        chmod("\(dir)/p.cfg", 0o644)
+        try "127.0.0.1 localhost\n::127.0.0.1 evil.test\n".write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+        let explained = try run(safesockBinary, ["explain", "\(dir)/p.cfg", "::127.0.0.1", "9", "--name", "evil.test"])
+        #expect(explained.status == 1 && explained.stdout.hasPrefix("deny: 127.0.0.1 port 9"), "\(explained)")
+        let who = user == .nobody ? "setpriv --reuid=65534 --regid=65534 --clear-groups " : ""
+        let script = """
+        set -e
+        ip link set lo up
+        ip -6 addr add ::127.0.0.1/128 dev lo nodad
+        mount --bind "\(dir)/hosts" /etc/hosts
+        /usr/bin/python3.11 "\(packageRoot)/Tests/programs/counting_listener.py" 9 "\(dir)/counts" ::127.0.0.1 > "\(dir)/ready" &
+        listener=$!
+        for i in $(seq 100); do [ -s "\(dir)/ready" ] && break; sleep 0.1; done
+        set +e
+        \(who)\(safesockBinary) run \(kernel ? "--kernel " : "")--policy "\(dir)/p.cfg" -- /usr/bin/curl -sS --max-time 10 http://evil.test:9/ > /dev/null 2> "\(dir)/stderr"
+        echo "curl $?"
+        kill $listener
+        cat "\(dir)/counts"
+        """
+        let r = try run("/usr/bin/unshare", ["-m", "-n", "--", "/bin/sh", "-c", script])
+        let stderr = (try? String(contentsOfFile: "\(dir)/stderr", encoding: .utf8)) ?? ""
+        #expect(r.stdout.contains("curl 7\n") && r.stdout.hasSuffix("::127.0.0.1 0\n"), "\(r) \(stderr)")
+        #expect(stderr.contains("disallowed by \(dir)/p.cfg:3"), "\(stderr)")
+    }
 }
