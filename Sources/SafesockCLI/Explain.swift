@@ -14,7 +14,7 @@ let explainCommand = Command(
     composes it, and POLICY is left out. Exit status 0 allowed, 1 denied or
     policy error, 2 bad usage.
     """,
-    usage: "safesock explain [POLICY] [--policy F] [--profile NAME]... [--allow HOST:PORTS]... [--deny HOST[:PORTS]]... HOST PORT [--origin H] [--name N]... [--json]",
+    usage: "safesock explain [POLICY] [--policy F] [--profile NAME]... [--allow HOST:PORTS]... [--deny HOST[:PORTS]]... [--allow-private-names] HOST PORT [--origin H] [--name N]... [--json]",
     options: PolicyChoice.options + [
         .value("--origin", "H", "the program's origin host ($originSocketHost)"),
         .repeated("--name", "N", "another name the destination is known by"),

@@ -22,7 +22,7 @@ let runCommand = Command(
     could not be run; 1: the policy has errors or the library is missing;
     2: bad usage).
     """,
-    usage: "safesock run [--policy F | --table T] [--profile NAME]... [--allow HOST:PORTS]... [--deny HOST[:PORTS]]... [--origin H] [--log F] [--learn] [--kernel [--require-namespace]] [--] CMD [ARG...]",
+    usage: "safesock run [--policy F | --table T] [--profile NAME]... [--allow HOST:PORTS]... [--deny HOST[:PORTS]]... [--allow-private-names] [--origin H] [--log F] [--learn] [--kernel [--require-namespace]] [--] CMD [ARG...]",
     options: PolicyChoice.options + [
         .value("--table", "T", "a table compiled by `safesock compile` (a file), or one published by `safesock reload`"),
         .value("--origin", "H", "the origin host: the empty host and $originSocketHost"),
