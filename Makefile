@@ -20,20 +20,20 @@ TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2 libc6-de
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
 MATCH_SOURCES := $(sort $(wildcard Sources/SafesockMatch/*.swift))
-SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockPublication/publication.c Sources/SafesockDecision/decision.c Sources/SafesockDecision/denial.c \
+SHIM_SOURCES  := $(sort $(wildcard CShim/*.c)) Sources/SafesockABI/abi.c Sources/SafesockCanonical/canonical.c \
+                 Sources/SafesockPublication/publication.c Sources/SafesockDecision/decision.c Sources/SafesockDecision/denial.c \
                  Sources/SafesockExec/exec_check.c
 # -flto: the small per-family files inline into each other (fewer
 # instructions a connect), and stay small files to read.
 SHIM_CFLAGS   := -std=c11 -D_GNU_SOURCE -O2 -flto -fPIC -fvisibility=hidden -fstack-protector-strong \
-                 -ISources/SafesockPublication/include -ISources/SafesockDecision/include -ISources/SafesockExec/include \
-                 -ISources/SafesockKernel/include -ISources/SafesockKernel \
+                 -ISources/SafesockABI/include \
                  -Wall -Wextra -Werror
 # The matcher, in Embedded Swift: no runtime library, only libc. -O rather
 # than -Osize: 12% fewer instructions a decision, and no larger a library.
 EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature Embedded -wmo \
                   -parse-as-library -O -Xcc -fPIC -Xfrontend -function-sections
 
-TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/canonical $(BUILD)/test/swift_probe \
+TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/swift_probe \
                  $(BUILD)/test/libsafesock-flipped.so $(BUILD)/test/static_client $(BUILD)/test/client \
                  $(BUILD)/test/go_client $(BUILD)/test/tfo_swap
 
@@ -63,16 +63,16 @@ $(BUILD)/obj/match.o: $(MATCH_SOURCES)
 # The version script is what keeps swift_* symbols from being exported.
 # Lazy binding (no -z now): binding every import at load added some 19,000
 # instructions to the start of every program; RELRO stays.
-$(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/*/include/*.h Sources/SafesockKernel/*.h) CShim/exports.map
+$(LIB): $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/SafesockABI/include/*.h) CShim/exports.map
 	@mkdir -p $(@D)
 	$(CC) -shared $(SHIM_CFLAGS) $(SHIM_SOURCES) $(BUILD)/obj/match.o -o $@ \
 	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map -Wl,-z,relro
 
 test-programs: $(TEST_PROGRAMS)
 
-$(BUILD)/test/probe: Tests/programs/probe.c Sources/SafesockKernel/include/safesock_name_memory.h
+$(BUILD)/test/probe: Tests/programs/probe.c Sources/SafesockABI/include/safesock_name_memory.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -ISources/SafesockKernel/include $< -o $@ -pthread
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -ISources/SafesockABI/include $< -o $@ -pthread
 
 # Static: the preload library cannot see it; the kernel backstop must.
 $(BUILD)/test/static_client: Tests/programs/static_client.c
@@ -98,7 +98,7 @@ $(BUILD)/test/go_client: Tests/programs/go_client/main.go Tests/programs/go_clie
 	  go build -trimpath -o $(CURDIR)/$@ .
 
 # A deliberately broken library (one port's verdict flipped): `verify` must notice.
-$(BUILD)/test/libsafesock-flipped.so: $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/*/include/*.h) CShim/exports.map
+$(BUILD)/test/libsafesock-flipped.so: $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/SafesockABI/include/*.h) CShim/exports.map
 	@mkdir -p $(@D)
 	$(CC) -shared $(SHIM_CFLAGS) -DSAFESOCK_TEST_FLIP_PORT=1030 $(SHIM_SOURCES) $(BUILD)/obj/match.o -o $@ \
 	  -Wl,--gc-sections -Wl,--version-script=CShim/exports.map
@@ -107,11 +107,6 @@ $(BUILD)/test/libsafesock-flipped.so: $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wil
 $(BUILD)/test/swift_probe: Tests/programs/swift_probe.swift
 	@mkdir -p $(@D)
 	swiftc -O -parse-as-library $< -o $@
-
-$(BUILD)/test/canonical: Tests/programs/canonical.c CShim/canonical.c CShim/state.h
-	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -ISources/SafesockPublication/include -ISources/SafesockDecision/include -ISources/SafesockKernel/include \
-	  Tests/programs/canonical.c CShim/canonical.c -o $@
 
 # The tests run what `make` built, as a user would: the CLI, the library,
 # the test clients. The corruption suite runs again under the address

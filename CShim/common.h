@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "safesock_abi.h"
 #include "safesock_match.h"
 
 #define SAFESOCK_EXPORT __attribute__((visibility("default")))

@@ -7,14 +7,14 @@
  * name, or for res_send to every question of the packet. A refused call
  * fails with h_errno HOST_NOT_FOUND and no query leaves the machine.
  *
- * A name is judged as written, lower-cased, trailing dots dropped (search
- * domains are libc's, as for getaddrinfo). A packet res_send cannot read
+ * A name is judged as written, canonical (lower case, trailing dots
+ * dropped; search domains are libc's, as for getaddrinfo). A packet
+ * res_send cannot read
  * as a query (no question, a compressed or unprintable name, a name too
  * long) is refused: what it asks cannot be judged. The answers are raw
  * records, not remembered: a connect after them is judged by address.
- * Tested by DNSTests, against a stub nameserver that counts queries.
+ * Tested by RawDNSTests, against a stub nameserver that counts queries.
  */
-#include <ctype.h>
 #include <string.h>
 
 #include "resolve.h"
@@ -51,12 +51,10 @@ static int gate(const char *name, const char *domain)
 		if (part == 1 && used > 0)
 			canonical[used++] = '.';
 		size_t n = strnlen(text, SAFESOCK_NAME_MAX);
-		if (used + n >= SAFESOCK_NAME_MAX)
+		long written = n < SAFESOCK_NAME_MAX ? safesock_canonical_name(text, n, canonical + used, SAFESOCK_NAME_MAX - used) : -1;
+		if (written < 0)
 			return unreadable("name too long") ? -1 : 0;
-		for (size_t i = 0; i < n; i++)
-			canonical[used++] = (char)tolower((unsigned char)text[i]);
-		while (used > 0 && canonical[used - 1] == '.')
-			used--;
+		used += (size_t)written;
 	}
 	if (name == NULL)
 		return unreadable("no name") ? -1 : 0;
@@ -88,7 +86,7 @@ static int gate_packet(const unsigned char *message, int length)
 				unsigned char c = message[at + (int)i];
 				if (c <= ' ' || c > '~' || c == '.')
 					return unreadable("res_send: a label that cannot be judged as text") ? -1 : 0;
-				name[used++] = (char)tolower(c);
+				name[used++] = safesock_canonical_byte((char)c);
 			}
 			name[used++] = '.';
 			at += (int)label;

@@ -1,7 +1,7 @@
 /*
- * memory.h: the name memory. Every name -> address answer of an
- * intercepted resolver call is remembered, so that a later connect to the
- * address is judged by the name too (SPEC section 2, identities).
+ * memory.h: the name memory. Every name -> address answer of an intercepted
+ * resolver call is remembered, so that a later connect to the address is
+ * judged by the name too (docs/decision.md, "Canonical identities").
  */
 #ifndef SAFESOCK_MEMORY_H
 #define SAFESOCK_MEMORY_H

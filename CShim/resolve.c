@@ -112,21 +112,15 @@ static enum gate resolve_gate(const char *node, int port, int hostent, char *can
 		*lookup = s->origin_text;
 	}
 	uint8_t family, address[16];
-	if (safesock_canonical_host(*lookup, canonical, SAFESOCK_NAME_MAX, &family, address) != 0)
+	if (safesock_canonical_host(*lookup, strlen(*lookup), canonical, SAFESOCK_NAME_MAX, &family, address) != 0)
 		return refused(node, port, "name too long") ? GATE_REFUSE : GATE_PASS;
 	if (family != 0 && !(hostent && !digits_dots(*lookup)))
 		return GATE_PASS; /* a numeric address: the connect that follows judges it */
 	if (family != 0) {
 		/* An address to inet_aton, a name to this call: judged as the
 		 * name glibc will ask DNS about, lower-cased. */
-		size_t n = strlen(*lookup);
-		while (n > 0 && (*lookup)[n - 1] == '.')
-			n--;
-		if (n + 1 > SAFESOCK_NAME_MAX)
+		if (safesock_canonical_name(*lookup, strlen(*lookup), canonical, SAFESOCK_NAME_MAX) < 0)
 			return refused(node, port, "name too long") ? GATE_REFUSE : GATE_PASS;
-		for (size_t i = 0; i < n; i++)
-			canonical[i] = (char)((*lookup)[i] >= 'A' && (*lookup)[i] <= 'Z' ? (*lookup)[i] + 32 : (*lookup)[i]);
-		canonical[n] = '\0';
 	}
 	return safesock_name_gate(canonical, port) == 0 ? GATE_NAME : GATE_REFUSE;
 }
@@ -182,21 +176,13 @@ static int must_keep(const char *canonical)
 /* 0, or -1 when a name that must be kept could not be remembered. */
 static int remember(const char *name, int keep, int family, const void *address)
 {
-	uint8_t bytes[16] = { 0 };
+	uint8_t bytes[16];
 	int rc = 0;
-	if (family == AF_INET) {
-		memcpy(bytes, address, 4);
-		rc = safesock_memory_remember(name, 4, bytes, keep);
-	} else if (family == AF_INET6) {
-		/* Filed as connect will judge it: IPv4-mapped and -compatible
-		 * answers are the IPv4 host (the one fold, canonical.c). */
-		if (safesock_fold_ipv4(address, bytes)) {
-			rc = safesock_memory_remember(name, 4, bytes, keep);
-		} else {
-			memcpy(bytes, address, 16);
-			rc = safesock_memory_remember(name, 6, bytes, keep);
-		}
-	}
+	/* Filed as connect will judge it: IPv4-mapped and -compatible answers
+	 * are the IPv4 host (the one canonicaliser). */
+	if (family == AF_INET || family == AF_INET6)
+		rc = safesock_memory_remember(name, safesock_canonical_address(family == AF_INET ? 4 : 6, address, bytes),
+					      bytes, keep);
 	return keep && rc != 0 ? -1 : 0;
 }
 

@@ -35,16 +35,10 @@ static int libc_may_ask(void)
 static int address_of(int family, const void *bytes, size_t length, uint8_t out[16])
 {
 	memset(out, 0, 16);
-	if (family == AF_INET && length >= 4) {
-		memcpy(out, bytes, 4);
-		return 4;
-	}
-	if (family == AF_INET6 && length >= 16) {
-		if (safesock_fold_ipv4(bytes, out))
-			return 4;
-		memcpy(out, bytes, 16);
-		return 6;
-	}
+	if (family == AF_INET && length >= 4)
+		return safesock_canonical_address(4, bytes, out);
+	if (family == AF_INET6 && length >= 16)
+		return safesock_canonical_address(6, bytes, out);
 	return 0;
 }
 
@@ -59,14 +53,12 @@ static int hosts_file_name(int family, const uint8_t address[16], char out[SAFES
 	while (!found && fgets(line, sizeof line, f) != NULL) {
 		line[strcspn(line, "#\n")] = '\0';
 		char *save = NULL, *text = strtok_r(line, " \t", &save), *name = strtok_r(NULL, " \t", &save);
-		uint8_t bytes[16], folded[16];
+		uint8_t bytes[16];
 		if (text == NULL || name == NULL || strlen(name) >= SAFESOCK_NAME_MAX)
 			continue;
-		if (family == 4 && inet_pton(AF_INET, text, bytes) == 1)
-			found = memcmp(bytes, address, 4) == 0;
-		else if (inet_pton(AF_INET6, text, bytes) == 1)
-			found = safesock_fold_ipv4(bytes, folded) ? family == 4 && memcmp(folded, address, 4) == 0
-								  : family == 6 && memcmp(bytes, address, 16) == 0;
+		int kind = safesock_parse_address(text, strlen(text), SAFESOCK_PARSE_DOTTED, bytes);
+		found = kind != 0 && safesock_canonical_address(kind, bytes, bytes) == family &&
+			memcmp(bytes, address, family == 4 ? 4 : 16) == 0;
 		if (found)
 			memcpy(out, name, strlen(name) + 1);
 	}

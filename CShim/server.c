@@ -45,8 +45,9 @@ SAFESOCK_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	struct safesock_decision decision = serving(port);
 	if (decision.allowed)
 		return safesock_real_bind(fd, (const struct sockaddr *)&copy, len); /* from the copy judged */
-	char text[INET6_ADDRSTRLEN] = "";
-	inet_ntop(family, bytes, text, sizeof text);
+	uint8_t address[16];
+	char text[SAFESOCK_ADDRESS_MAX];
+	safesock_format_address((uint8_t)safesock_canonical_address(family == AF_INET ? 4 : 6, bytes, address), address, text);
 	struct safesock_record record = { .op = "bind", .host = text, .address = text, .port = port, .reason = decision.reason };
 	if (safesock_deny(&record) == SAFESOCK_DENY)
 		return -1;

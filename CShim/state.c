@@ -197,7 +197,7 @@ static void load(void)
 	const char *origin = value(entries[SAFESOCK_SETTING_ORIGIN]);
 	uint8_t family, address[16];
 	if (origin == NULL || strlen(origin) >= sizeof safesock_loaded.origin_text ||
-	    safesock_canonical_host(origin, safesock_loaded.origin, sizeof safesock_loaded.origin, &family, address) != 0) {
+	    safesock_canonical_host(origin, strlen(origin), safesock_loaded.origin, sizeof safesock_loaded.origin, &family, address) != 0) {
 		safesock_loaded.origin[0] = '\0';
 	} else {
 		strcpy(safesock_loaded.origin_text, origin);

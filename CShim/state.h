@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 
 #include "common.h"
+#include "safesock_canonical.h"
 #include "safesock_name_memory.h"
 #include "safesock_publication.h"
 
@@ -63,20 +64,5 @@ int safesock_published_still(const struct safesock_current *now);
 /* 1 while `now` is still the current table: a decision made on it stands.
  * 0: it was republished meanwhile, and the decision must be made again. */
 int safesock_still(const struct safesock_current *now);
-
-/* Canonical identity text of host text (SPEC section 2): an address in any
- * spelling becomes its canonical text and `*family` 4 or 6 with `address`
- * filled; anything else is a name, ASCII lower case, trailing dots dropped
- * (`*family` 0). 0 on success, -1 if it does not fit in `size`. */
-int safesock_canonical_host(const char *text, char *out, size_t size, uint8_t *family, uint8_t address[16]);
-
-/* IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d, not :: or
- * ::1) IPv6 addresses are the IPv4 host: 1 when folded into `v4`. */
-int safesock_fold_ipv4(const uint8_t address[16], uint8_t v4[4]);
-
-/* The canonical text of an address (family 4 or 6), NUL-terminated, as
- * inet_ntop writes it; returns its length. */
-#define SAFESOCK_ADDRESS_MAX 46
-size_t safesock_format_address(uint8_t family, const uint8_t address[16], char out[SAFESOCK_ADDRESS_MAX]);
 
 #endif

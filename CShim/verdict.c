@@ -30,7 +30,6 @@
 #include "verdict.h"
 
 #define MAX_ADDRESSES 2
-#define SIN6_LEN_RFC2133 24 /* the RFC 2133 sockaddr_in6, without sin6_scope_id (rawv6_sendmsg's least) */
 #define NAMES_PER_ADDRESS SAFESOCK_NAME_NEIGHBOURHOOD /* every name the memory can hold for one address counts */
 #define MAX_IDENTITIES (MAX_ADDRESSES * (1 + NAMES_PER_ADDRESS))
 
@@ -113,17 +112,11 @@ static int address_identity(const struct sockaddr_storage *addr, sa_family_t fam
 	if (family == AF_INET) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
 		port = ntohs(in->sin_port);
-		id->family = 4;
-		memcpy(id->address, &in->sin_addr, 4);
+		id->family = (uint8_t)safesock_canonical_address(4, (const uint8_t *)&in->sin_addr, id->address);
 	} else {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
 		port = ntohs(in6->sin6_port);
-		if (safesock_fold_ipv4(in6->sin6_addr.s6_addr, id->address)) {
-			id->family = 4;
-		} else {
-			id->family = 6;
-			memcpy(id->address, &in6->sin6_addr, 16);
-		}
+		id->family = (uint8_t)safesock_canonical_address(6, in6->sin6_addr.s6_addr, id->address);
 	}
 	return port;
 }
@@ -255,7 +248,7 @@ static sa_family_t unspecified_read_as(int fd, socklen_t len)
 		return AF_UNSPEC;
 	if (domain == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in))
 		return AF_INET;
-	if (domain == AF_INET6 && type == SOCK_RAW && len >= (socklen_t)SIN6_LEN_RFC2133)
+	if (domain == AF_INET6 && type == SOCK_RAW && len >= (socklen_t)SAFESOCK_SIN6_LEN_RFC2133)
 		return AF_INET6;
 	return AF_UNSPEC;
 }

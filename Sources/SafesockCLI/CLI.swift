@@ -1,4 +1,4 @@
-// CLI: the `safesock` commands (SPEC section 5). Exit status: 0 success or
+// CLI: the `safesock` commands (docs/cli.md). Exit status: 0 success or
 // allowed, 1 a policy error or a denial, 2 bad usage.
 
 import FoundationEssentials

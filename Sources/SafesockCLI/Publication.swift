@@ -4,7 +4,7 @@
 import FoundationEssentials
 import Glibc
 import Dispatch
-import SafesockPublication
+import SafesockABI
 import SafesockSupervisor
 import SafesockTable
 

@@ -6,8 +6,7 @@ import FoundationEssentials
 import Glibc
 import Dispatch
 import SafesockPolicy
-import SafesockPublication
-import SafesockExec
+import SafesockABI
 import SafesockSupervisor
 import SafesockTable
 

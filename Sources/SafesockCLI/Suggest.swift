@@ -39,12 +39,15 @@ func suggest(_ arguments: ParsedArguments) -> Int32 {
     var records = 0
     for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
     where !line.isEmpty {
-        guard let record = try? JSONDecoder().decode(LoggedCall.self, from: Data(line.utf8)) else {
-            Output.err("\(path):\(number + 1): warning: not a safesock record; skipped")
+        let record: AuditRecord
+        do {
+            record = try AuditRecord.decode(line)
+        } catch {
+            Output.err("\(path):\(number + 1): warning: \(error); skipped")
             continue
         }
         records += 1
-        let op = record.op, program = record.program ?? "?"
+        let op = record.op, program = record.program.isEmpty ? "?" : record.program
         func note(_ key: String, _ value: String) {
             options[key, default: (value, Use())].use.count += 1
             options[key]!.use.programs.insert(program)
@@ -53,7 +56,8 @@ func suggest(_ arguments: ParsedArguments) -> Int32 {
         case ("getpeername", _): note("peername", "mask")
         case ("bind", _), ("listen", _): note("servers", "allow")
         case ("connect", _), ("sendto", _), ("sendmsg", _), ("sendmmsg", _):
-            guard let host = record.host, let port = record.port, (0...65535).contains(port) else { continue }
+            guard !record.host.isEmpty, let port = record.port, (0...65535).contains(port) else { continue }
+            let host = record.host
             if record.reason == "datagrams deny" || op != "connect" { note("datagrams", "allow") }
             let identity = Identity(host: host).description
             let key = identity == origin ? "$originSocketHost" : identity
@@ -105,15 +109,4 @@ func policyWord(_ host: String) -> String? {
     if host == "$originSocketHost" { return host }
     guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || "{}\"#$".contains($0) || !$0.isASCII }) else { return nil }
     return host.map { "*?[]\\".contains($0) ? "\\\($0)" : String($0) }.joined()
-}
-
-/// What `suggest` reads of an audit record (the library's and the
-/// supervisor's; docs/man/safesock.1 lists the fields): a line without `op`
-/// is not one.
-private struct LoggedCall: Decodable {
-    var op: String
-    var program: String?
-    var host: String?
-    var port: Int?
-    var reason: String?
 }

@@ -81,18 +81,3 @@ void safesock_decide_serving(const struct safesock_options *options, int32_t por
 	deny(out, "servers deny");
 }
 
-int safesock_also_reached(uint8_t family, const uint8_t address[16], uint8_t reached[16])
-{
-	static const uint8_t unspecified[16];
-	size_t size = family == 4 ? 4 : 16;
-	if ((family != 4 && family != 6) || memcmp(address, unspecified, size) != 0)
-		return 0;
-	memset(reached, 0, 16);
-	if (family == 4) {
-		reached[0] = 127;
-		reached[3] = 1;
-	} else {
-		reached[15] = 1;
-	}
-	return 1;
-}

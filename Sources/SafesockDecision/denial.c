@@ -155,7 +155,10 @@ static void add_rules(struct safesock_line *line, const struct safesock_denial *
 void safesock_denial_line(struct safesock_line *line, const struct safesock_denial *d)
 {
 	safesock_line_add(line, "safesock: ");
-	safesock_line_add(line, d->layer ? d->layer : "");
+	if (d->layer && d->layer[0] != '\0') {
+		safesock_line_add(line, d->layer);
+		safesock_line_add(line, ": ");
+	}
 	safesock_line_add(line, d->learn ? "learn: would deny " : "permission denied for ");
 	/* The plugin's words: "permission denied for host H port P"; other ops
 	 * name themselves. */
@@ -195,4 +198,99 @@ void safesock_denial_line(struct safesock_line *line, const struct safesock_deni
 	safesock_line_add(line, " \xe2\x80\x94 "); /* an em dash */
 	if (!safesock_denial_explain(line, d))
 		line->length = mark;
+}
+
+/* A JSON string: quotes, backslash and control bytes escaped; bytes above
+ * 0x7e escaped too, so a record is valid JSON whatever a program sent. */
+static void add_json_string(struct safesock_line *line, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+	safesock_line_add(line, "\"");
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			char e[2] = { '\\', (char)*p };
+			safesock_line_add_n(line, e, 2);
+		} else if (*p < 0x20 || *p > 0x7e) {
+			char e[6] = { '\\', 'u', '0', '0', hex[*p >> 4], hex[*p & 15] };
+			safesock_line_add_n(line, e, 6);
+		} else {
+			safesock_line_add_n(line, (const char *)p, 1);
+		}
+	}
+	safesock_line_add(line, "\"");
+}
+
+int safesock_audit_record(struct safesock_line *line, const struct safesock_denial *d)
+{
+	safesock_line_add(line, "{\"v\":");
+	safesock_line_add_uint(line, SAFESOCK_AUDIT_VERSION);
+	safesock_line_add(line, ",\"time\":");
+	safesock_line_add_uint(line, d->time_ms / 1000);
+	char millis[4] = { '.', (char)('0' + d->time_ms / 100 % 10), (char)('0' + d->time_ms / 10 % 10), (char)('0' + d->time_ms % 10) };
+	safesock_line_add_n(line, millis, sizeof millis);
+	safesock_line_add(line, ",\"pid\":");
+	safesock_line_add_uint(line, (uint64_t)(d->pid < 0 ? 0 : d->pid));
+	safesock_line_add(line, ",\"program\":");
+	add_json_string(line, d->program ? d->program : "");
+	safesock_line_add(line, ",\"op\":");
+	add_json_string(line, d->op);
+	safesock_line_add(line, ",\"host\":");
+	add_json_string(line, d->host ? d->host : "");
+	if (d->address) {
+		safesock_line_add(line, ",\"addr\":");
+		add_json_string(line, d->address);
+	}
+	if (d->port >= 0) {
+		safesock_line_add(line, ",\"port\":");
+		safesock_line_add_uint(line, (uint64_t)d->port);
+	}
+	safesock_line_add(line, d->allowed ? ",\"verdict\":\"allow\"" : ",\"verdict\":\"deny\"");
+	if (d->learn)
+		safesock_line_add(line, ",\"mode\":\"learn\"");
+	if (d->layer && d->layer[0] != '\0') {
+		safesock_line_add(line, ",\"layer\":");
+		add_json_string(line, d->layer);
+	}
+	/* A decision names its rules, or "default" when none matched
+	 * (docs/decision.md, "What a decision returns"). */
+	safesock_line_add(line, ",\"rules\":[");
+	for (size_t i = 0, start = 0; d->rules && i < d->rules_length; i++) {
+		if (d->rules[i] != '\0')
+			continue;
+		if (start > 0)
+			safesock_line_add(line, ",");
+		add_json_string(line, d->rules + start);
+		start = i + 1;
+	}
+	if (d->rules_length == 0 && d->reason == NULL)
+		safesock_line_add(line, "\"default\"");
+	safesock_line_add(line, "]");
+	if (d->reason) {
+		safesock_line_add(line, ",\"reason\":");
+		add_json_string(line, d->reason);
+	}
+	/* Written in place, escaped as they go (line->json): their words are
+	 * printable ASCII, or they are not written at all. */
+	size_t mark = line->length;
+	safesock_line_add(line, ",\"policy\":\"");
+	line->json = 1;
+	size_t start = line->length;
+	safesock_denial_policy(line, d);
+	line->json = 0;
+	if (line->length == start)
+		line->length = mark;
+	else
+		safesock_line_add(line, "\"");
+	mark = line->length;
+	safesock_line_add(line, ",\"explain\":\"");
+	line->json = 1;
+	int explained = !d->allowed && safesock_denial_explain(line, d);
+	line->json = 0;
+	if (explained)
+		safesock_line_add(line, "\"");
+	else
+		line->length = mark;
+	safesock_line_add(line, "}");
+	/* Room for the newline the writer adds; a full line was cut short. */
+	return line->length >= sizeof line->text - 2 ? -1 : 0;
 }

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "kernel_private.h"
+#include "safesock_abi.h"
+#include "safesock_canonical.h"
 #include "safesock_kernel.h"
 #include "safesock_name_memory.h"
 #include "safesock_source_route.h"
@@ -505,7 +507,7 @@ int safesock_kernel_destination(int domain, int type, int connecting, const uint
 			out->kind = SAFESOCK_KERNEL_PEER; /* udpv6_sendmsg: no address at all */
 			return 0;
 		}
-		if (length < 24) /* SIN6_LEN_RFC2133: no scope id needed */
+		if (length < SAFESOCK_SIN6_LEN_RFC2133) /* no scope id needed */
 			return EINVAL;
 		if (family != AF_INET6)
 			return connecting ? EAFNOSUPPORT : EINVAL;
@@ -513,19 +515,8 @@ int safesock_kernel_destination(int domain, int type, int connecting, const uint
 		memset(&a, 0, sizeof a);
 		memcpy(&a, bytes, length < sizeof a ? length : sizeof a);
 		/* IPv4-mapped and IPv4-compatible (but :: and ::1) are IPv4, as
-		 * the policy's canonical form judges them (Identity.swift). */
-		const uint8_t *b = a.sin6_addr.s6_addr;
-		static const uint8_t zeros[10];
-		int folded = memcmp(b, zeros, 10) == 0 &&
-			     ((b[10] == 0xff && b[11] == 0xff) ||
-			      (b[10] == 0 && b[11] == 0 && !(b[12] == 0 && b[13] == 0 && b[14] == 0 && b[15] <= 1)));
-		if (folded) {
-			out->kind = 4;
-			memcpy(out->address, a.sin6_addr.s6_addr + 12, 4);
-		} else {
-			out->kind = 6;
-			memcpy(out->address, a.sin6_addr.s6_addr, 16);
-		}
+		 * every enforcer judges them (the one canonicaliser). */
+		out->kind = safesock_canonical_address(6, a.sin6_addr.s6_addr, out->address);
 		out->port = ntohs(a.sin6_port);
 		return 0;
 	}
@@ -538,8 +529,7 @@ int safesock_kernel_destination(int domain, int type, int connecting, const uint
 		return EAFNOSUPPORT;
 	struct sockaddr_in a;
 	memcpy(&a, bytes, sizeof a);
-	out->kind = 4;
-	memcpy(out->address, &a.sin_addr, 4);
+	out->kind = safesock_canonical_address(4, (const uint8_t *)&a.sin_addr, out->address);
 	out->port = ntohs(a.sin_port);
 	return 0;
 }

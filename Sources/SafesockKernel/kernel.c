@@ -45,7 +45,9 @@
 #include <unistd.h>
 
 #include "kernel_private.h"
+#include "safesock_abi.h"
 #include "safesock_kernel.h"
+#include "safesock_source_route.h"
 
 _Static_assert(sizeof(((struct safesock_kernel_call *)0)->address) == sizeof(struct sockaddr_storage), "address bytes");
 
@@ -73,7 +75,6 @@ struct landlock_port {
 	uint64_t port;
 };
 #define X32_SYSCALL_BIT 0x40000000u
-#define SAFESOCK_IPPROTO_MPTCP 262 /* Debian 12's headers predate it */
 
 static void say(char *error, size_t size, const char *what)
 {
@@ -115,14 +116,14 @@ static int install_filter(int trap)
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[4]));
 	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 10, 0);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_IP, 0, 2);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SAFESOCK_SOL_IP, 0, 2);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IP_OPTIONS, 5, 6);
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_IPV6, 0, 5);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SAFESOCK_IP_OPTIONS, 5, 6);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SAFESOCK_SOL_IPV6, 0, 5);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2]));
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPV6_RTHDR, 2, 0);
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPV6_2292RTHDR, 1, 0);
-	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPV6_2292PKTOPTIONS, 0, 1);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SAFESOCK_IPV6_RTHDR, 2, 0);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SAFESOCK_IPV6_2292RTHDR, 1, 0);
+	f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SAFESOCK_IPV6_2292PKTOPTIONS, 0, 1);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	/* Sockets that go around what is trapped, each to the supervisor,

@@ -1,10 +1,9 @@
 // Lint: the network manual page's SECURITY advice as findings on a policy
-// model (SPEC section 5). Each finding has its place, a short reason and
+// model (docs/cli.md, "lint"). Each finding has its place, a short reason and
 // the page's words behind it. Rules on the origin are the program's own
-// server, which the page's advice about hosts "not under your control" is
-// not about: ranges there are no finding, and the origin is no name a
-// stranger's DNS can point elsewhere.
-// Tests: Tests/SafesockPolicyTests/LintTests.swift.
+// server, which the page's advice about hosts "not under your control" is not
+// about: ranges there are no finding, and the origin is no name a stranger's
+// DNS can point elsewhere. Tests: Tests/SafesockPolicyTests/LintTests.swift.
 
 import SafesockMatch
 import SafesockPolicy

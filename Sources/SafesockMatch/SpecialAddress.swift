@@ -1,8 +1,8 @@
-// SpecialAddress: the addresses a name may not lead to under
-// `privateNames deny` (docs/policy-language.md, "Names and special
-// addresses"). One table, read by the decision core (through CEntry), by
-// the model's decision and by lint, so the three cannot disagree on what
-// is special. Embedded-clean: no array, no String, no allocation.
+// SpecialAddress: the addresses a name may not lead to under `privateNames
+// deny` (docs/decision.md, "Names and special addresses"). One table, read by
+// the decision core (through CEntry), by the model's decision and by lint, so
+// the three cannot disagree on what is special. Embedded-clean: no array, no
+// String, no allocation.
 
 /// What kind of special address; the raw values are the C codes
 /// `safesock_address_special` returns (0: an ordinary, public address).

@@ -5,7 +5,8 @@
 // Tests: Tests/SafesockTableTests/DifferentialTests.swift (against the
 // model), CorruptionTests.swift (damaged tables, under ASan).
 
-/// One identity of a destination, canonical already (SPEC section 2).
+/// One identity of a destination, canonical already (docs/decision.md,
+/// "Canonical identities").
 public struct IdentityInput {
     /// The canonical text: a lower-case name without trailing dot, dotted
     /// decimal, or RFC 5952 IPv6.

@@ -1,9 +1,9 @@
 // Decision: the reference the compiled table must agree with
-// (docs/policy-language.md, "How a connection is decided"). Allowed iff
-// some allow rule matches (any identity, the port) and no disallow rule
-// does; order never matters; no match means deny. Under `privateNames
-// deny`, an allow that reaches a special address only through name or
-// glob rules is denied, unless the destination is the origin.
+// (docs/decision.md, "The verdict"). Allowed iff some allow rule matches (any
+// identity, the port) and no disallow rule does; order never matters; no
+// match means deny. Under `privateNames deny`, an allow that reaches a
+// special address only through name or glob rules is denied, unless the
+// destination is the origin.
 
 import SafesockMatch
 

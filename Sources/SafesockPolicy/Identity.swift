@@ -1,48 +1,55 @@
-// Identity: the canonical text a destination is matched by (SPEC section 2).
+// Identity: the canonical text a destination is matched by
+// (docs/decision.md, "Canonical identities").
 // Canonicalise before matching: an attacker picks the spelling, so every
 // spelling of one host must reach the matcher as one string.
 
+import SafesockABI
+
 /// An IPv4 or IPv6 address in network byte order, IPv4-mapped and
 /// IPv4-compatible IPv6 addresses already folded to their IPv4 form.
+/// Every parse, fold and format is the one canonicaliser's
+/// (safesock_canonical.h), which the library and the supervisor call too.
 public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// 4 bytes (IPv4) or 16 bytes (IPv6), network order.
     public let bytes: [UInt8]
 
     public init?(bytes: [UInt8]) {
-        switch bytes.count {
-        case 4: self.bytes = bytes
-        case 16: self.bytes = IPAddress.foldIPv4(bytes)
-        default: return nil
-        }
+        guard bytes.count == 4 || bytes.count == 16 else { return nil }
+        var folded = [UInt8](repeating: 0, count: 16)
+        let family = safesock_canonical_address(bytes.count == 4 ? 4 : 6, bytes, &folded)
+        self.bytes = Array(folded.prefix(family == 4 ? 4 : 16))
     }
 
     /// Parses every numeric spelling libc accepts: `inet_aton`'s IPv4 forms
     /// and `inet_pton`'s IPv6. Text with blanks is refused, because
     /// `inet_aton` ignores whatever follows a blank.
     public init?(parsing text: String) {
-        guard !text.isEmpty, !text.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else { return nil }
-        if let v4 = LibC.inetAton(text) {
-            self.bytes = v4
-        } else if let v6 = LibC.inetPton6(text) {
-            self.bytes = IPAddress.foldIPv4(v6)
-        } else {
-            return nil
+        guard let raw = IPAddress.parse(text, SAFESOCK_PARSE_ANY) else { return nil }
+        self.init(bytes: raw)
+    }
+
+    /// The 4 or 16 bytes `text` spells, unfolded, or nil.
+    static func parse(_ text: String, _ how: safesock_parse) -> [UInt8]? {
+        var raw = [UInt8](repeating: 0, count: 16)
+        var text = text
+        let family = text.withUTF8 { utf8 in
+            utf8.withMemoryRebound(to: CChar.self) { safesock_parse_address($0.baseAddress, $0.count, how, &raw) }
+        }
+        switch family {
+        case 4: return Array(raw.prefix(4))
+        case 6: return raw
+        default: return nil
         }
     }
 
     public var isIPv4: Bool { bytes.count == 4 }
 
     /// Dotted decimal, or RFC 5952 text for IPv6.
-    public var description: String { LibC.inetNtop(bytes) }
-
-    /// `::ffff:a.b.c.d` (mapped) and `::a.b.c.d` (compatible) are the IPv4
-    /// host a.b.c.d; `::` and `::1` are IPv6's own and stay IPv6.
-    static func foldIPv4(_ b: [UInt8]) -> [UInt8] {
-        guard b[0..<10].allSatisfy({ $0 == 0 }) else { return b }
-        if b[10] == 0xFF && b[11] == 0xFF { return Array(b[12..<16]) }
-        let unspecifiedOrLoopback = b[10..<15].allSatisfy { $0 == 0 } && b[15] <= 1
-        if b[10] == 0 && b[11] == 0 && !unspecifiedOrLoopback { return Array(b[12..<16]) }
-        return b
+    public var description: String {
+        var text = [CChar](repeating: 0, count: Int(SAFESOCK_ADDRESS_MAX))
+        var padded = bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
+        let length = safesock_format_address(isIPv4 ? 4 : 6, &padded, &text)
+        return String(decoding: text.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 
@@ -55,37 +62,50 @@ public enum Identity: Hashable, Sendable, CustomStringConvertible {
     /// The canonical identity of host text as a user or program wrote it:
     /// any address spelling becomes its address; anything else is a name.
     public init(host text: String) {
-        if let address = IPAddress(parsing: text) {
-            self = .address(address)
-        } else {
-            self = .name(Identity.canonicalName(text))
+        var text = text
+        self = text.withUTF8 { utf8 in
+            var out = [CChar](repeating: 0, count: max(utf8.count + 1, Int(SAFESOCK_ADDRESS_MAX)))
+            var family: UInt8 = 0
+            var address = [UInt8](repeating: 0, count: 16)
+            let status = utf8.withMemoryRebound(to: CChar.self) {
+                safesock_canonical_host($0.baseAddress, $0.count, &out, out.count, &family, &address)
+            }
+            precondition(status == 0, "the buffer holds any canonical text of the input")
+            if family != 0, let a = IPAddress(bytes: Array(address.prefix(family == 4 ? 4 : 16))) {
+                return .address(a)
+            }
+            return .name(String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
     }
 
     /// ASCII lower case, trailing dots dropped: DNS names are case-blind and
-    /// `a.b.` is `a.b`.
+    /// `a.b.` is `a.b` (safesock_canonical_name; every other byte kept).
     public static func canonicalName(_ text: String) -> String {
-        var bytes = Array(text.utf8)
-        while bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
-        return asciiLowercased(bytes)
+        var text = text
+        return text.withUTF8 { utf8 in
+            var out = [CChar](repeating: 0, count: utf8.count + 1)
+            let length = utf8.withMemoryRebound(to: CChar.self) {
+                safesock_canonical_name($0.baseAddress, $0.count, &out, out.count)
+            }
+            return String(decoding: out.prefix(max(length, 0)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
     }
 
-    /// ASCII letters lowered, every other byte kept (names are ASCII; a
-    /// Unicode-aware lowering could turn two spellings into one elsewhere).
-    static func asciiLowercased(_ bytes: [UInt8]) -> String {
-        var bytes = bytes
-        for i in bytes.indices where bytes[i] >= UInt8(ascii: "A") && bytes[i] <= UInt8(ascii: "Z") {
-            bytes[i] += 32
-        }
-        return String(decoding: bytes, as: UTF8.self)
+    /// ASCII letters lowered, every other byte kept, as
+    /// safesock_canonical_byte lowers them.
+    static func lowered(_ bytes: [UInt8]) -> String {
+        String(decoding: bytes.map { UInt8(bitPattern: safesock_canonical_byte(CChar(bitPattern: $0))) }, as: UTF8.self)
     }
 
     /// The host the kernel actually reaches for this one, when it differs:
     /// Linux connects 0.0.0.0 and :: to loopback, so a policy must judge
-    /// them as loopback too (the library does; CShim/verdict.c).
+    /// them as loopback too (safesock_also_reached, as both enforcers do).
     public var alsoReached: Identity? {
-        guard case .address(let a) = self, a.bytes.allSatisfy({ $0 == 0 }) else { return nil }
-        return Identity(host: a.isIPv4 ? "127.0.0.1" : "::1")
+        guard case .address(let a) = self else { return nil }
+        var padded = a.bytes + [UInt8](repeating: 0, count: 16 - a.bytes.count)
+        var reached = [UInt8](repeating: 0, count: 16)
+        guard safesock_also_reached(a.isIPv4 ? 4 : 6, &padded, &reached) == 1 else { return nil }
+        return IPAddress(bytes: Array(reached.prefix(a.bytes.count))).map(Identity.address)
     }
 
     /// The text host patterns are matched against.

@@ -1,11 +1,12 @@
 // Lexer: splits one line of policy text into words, as a Tcl list would.
 //
-// Lines, not statements (SPEC section 1): a brace or quote must close on its
-// own line. Backslash protects the next character from ending a word, and
-// stays in the word's text: the glob gives it its meaning (`\*` is a literal
-// star) in every word form, so `a\*b`, "a\*b" and {a\*b} are one pattern.
-// A bare word that starts with `#` starts a comment to the end of the line,
-// so `maxSockets 4   # four` reads as the SPEC's options example shows.
+// Lines, not statements (docs/policy-language.md, "Lines and words"): a brace
+// or quote must close on its own line. Backslash protects the next character
+// from ending a word, and stays in the word's text: the glob gives it its
+// meaning (`\*` is a literal star) in every word form, so `a\*b`, "a\*b" and
+// {a\*b} are one pattern. A bare word that starts with `#` starts a comment
+// to the end of the line, so `maxSockets 4   # four` reads as the plugin's
+// examples write it (docs/policy-language.md, "Lines and words").
 
 struct Word: Equatable {
     enum Form: Equatable { case bare, braced, quoted }

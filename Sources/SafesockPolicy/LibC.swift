@@ -8,41 +8,6 @@ import Musl
 #endif
 
 enum LibC {
-    /// inet_aton(3): every IPv4 form the resolver accepts (`127.1`,
-    /// `0x7f.1`, `2130706433`, `0177.0.0.1`), as network-order bytes.
-    static func inetAton(_ text: String) -> [UInt8]? {
-        var addr = in_addr()
-        guard inet_aton(text, &addr) != 0 else { return nil }
-        return withUnsafeBytes(of: addr.s_addr) { Array($0) }
-    }
-
-    /// inet_pton(3) for AF_INET: strict dotted quad, for CIDR bases.
-    static func inetPton4(_ text: String) -> [UInt8]? {
-        var addr = in_addr()
-        guard inet_pton(AF_INET, text, &addr) == 1 else { return nil }
-        return withUnsafeBytes(of: addr.s_addr) { Array($0) }
-    }
-
-    /// inet_pton(3) for AF_INET6, as 16 network-order bytes.
-    static func inetPton6(_ text: String) -> [UInt8]? {
-        var addr = in6_addr()
-        guard inet_pton(AF_INET6, text, &addr) == 1 else { return nil }
-        return withUnsafeBytes(of: addr) { Array($0) }
-    }
-
-    /// inet_ntop(3): dotted decimal for 4 bytes; for 16 bytes glibc's text,
-    /// which follows RFC 5952 (lower case, longest zero run compressed, a
-    /// single zero field not), the canonical form the policy matches.
-    static func inetNtop(_ bytes: [UInt8]) -> String {
-        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-        let family = bytes.count == 4 ? AF_INET : AF_INET6
-        let ok = bytes.withUnsafeBytes { src in
-            inet_ntop(family, src.baseAddress, &buffer, socklen_t(buffer.count)) != nil
-        }
-        precondition(ok, "inet_ntop cannot fail on a 4- or 16-byte address")
-        return cText(buffer)
-    }
-
     /// The whole file, or the errno text that says why not.
     static func readFile(_ path: String) -> Result<[UInt8], FileError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -78,10 +43,4 @@ enum LibC {
 struct FileError: Error {
     var errno: Int32
     var message: String { String(cString: strerror(errno)) }
-}
-
-/// The text of a NUL-terminated C buffer.
-func cText(_ buffer: [CChar]) -> String {
-    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-    return String(decoding: bytes, as: UTF8.self)
 }

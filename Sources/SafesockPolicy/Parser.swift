@@ -1,11 +1,12 @@
 // Parser: policy text -> Policy model, with every problem as a Diagnostic.
 //
-// The format is the Tcl plugin's `.cfg` (SPEC section 1), read line by line
-// (Lexer.swift) rather than evaluated as Tcl. Only `hosts ports` and
+// The format is the Tcl plugin's `.cfg` (docs/policy-language.md), read line
+// by line (Lexer.swift) rather than evaluated as Tcl. Only `hosts ports` and
 // `options` are interpreted; other sections keep the plugin's structural
 // checks (argument count) and are otherwise ignored with a note.
 //
-// Choices the SPEC leaves open (docs/policy-language.md says them too):
+// Choices the plugin's manual page leaves open (docs/policy-language.md
+// marks each **Choice**):
 // - an included file starts in the includer's current section, and a
 //   `section` inside it ends at its end (it does not leak back);
 // - variables are interpreted only where safesock reads the words, so the
@@ -15,6 +16,7 @@
 //
 // Tests: Tests/SafesockPolicyTests/ParserTests.swift, FuzzTests.swift.
 
+import SafesockABI
 import SafesockMatch
 
 public struct ParseResult: Sendable {
@@ -246,10 +248,8 @@ struct ParserState {
         let base = String(parts[0])
         // Dotted quad only: inet_aton would read `10/8` as 0.0.0.10/8.
         let raw: [UInt8]
-        if let v4 = LibC.inetPton4(base) {
-            raw = v4
-        } else if let v6 = LibC.inetPton6(base) {
-            raw = v6
+        if let parsed = IPAddress.parse(base, SAFESOCK_PARSE_DOTTED) {
+            raw = parsed
         } else {
             error(location, usage)
             return nil
@@ -419,7 +419,7 @@ enum HostGlob {
         while b.last == UInt8(ascii: "."), b.count < 2 || b[b.count - 2] != UInt8(ascii: "\\") {
             b.removeLast()
         }
-        return Identity.asciiLowercased(b)
+        return Identity.lowered(b)
     }
 
     static func message(_ fault: GlobFault) -> String {

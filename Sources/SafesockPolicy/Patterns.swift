@@ -1,5 +1,6 @@
-// Host and port patterns of `hosts ports` rules (SPEC section 1), already
-// canonical: matching never has to normalise a pattern again.
+// Host and port patterns of `hosts ports` rules (docs/policy-language.md,
+// "Host patterns", "Port patterns"), already canonical: matching never has to
+// normalise a pattern again.
 
 import SafesockMatch
 

@@ -1,5 +1,6 @@
-// Policy: the model a policy text parses into (SPEC section 1). Parser.swift
-// builds it; Decision.swift decides with it; the table compiler reads it.
+// Policy: the model a policy text parses into (docs/policy-language.md).
+// Parser.swift builds it; Decision.swift decides with it; the table compiler
+// reads it.
 
 /// Where a rule stands, printed `FILE:LINE` in decisions and audit records.
 public struct RuleRef: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
@@ -44,7 +45,8 @@ public struct Rule: Hashable, Sendable {
     public var ref: RuleRef { RuleRef(file: hostLocation.file, line: hostLocation.line) }
 }
 
-/// The `options` section (beyond the plugin). Defaults are the SPEC's.
+/// The `options` section (beyond the plugin); its defaults are in
+/// docs/policy-language.md, "`options` (beyond the plugin)".
 public struct Options: Hashable, Sendable {
     public enum Peername: String, Sendable, CaseIterable { case deny, mask, allow }
     public enum Permission: String, Sendable, CaseIterable { case deny, allow }

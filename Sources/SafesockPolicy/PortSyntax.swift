@@ -1,6 +1,6 @@
-// PortSyntax: the port word of a rule (SPEC section 1, "Port patterns").
-// Only numbers: the plugin refused named services so that a service could
-// not be disallowed by name yet allowed by number.
+// PortSyntax: the port word of a rule (docs/policy-language.md, "Port
+// patterns"). Only numbers: the plugin refused named services so that a
+// service could not be disallowed by name yet allowed by number.
 
 import SafesockMatch
 

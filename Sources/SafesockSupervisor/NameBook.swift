@@ -8,7 +8,7 @@ import FoundationEssentials
 import Glibc
 import Dispatch
 import Synchronization
-import SafesockDecision
+import SafesockABI
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy

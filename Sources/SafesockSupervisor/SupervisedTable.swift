@@ -8,7 +8,7 @@ import Dispatch
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy
-import SafesockPublication
+import SafesockABI
 
 /// The table the supervisor decides with. A file's is read once, at start.
 /// A publication's is followed: at each trapped call the control is read

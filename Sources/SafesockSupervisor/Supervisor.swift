@@ -13,7 +13,7 @@ import FoundationEssentials
 import Glibc
 import Dispatch
 import Synchronization
-import SafesockDecision
+import SafesockABI
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy
@@ -515,27 +515,11 @@ public final class KernelSupervisor: @unchecked Sendable {
         }
     }
 
-    struct AuditRecord: Encodable {
-        var time: Double
-        var pid: Int32
-        var program: String
-        var op: String
-        var host: String
-        var addr: String?
-        var port: UInt16?
-        var verdict = "deny"
-        var mode: String?
-        var layer = "kernel"
-        var rules: [String]
-        var reason: String?
-        var policy: String?
-        var explain: String?
-    }
-
-    /// The denial line, and the record's policy and explain fields, from
-    /// the one writer both enforcers use (safesock_denial.h).
-    func denialText(op: String, host: String?, destination: Destination?, rules: [String], reason: String?)
-        -> (line: String, policy: String?, explain: String?) {
+    /// What the one writer both enforcers use (safesock_denial.h) makes of
+    /// a decision: the denial line, or the audit record (docs/audit-log.md)
+    /// when `record` says who and when.
+    func denialText(op: String, host: String?, destination: Destination?, rules: [String], reason: String?,
+                    record: (pid: Int32, program: String, allowed: Bool)? = nil) -> String {
         let label: [UInt8] = table.withUnsafeBytes { t in
             var text: UnsafePointer<CChar>?
             var length = 0
@@ -545,25 +529,29 @@ public final class KernelSupervisor: @unchecked Sendable {
         let ruleBytes = Array(rules.map { $0 + "\0" }.joined().utf8)
         let hostText = host ?? destination.map { "\($0.address)" } ?? ""
         let address = destination.map { "\($0.address)" }
-        func text(_ line: inout safesock_line) -> String {
-            withUnsafeBytes(of: &line.text) { String(decoding: $0.prefix(line.length), as: UTF8.self) }
-        }
-        return "kernel: ".withCString { layer in op.withCString { op in hostText.withCString { host in (address ?? "").withCString { address in
-            (reason ?? "").withCString { because in (origin ?? "").withCString { origin in
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        let now = UInt64(clock.tv_sec) * 1000 + UInt64(clock.tv_nsec) / 1_000_000
+        return "kernel".withCString { layer in op.withCString { op in hostText.withCString { host in (address ?? "").withCString { address in
+            (reason ?? "").withCString { because in (origin ?? "").withCString { origin in (record?.program ?? "").withCString { program in
                 ruleBytes.withUnsafeBufferPointer { r in label.withUnsafeBufferPointer { l in
                     r.withMemoryRebound(to: CChar.self) { r in l.withMemoryRebound(to: CChar.self) { l in
                         var d = safesock_denial(layer: layer, learn: learn ? 1 : 0, op: op, host: host,
                                                 address: destination == nil ? nil : address, port: Int32(destination.map { Int($0.port) } ?? -1),
                                                 reason: reason == nil ? nil : because, rules: r.baseAddress, rules_length: r.count,
-                                                policy: l.baseAddress, policy_length: l.count, origin: origin)
-                        var line = safesock_line(), words = safesock_line(), explain = safesock_line()
-                        safesock_denial_line(&line, &d)
-                        safesock_denial_policy(&words, &d)
-                        let explained = safesock_denial_explain(&explain, &d) == 1
-                        return (text(&line), words.length > 0 ? text(&words) : nil, explained ? text(&explain) : nil)
+                                                policy: l.baseAddress, policy_length: l.count, origin: origin,
+                                                allowed: record?.allowed == true ? 1 : 0, pid: record?.pid ?? 0, program: program,
+                                                time_ms: now)
+                        var line = safesock_line()
+                        if record == nil {
+                            safesock_denial_line(&line, &d)
+                        } else if safesock_audit_record(&line, &d) != 0 {
+                            return "" // cut short by the buffer: no JSON, not written
+                        }
+                        return withUnsafeBytes(of: &line.text) { String(decoding: $0.prefix(line.length), as: UTF8.self) }
                     } }
                 } }
-            } }
+            } } }
         } } } }
     }
 
@@ -578,23 +566,16 @@ public final class KernelSupervisor: @unchecked Sendable {
     /// `allowed`: a learn-mode record of something let through that a
     /// suggested policy must allow (a masked getpeername); never a line.
     func report(pid: Int32, op: String, host: String?, destination: Destination?, rules: [String], reason: String?, allowed: Bool = false) {
-        let text = denialText(op: op, host: host, destination: destination, rules: rules, reason: reason)
         guard let log else {
-            if !allowed { say(text.line) }
+            if !allowed { say(denialText(op: op, host: host, destination: destination, rules: rules, reason: reason)) }
             return
         }
         var comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
         while comm.last?.isNewline == true { comm.removeLast() }
-        let record = AuditRecord(time: (Date().timeIntervalSince1970 * 1000).rounded() / 1000, pid: pid, program: comm,
-                                 op: op, host: host ?? "",
-                                 addr: destination.map { "\($0.address)" }, port: destination?.port,
-                                 verdict: allowed ? "allow" : "deny", mode: learn ? "learn" : nil,
-                                 rules: rules.isEmpty && reason == nil ? ["default"] : rules, reason: reason,
-                                 policy: text.policy, explain: allowed ? nil : text.explain)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard var bytes = try? encoder.encode(record) else { return }
-        bytes.append(UInt8(ascii: "\n"))
+        let record = denialText(op: op, host: host, destination: destination, rules: rules, reason: reason,
+                                record: (pid, comm, allowed))
+        guard !record.isEmpty else { return }
+        let bytes = Array((record + "\n").utf8)
         reportLock.withLock { _ in
             let fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { return }

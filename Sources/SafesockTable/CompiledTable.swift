@@ -2,7 +2,7 @@
 // and matcher the preload library uses. For `show`, `explain --table` and
 // the tests that hold the table to the model.
 
-import SafesockDecision
+import SafesockABI
 import SafesockMatch
 import SafesockPolicy
 

@@ -24,7 +24,7 @@ enum MatcherBench {
     static func run(sizes: [Int]) throws -> [Row] {
         var rows: [Row] = []
         for count in sizes {
-            var rng = SeededGenerator(state: UInt64(count))
+            var rng = SeededGenerator(seed: UInt64(count))
             let text = realisticPolicy(count, &rng)
             var t = now()
             let parsed = PolicyParser.parse(text: text, name: "bench.cfg")

@@ -5,7 +5,7 @@
 
 import Foundation
 import SafesockPolicy
-import SafesockPublication
+import SafesockABI
 import SafesockTable
 
 /// A way to run a program: bare, under safesock, or under a peer.
@@ -61,7 +61,7 @@ struct SystemBench {
         for path in [netbench, "\(bench)/netbench-static", "\(bench)/empty", "\(bench)/rss", library, "build/bin/safesock"] where !FileManager.default.fileExists(atPath: path) {
             throw BenchFailure(description: "\(path) is missing: run `make bench`")
         }
-        var rng = SeededGenerator(state: 100_000)
+        var rng = SeededGenerator(seed: 100_000)
         var policy = realisticPolicy(100_000, &rng)
         policy += "    allow bench.example.com \(port)\n"
         for k in 0..<cycle { policy += "    allow b\(k).bench.example \(port)\n" }

@@ -2,17 +2,7 @@
 // fixed seed, so two runs measure the same thing.
 
 import Foundation
-
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+@_exported import SafesockTestSupport
 
 /// A policy of `count` rules: mostly exact names and domains, addresses
 /// and CIDR blocks, some globs, a few disallows (the kinds a site lists).

@@ -1,4 +1,4 @@
-// Decision: SPEC section 2, including the manual page's example decided as
+// Decision: docs/decision.md, including the manual page's example decided as
 // its prose says, and every port form at its boundaries.
 
 import SafesockPolicy

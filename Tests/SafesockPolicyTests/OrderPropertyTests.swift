@@ -1,6 +1,6 @@
-// Property: for random policies and destinations the decision does not
-// depend on the order of the rules (SPEC section 2: "Order of rules does not
-// matter; disallow always wins").
+// Property: for random policies and destinations the decision does not depend
+// on the order of the rules (docs/decision.md, "The verdict": the order of
+// the rules never matters, and a matching disallow wins).
 
 import SafesockPolicy
 import Testing

@@ -1,4 +1,5 @@
-// Parser: every form of SPEC section 1, and every error at its line and column.
+// Parser: every form docs/policy-language.md describes, and every error at
+// its line and column.
 
 import Foundation
 import SafesockPolicy

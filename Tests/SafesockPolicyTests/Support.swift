@@ -1,22 +1,8 @@
-// Test support: a seeded generator (failures reproduce) and parse helpers.
+// Test support: parse helpers (the seeded generator is SafesockTestSupport's).
 
 import SafesockPolicy
+@_exported import SafesockTestSupport
 import Testing
-
-/// SplitMix64: small, fast, and the same sequence on every run.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Parses `text` as the file `p.cfg`, with `files` for includes.
 func parse(_ text: String, files: [String: String] = [:]) -> ParseResult {

@@ -1,7 +1,8 @@
-// Enforcement in real programs (SPEC section 3): real tclsh, python3.11,
-// curl, a C probe and a Swift program, under `safesock run`, with names
-// from a test /etc/hosts in a private mount namespace and real listeners
-// on 127.0.0.x. The page's example in Tcl is the acceptance test.
+// Enforcement in real programs (docs/enforcement.md, "The preload library"):
+// real tclsh, python3.11, curl, a C probe and a Swift program, under
+// `safesock run`, with names from a test /etc/hosts in a private mount
+// namespace and real listeners on 127.0.0.x. The page's example in Tcl is the
+// acceptance test.
 
 import Foundation
 import Testing

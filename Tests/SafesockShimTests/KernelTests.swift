@@ -4,6 +4,7 @@
 // on the sockaddr, all against real listeners on loopback.
 
 import Foundation
+import SafesockCLI
 import Testing
 
 @Suite struct KernelTests {
@@ -56,7 +57,7 @@ import Testing
         chmod(dir, 0o755)
         try testHosts.write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
         try pagePolicy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
-        var records: [[String: Any]] = []
+        var records: [AuditRecord] = []
         for mode in [[], ["--kernel"]] {
             let log = "\(dir)/audit\(mode.count).log"
             let r = try inHostsNamespace("\(dir)/hosts", [safesockBinary, "run"] + mode + ["--policy", "\(dir)/policy.cfg", "--origin", "tclet.example",
@@ -64,17 +65,16 @@ import Testing
             #expect(r.stdout == "errno \(EACCES)\n", "\(r)")
             let line = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
             try #require(line.count == 1, "\(line)")
-            records.append(try #require(JSONSerialization.jsonObject(with: Data(line[0].utf8)) as? [String: Any]))
+            records.append(try AuditRecord.decode(line[0]))
         }
         let (library, kernel) = (records[0], records[1])
-        #expect(kernel["layer"] as? String == "kernel" && library["layer"] == nil)
-        let shared = Set(library.keys).subtracting(["time", "pid"])
-        #expect(Set(kernel.keys).subtracting(["time", "pid", "layer"]) == shared, "\(library) \(kernel)")
-        for key in shared {
-            #expect("\(library[key]!)" == "\(kernel[key].map { "\($0)" } ?? "nil")", "\(key): \(library) \(kernel)")
-        }
-        #expect(library["policy"] as? String == "\(dir)/policy.cfg")
-        #expect(library["explain"] as? String == "safesock explain \(dir)/policy.cfg 127.0.0.2 1024 --name www.sun.com --origin tclet.example")
+        #expect(kernel.layer == "kernel" && library.layer == nil)
+        #expect(library.v == AuditRecord.version && kernel.v == AuditRecord.version)
+        #expect(library.program == "probe" && kernel.program == "probe" && library.pid > 0 && kernel.pid > 0)
+        // The same decision, field for field: only who and when differ.
+        #expect(library.decision == kernel.decision, "\(library) \(kernel)")
+        #expect(library.policy == "\(dir)/policy.cfg")
+        #expect(library.explain == "safesock explain \(dir)/policy.cfg 127.0.0.2 1024 --name www.sun.com --origin tclet.example")
     }
 
     @Test(arguments: ["connect", "syscall"])

@@ -1,22 +1,11 @@
-// Support for the table tests: a seeded generator and random policies that
+// Support for the table tests: random policies that
 // reach every index of the table (docs/table-format.md).
 
 import SafesockMatch
 import SafesockPolicy
 import SafesockTable
+@_exported import SafesockTestSupport
 import Testing
-
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Host patterns covering each way the table finds a rule: exact names and
 /// addresses, `*`, star suffixes, glob suffixes and prefixes, unindexed

@@ -1,6 +1,7 @@
 /*
- * safesock_denial.h: the one writer of denial lines, for both enforcers
- * (CShim/report.c, and the supervisor's Supervisor.swift). A denial line
+ * safesock_denial.h: the one writer of denial lines and audit records, for
+ * both enforcers (CShim/report.c, and the supervisor's Supervisor.swift).
+ * The record's fields are docs/audit-log.md's. A denial line
  * says what was refused, why, by which policy, and the command that shows
  * why:
  *
@@ -28,7 +29,7 @@ void safesock_line_add_uint(struct safesock_line *line, uint64_t value);
 size_t safesock_decimal(char out[20], uint64_t value);
 
 struct safesock_denial {
-	const char *layer;   /* "" for the library, "kernel: " for the supervisor */
+	const char *layer;   /* "" for the library, "kernel" for the supervisor */
 	int learn;           /* learn mode: "would deny" */
 	const char *op;      /* connect, sendto, resolve, bind, getpeername, ... */
 	const char *host;    /* the name the program used, or the address; "" for none */
@@ -40,7 +41,20 @@ struct safesock_denial {
 	const char *policy;  /* the table's label: explain's words, NUL-separated */
 	size_t policy_length; /* 0: no label known */
 	const char *origin;  /* the program's origin, or NULL or "" */
+	/* For the audit record only: */
+	int allowed;         /* verdict allow (learn mode, a masked getpeername) */
+	int32_t pid;
+	const char *program; /* the process's name, or NULL */
+	uint64_t time_ms;    /* when, in milliseconds since the epoch */
 };
+
+/* The audit record's version: its "v" field (docs/audit-log.md). */
+#define SAFESOCK_AUDIT_VERSION 1
+
+/* The audit record, one JSON object without its newline (docs/audit-log.md,
+ * every field). 0, or -1 when it did not fit in the line: then it must not
+ * be written, half a record is not JSON. */
+int safesock_audit_record(struct safesock_line *line, const struct safesock_denial *d);
 
 /* The denial line, without its newline. Every text a program chose (its
  * host) is written as it is; the explain command only when every word of

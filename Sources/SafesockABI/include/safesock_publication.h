@@ -1,9 +1,9 @@
 /*
  * safesock_publication.h: a table published in shared memory under a name,
- * republished while programs run (SPEC section 4; docs/table-format.md,
- * "Publication"). One implementation of the protocol, in C for its atomics:
- * `safesock reload` and `show` call it through SwiftPM, the preload
- * library compiles it in.
+ * republished while programs run (docs/table-format.md, "Publication in
+ * shared memory"). One implementation of the protocol, in C for its atomics:
+ * `safesock reload` and `show` call it through SwiftPM, the preload library
+ * compiles it in.
  *
  * The shared-memory object /safesock.NAME holds a control page and two
  * slots. The publisher writes the inactive slot under a seqlock (its

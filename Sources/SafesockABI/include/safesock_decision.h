@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "safesock_canonical.h"
 #include "safesock_match.h"
 
 /* At most this many deciding rules are returned (the audit record's). */
@@ -55,12 +56,5 @@ void safesock_decide(const void *table, size_t length, const struct safesock_opt
  * under `servers allow`.
  */
 void safesock_decide_serving(const struct safesock_options *options, int32_t port, struct safesock_decision *out);
-
-/*
- * The kernel sends a connect to 0.0.0.0 or :: to loopback: the host
- * reached is judged too. Returns 1 and writes 127.0.0.1 or ::1 for the
- * unspecified address of `family` (4 or 6), else 0.
- */
-int safesock_also_reached(uint8_t family, const uint8_t address[16], uint8_t reached[16]);
 
 #endif

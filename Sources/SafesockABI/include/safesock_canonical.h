@@ -1,0 +1,76 @@
+/*
+ * safesock_canonical.h: the one canonicaliser (docs/decision.md,
+ * "Canonical identities"). An attacker picks the spelling, so every
+ * spelling of one host reaches the matcher as one string: every place that
+ * parses, folds, formats or lower-cases an address or a name calls these:
+ * the model (Identity.swift), the preload library and the supervisor.
+ * Implemented once, in Sources/SafesockCanonical/canonical.c, which SwiftPM
+ * builds for the CLI and the Makefile builds into the library.
+ */
+#ifndef SAFESOCK_CANONICAL_H
+#define SAFESOCK_CANONICAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The longest canonical address text, NUL included (INET6_ADDRSTRLEN). */
+#define SAFESOCK_ADDRESS_MAX 46
+
+/* safesock_parse_address: how much to accept. */
+enum safesock_parse {
+	/* Every spelling libc's resolver takes for an address: inet_aton's
+	 * IPv4 forms (127.1, 0x7f.1, 2130706433, 0177.0.0.1) and inet_pton's
+	 * IPv6. */
+	SAFESOCK_PARSE_ANY = 0,
+	/* IPv4 as a dotted quad only (inet_pton), for text where inet_aton's
+	 * forms would misread something else: `10/8` is not 0.0.0.10/8, and
+	 * /etc/hosts is read by glibc with inet_pton. */
+	SAFESOCK_PARSE_DOTTED = 1,
+};
+
+/* `length` bytes of `text` (NUL not needed) as an address: 4 or 6, with
+ * `address` (network order, IPv4 in the first 4 bytes, the rest zero) set
+ * and nothing folded; 0 when it is not an address, `address` zeroed. Text
+ * with a blank, a control or a non-ASCII byte is never an address
+ * (inet_aton ignores whatever follows a blank), nor text of 256 bytes or
+ * more (inet_aton's leading zeros aside, no address is that long). */
+int safesock_parse_address(const char *text, size_t length, enum safesock_parse how, uint8_t address[16]);
+
+/* IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d, not :: or
+ * ::1) IPv6 addresses are the IPv4 host: 1 when folded into `v4`. */
+int safesock_fold_ipv4(const uint8_t address[16], uint8_t v4[4]);
+
+/* An address as the matcher keys it: `bytes` (4 for family 4, 16 for
+ * family 6, network order) into `address`, zero-padded, IPv6 folded to
+ * IPv4 where it is one; returns the family it is (4 or 6). */
+int safesock_canonical_address(int family, const uint8_t *bytes, uint8_t address[16]);
+
+/* The canonical text of an address (family 4 or 6, folded already),
+ * NUL-terminated, as glibc's inet_ntop writes it (RFC 5952); its length. */
+size_t safesock_format_address(uint8_t family, const uint8_t address[16], char out[SAFESOCK_ADDRESS_MAX]);
+
+/* A name's canonical text: ASCII letters lowered (a Unicode-aware lowering
+ * could make two spellings one elsewhere), every other byte kept, trailing
+ * dots dropped. Writes it and a NUL into `out`; its length, or -1 when it
+ * does not fit in `size` (nothing promised in `out` then). */
+long safesock_canonical_name(const char *text, size_t length, char *out, size_t size);
+
+/* One byte of a name, canonical. */
+static inline char safesock_canonical_byte(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
+/* Host text as a user or a program wrote it: an address in any spelling
+ * (SAFESOCK_PARSE_ANY) becomes its canonical text, `*family` 4 or 6 and
+ * `address` set (folded); anything else is a name (`*family` 0). 0, or -1
+ * when the text does not fit in `size`. */
+int safesock_canonical_host(const char *text, size_t length, char *out, size_t size, uint8_t *family,
+			    uint8_t address[16]);
+
+/* The host the kernel reaches for an address, when it differs: Linux
+ * connects 0.0.0.0 and :: to loopback, so they are judged as loopback too.
+ * 1 with `reached` (127.0.0.1 or ::1) set, or 0. */
+int safesock_also_reached(uint8_t family, const uint8_t address[16], uint8_t reached[16]);
+
+#endif
