@@ -58,13 +58,15 @@ let package = Package(
         .target(name: "SafesockTestSupport", path: "Tests/SafesockTestSupport"),
         .testTarget(name: "SafesockCanonicalTests", dependencies: ["SafesockABI", "SafesockCanonical", "SafesockPolicy",
                                                                  "SafesockTestSupport"]),
-        .testTarget(name: "SafesockDecisionTests", dependencies: ["SafesockABI", "SafesockDecision", "SafesockCLI"]),
+        .testTarget(name: "SafesockDecisionTests", dependencies: ["SafesockABI", "SafesockDecision", "SafesockCLI", "SafesockTestSupport"]),
         .testTarget(name: "SafesockPolicyTests", dependencies: ["SafesockPolicy", "SafesockMatch", "SafesockLint", "SafesockTestSupport"]),
         .testTarget(name: "SafesockTableTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockMatch", "SafesockABI", "SafesockDecision",
                                                              "SafesockTestSupport"],
                     exclude: ["Golden"]),
-        .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI", "SafesockPolicy", "SafesockSupervisor"]),
-        // Real processes under the real preload library (`make test` builds it).
-        .testTarget(name: "SafesockShimTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockCLI"]),
+        .testTarget(name: "SafesockCLITests", dependencies: ["SafesockCLI", "SafesockPolicy", "SafesockSupervisor", "SafesockTestSupport"]),
+        // End to end: real programs under the real preload library and the
+        // supervisor, real listeners, namespaces (root; `make test` builds
+        // and installs what they run). `make unit` runs everything else.
+        .testTarget(name: "SafesockEndToEndTests", dependencies: ["SafesockTable", "SafesockPolicy", "SafesockCLI", "SafesockTestSupport"]),
     ]
 )

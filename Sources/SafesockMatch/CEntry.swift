@@ -1,6 +1,7 @@
-// CEntry: the matcher's C interface, for the preload library (the same
-// functions are in the CLI build, unused there). CShim/safesock_match.h
-// declares them; its `struct safesock_identity` layout is read here at the
+// CEntry: the matcher's C interface, which the decision core calls in both
+// enforcers: in the preload library (Embedded Swift) and, through SwiftPM,
+// in the CLI's supervisor and the table tests.
+// Sources/SafesockABI/include/safesock_match.h declares them; its `struct safesock_identity` layout is read here at the
 // offsets below, and the header static-asserts them.
 
 let identitySize = 32
@@ -149,7 +150,7 @@ public func safesockTableRule(
     return 0
 }
 
-/// The table's options, into `struct safesock_options` (CShim/safesock_match.h):
+/// The table's options, into `struct safesock_options` (safesock_match.h):
 /// peername, datagrams, servers, resolve (one byte each), maxSockets,
 /// flags, privateNames (one byte) and three reserved bytes, left as they are.
 @_cdecl("safesock_table_options")

@@ -28,6 +28,13 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         self.init(bytes: raw)
     }
 
+    /// An address as glibc reads one in /etc/hosts: IPv4 as a dotted quad
+    /// only (inet_pton), so `127.1` there is no address.
+    public init?(parsingDotted text: String) {
+        guard let raw = IPAddress.parse(text, SAFESOCK_PARSE_DOTTED) else { return nil }
+        self.init(bytes: raw)
+    }
+
     /// The 4 or 16 bytes `text` spells, unfolded, or nil.
     static func parse(_ text: String, _ how: safesock_parse) -> [UInt8]? {
         var raw = [UInt8](repeating: 0, count: 16)

@@ -40,7 +40,8 @@ final class NameBook: @unchecked Sendable {
         var names: [IPAddress: [String]] = [:], addresses: [String: [IPAddress]] = [:]
         for line in text.split(whereSeparator: \.isNewline) {
             let words = line.prefix(while: { $0 != "#" }).split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard words.count >= 2, let address = IPAddress(parsing: String(words[0].split(separator: "%")[0])) else { continue }
+            // As glibc's files source and the library (reverse.c) read it.
+            guard words.count >= 2, let address = IPAddress(parsingDotted: String(words[0])) else { continue }
             for word in words.dropFirst() {
                 let name = Identity.canonicalName(String(word))
                 guard NameBook.plausible(name) else { continue }

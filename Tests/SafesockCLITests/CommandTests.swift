@@ -3,37 +3,12 @@
 
 import Foundation
 import SafesockCLI
+@_exported import SafesockTestSupport
 import Testing
 
-let packageRoot = ProcessInfo.processInfo.environment["SAFESOCK_ROOT"]
-    ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
-struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs safesock with a 60-second limit (a hang fails instead of stalling CI).
+/// Runs safesock from the repository's top, as a user would type it there.
 func safesock(_ arguments: String...) throws -> Run {
-    let binary = ProcessInfo.processInfo.environment["SAFESOCK_BIN"] ?? "\(packageRoot)/build/bin/safesock"
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: binary)
-    process.arguments = arguments
-    process.currentDirectoryURL = URL(fileURLWithPath: packageRoot)
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    // SIGKILL: a child may have inherited blocked signals (Dispatch threads block them).
-    let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
-    DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    watchdog.cancel()
-    return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-               stderr: String(decoding: errData, as: UTF8.self))
+    try run(safesockBinary, arguments, directory: packageRoot)
 }
 
 func jsonObject(_ text: String) throws -> [String: Any] {

@@ -93,12 +93,16 @@ import Testing
     }
 }
 
+/// Where `make test` installed safesock before the suites ran.
+let installedPrefix = environment["SAFESOCK_INSTALLED"] ?? "\(packageRoot)/build/test/prefix"
+
 @Suite(.serialized) struct InstallTests {
     /// `make install PREFIX=...` (which `make test` runs on a scratch prefix
     /// first): the CLI, the library where `run` finds it, the man pages; the
     /// installed CLI enforces with the installed library.
-    @Test func installIntoAPrefix() throws {
-        let prefix = try #require(ProcessInfo.processInfo.environment["SAFESOCK_INSTALLED"], "run through `make test`")
+    @Test(.requires(.built("\(installedPrefix)/bin/safesock"), .program("/usr/bin/curl")))
+    func installIntoAPrefix() throws {
+        let prefix = installedPrefix
         for file in ["bin/safesock", "lib/safesock/libsafesock.so", "share/man/man1/safesock.1", "share/man/man5/safesock-policy.5",
                      "share/safesock/profiles/pypi.cfg", "share/safesock/profiles/github.cfg"] {
             #expect(FileManager.default.fileExists(atPath: "\(prefix)/\(file)"), "\(file)")

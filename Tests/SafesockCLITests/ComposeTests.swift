@@ -1,7 +1,7 @@
 // The policy composed on the command line (Sources/SafesockCLI/Compose.swift):
 // --allow, --deny, --profile with `explain`, the shipped profiles, and how
 // `run` reads its command. `run` enforcing such rules in real processes is
-// in Tests/SafesockShimTests/EnforcementTests.swift.
+// in Tests/SafesockEndToEndTests/EnforcementTests.swift.
 
 import Foundation
 import Testing

@@ -1,6 +1,6 @@
 /*
  * static_client: a statically linked client the preload library cannot
- * see, for the kernel backstop's tests (Tests/SafesockShimTests/KernelTests).
+ * see, for the kernel backstop's tests (Tests/SafesockEndToEndTests/KernelTests).
  * Prints "ok" or "errno N" for each attempt.
  *
  *   static_client connect ADDR PORT     libc's connect (linked in)

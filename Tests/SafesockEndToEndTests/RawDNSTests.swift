@@ -5,7 +5,7 @@
 import Foundation
 import Testing
 
-@Suite struct RawDNSTests {
+@Suite(.endToEnd) struct RawDNSTests {
     let probe = "\(testBin)/probe"
     let policy = "section hosts ports\n    allow dns.example 80\n"
 

@@ -33,7 +33,7 @@ func underKernel(_ policy: String, as user: RunAs, fallback: Bool = false, _ com
                                                         + ["--"] + command, env: fallback ? env.merging(["SAFESOCK_NO_NAMESPACE": "1"]) { $1 } : env))
 }
 
-@Suite struct KernelAttackTests {
+@Suite(.endToEnd) struct KernelAttackTests {
     let client = "\(testBin)/static_client"
 
     /// Addresses the kernel reads differently from a naive parser: a 24-byte

@@ -5,7 +5,7 @@ import Foundation
 import SafesockPolicy
 import Testing
 
-@Suite(.serialized) struct LibraryTests {
+@Suite(.serialized, .endToEnd) struct LibraryTests {
     @Test func needsOnlyLibcAndExportsOnlyTheInterceptedCalls() throws {
         let dynamic = try run("/usr/bin/readelf", ["-d", libraryPath])
         let needed = dynamic.stdout.split(separator: "\n").filter { $0.contains("(NEEDED)") }

@@ -1,67 +1,11 @@
-// Support: real listeners on loopback, real processes under the library.
+// Support: real listeners on loopback, real processes under the library
+// (the process runner and the paths are SafesockTestSupport's).
 
 import Foundation
 import SafesockPolicy
 import SafesockTable
+@_exported import SafesockTestSupport
 import Testing
-
-let environment = ProcessInfo.processInfo.environment
-let packageRoot = environment["SAFESOCK_ROOT"]
-    ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-let libraryPath = environment["SAFESOCK_LIB"] ?? "\(packageRoot)/build/lib/libsafesock.so"
-let testBin = environment["SAFESOCK_TESTBIN"] ?? "\(packageRoot)/build/test"
-
-struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program to completion (at most 60 s), with `env` added to ours.
-func run(_ path: String, _ arguments: [String], env: [String: String] = [:], input: String? = nil) throws -> Run {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    var merged = environment.filter { !$0.key.hasPrefix("SAFESOCK_") && $0.key != "LD_PRELOAD" }
-    merged.merge(env) { $1 }
-    process.environment = merged
-    let out = Pipe(), err = Pipe(), stdin = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = stdin
-    try process.run()
-    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-    try stdin.fileHandleForWriting.close()
-    // SIGKILL: a child may have inherited blocked signals (Dispatch threads block them).
-    let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
-    DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
-    // Standard error is read beside standard output: read one after the
-    // other, a program that fills the stderr pipe (64 KiB of denial lines)
-    // blocks for ever and stdout never ends.
-    let errors = ErrorSink(err.fileHandleForReading)
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = errors.wait()
-    process.waitUntilExit()
-    watchdog.cancel()
-    return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-}
-
-/// Reads a pipe to its end on a thread of its own.
-final class ErrorSink: @unchecked Sendable {
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ handle: FileHandle) {
-        Thread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }.start()
-    }
-
-    func wait() -> Data {
-        done.wait()
-        return data
-    }
-}
 
 /// A server that answers every connection as an HTTP/1.0 server would (so
 /// curl and urllib read a page, and Tcl or a socket reads its first line),
@@ -216,13 +160,6 @@ final class DatagramListener {
     deinit { close(fd) }
 }
 
-/// A scratch directory for tables, removed by the caller.
-func scratchDirectory() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("safesock-shim-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
-
 /// Compiles policy text into a table file; returns its path.
 func tableFile(_ text: String, in dir: String, name: String = "policy.cfg") throws -> String {
     let result = PolicyParser.parse(path: name, loader: MemoryLoader([name: text]))
@@ -239,8 +176,6 @@ func client(_ arguments: [String], table: String?, env: [String: String] = [:]) 
     if let table { e["SAFESOCK_TABLE"] = table }
     return try run("\(testBin)/probe", arguments, env: e)
 }
-
-let safesockBinary = environment["SAFESOCK_BIN"] ?? "\(packageRoot)/build/bin/safesock"
 
 /// The names the tests use, as DNS would answer them (the dotted aliases
 /// because glibc's hosts-file lookup, unlike DNS, keeps a trailing dot).

@@ -42,7 +42,7 @@ func readLine(_ handle: FileHandle) -> String {
 func publicationName(_ what: String) -> String { "test-\(getpid())-\(what)" }
 func removePublication(_ name: String) { unlink("/dev/shm/safesock.\(name)") }
 
-@Suite(.serialized) struct LifecycleTests {
+@Suite(.serialized, .endToEnd) struct LifecycleTests {
     /// 16 threads x 100,000 rounds of connect decisions while the table is
     /// republished 100 times, alternating two policies that disagree on
     /// PORT_A; both deny PORT_B. Every decision is one table's, and after

@@ -6,7 +6,7 @@
 import Foundation
 import Testing
 
-@Suite(.serialized) struct LearnSuggestTests {
+@Suite(.serialized, .endToEnd) struct LearnSuggestTests {
     @Test func learnSuggestEnforce() throws {
         let sun = try GreetingServer("127.0.0.2", port: 1026), mysite = try GreetingServer("127.0.0.3", port: 1031)
         let origin = try GreetingServer("127.0.0.4", port: 5001)

@@ -5,7 +5,7 @@
 import Foundation
 import Testing
 
-@Suite(.serialized) struct VerifyTests {
+@Suite(.serialized, .endToEnd) struct VerifyTests {
     @Test(arguments: [
         ("policies/example.cfg", "tclet.example"), ("policies/home.cfg", "tclet.example"), ("policies/default.cfg", "tclet.example"),
         ("policies/inside.cfg", nil), ("policies/outside.cfg", nil), ("policies/javascript.cfg", nil),

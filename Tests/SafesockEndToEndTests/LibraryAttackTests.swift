@@ -7,7 +7,7 @@
 import Foundation
 import Testing
 
-@Suite struct LibraryAttackTests {
+@Suite(.endToEnd) struct LibraryAttackTests {
     let client = "\(testBin)/client"
 
     /// `command` bare, in a private mount namespace with the tests' hosts
@@ -326,10 +326,10 @@ import Testing
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let table = try tableFile("section hosts ports\n    allow 127.0.0.2 \(web.port)\n", in: dir)
-        let r = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(web.port)"], table: table)
+        let r = try SafesockEndToEndTests.client(["truncate-table", "127.0.0.2", "\(web.port)"], table: table)
         #expect(r.status == 0 && r.stdout == "ok\nok\n", "\(r)")
         let denied = try tableFile("section hosts ports\n    allow 127.0.0.2 \(web.port)\n", in: dir, name: "again.cfg")
-        let d = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(other.port)"], table: denied)
+        let d = try SafesockEndToEndTests.client(["truncate-table", "127.0.0.2", "\(other.port)"], table: denied)
         #expect(d.status == 0 && d.stdout == "errno \(EACCES)\nerrno \(EACCES)\n", "\(d)")
         #expect(web.arrivals() == 2 && other.arrivals() == 0)
     }
@@ -345,10 +345,10 @@ import Testing
         let table = try tableFile("section hosts ports\n    allow 127.0.0.2 \(web.port)\n" + many, in: dir)
         var st = stat()
         try #require(stat(table, &st) == 0 && st.st_size > 1 << 20, "the table is \(st.st_size) bytes")
-        let r = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(web.port)"], table: table)
+        let r = try SafesockEndToEndTests.client(["truncate-table", "127.0.0.2", "\(web.port)"], table: table)
         #expect(r.status == 0 && r.stdout == "ok\nok\n", "\(r)")
         let big = try tableFile("section hosts ports\n    allow 127.0.0.2 \(web.port)\n" + many, in: dir, name: "again.cfg")
-        let d = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(other.port)"], table: big)
+        let d = try SafesockEndToEndTests.client(["truncate-table", "127.0.0.2", "\(other.port)"], table: big)
         #expect(d.status == 0 && d.stdout == "errno \(EACCES)\nerrno \(EACCES)\n", "\(d)")
         #expect(web.arrivals() == 2 && other.arrivals() == 0)
     }
@@ -368,11 +368,11 @@ import Testing
         for (size, second) in [(0, "errno \(EACCES)"), (4096, "ok")] {
             let published = try run(safesockBinary, ["reload", name, "\(dir)/p.cfg"])
             try #require(published.status == 0, "\(published)")
-            let r = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(web.port)"], table: name,
+            let r = try SafesockEndToEndTests.client(["truncate-table", "127.0.0.2", "\(web.port)"], table: name,
                                                  env: ["PROBE_TRUNCATE_TO": "\(size)"])
             #expect(r.status == 0 && r.stdout == "ok\n\(second)\n", "size \(size): \(r)")
             if size == 0 { #expect(r.stderr.contains("publication"), "size \(size): \(r)") }
-            let d = try SafesockShimTests.client(["truncate-table", "127.0.0.2", "\(other.port)"], table: name,
+            let d = try SafesockEndToEndTests.client(["truncate-table", "127.0.0.2", "\(other.port)"], table: name,
                                                  env: ["PROBE_TRUNCATE_TO": "\(size)"])
             #expect(d.status == 0 && d.stdout.hasPrefix("errno"), "size \(size): \(d)")
             unlink("/dev/shm/safesock.\(name)")

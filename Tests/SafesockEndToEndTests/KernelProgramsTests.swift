@@ -8,7 +8,9 @@
 import Foundation
 import Testing
 
-@Suite struct KernelProgramsTests {
+@Suite(.endToEnd, .requires(.program("/usr/bin/node"), .program("/usr/bin/java"), .program("/usr/bin/ruby"), .program("/usr/bin/wget"),
+                            .program("/usr/bin/git"), .program("/usr/bin/dig"), .built("\(testBin)/go_client")))
+struct KernelProgramsTests {
     static let kit = "\(packageRoot)/Tests/programs/compat"
 
     /// The clients, each for a URL or a name and port.

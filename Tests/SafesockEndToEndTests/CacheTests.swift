@@ -5,7 +5,7 @@
 import Foundation
 import Testing
 
-@Suite struct CacheTests {
+@Suite(.endToEnd) struct CacheTests {
     /// An address allowed (and remembered) is denied once the program
     /// resolves a name for it that the policy disallows.
     @Test func aNewNameForgetsARememberedAllow() throws {

@@ -7,7 +7,7 @@ import Foundation
 import SafesockCLI
 import Testing
 
-@Suite struct KernelTests {
+@Suite(.endToEnd) struct KernelTests {
     let staticClient = "\(testBin)/static_client"
 
     /// `safesock run [--kernel] --policy` allowing `allowed`'s port on 127.0.0.2 only.
@@ -348,7 +348,7 @@ import Testing
 /// read it at start, and the answers of its own DNS service. What the
 /// program writes in its memory (the library's name memory included)
 /// counts for nothing.
-@Suite struct KernelWithLibraryTests {
+@Suite(.endToEnd) struct KernelWithLibraryTests {
     @Test func namesComeFromTheHostsFileAtStartAndNeverFromTheProgram() throws {
         let sun = try Listener("127.0.0.2"), evil = try Listener("127.0.0.5", port: sun.port), plain = try Listener("127.0.0.7", port: sun.port)
         let policy = "section hosts ports\n    allow www.sun.com \(sun.port)\n"
@@ -432,7 +432,7 @@ import Testing
 /// and no query for it reaches the nameserver (a stub that counts); an
 /// allowed name is asked by the supervisor, and the answer names the
 /// address for the connect that follows, whoever makes it.
-@Suite struct KernelDNSTests {
+@Suite(.endToEnd) struct KernelDNSTests {
     @Test func safesockAnswersTheProgramsDNS() throws {
         let web = try Listener("127.0.0.2"), other = try Listener("127.0.0.9", port: web.port)
         let dns = try DNSStub("127.0.0.35", answers: ["dns.example": "127.0.0.2", "secret.example": "127.0.0.9"])
@@ -510,7 +510,7 @@ import Testing
 /// --kernel` end alike, and their audit records name the same rules and
 /// reasons. Each case is one the two once read differently (bind to port
 /// 0, datagrams, a disallow over an allow, 0.0.0.0 judged as loopback).
-@Suite struct OneDecisionTests {
+@Suite(.endToEnd) struct OneDecisionTests {
     @Test(arguments: [false, true], RunAs.allCases)
     func theTwoEnforcersDecideAlike(open: Bool, user: RunAs) throws {
         let a = try Listener("127.0.0.2"), b = try Listener("127.0.0.2"), c = try Listener("127.0.0.2")
