@@ -46,7 +46,7 @@ let package = Package(
         // `run --kernel`'s supervisor: answers the trapped calls through the
         // decision core, makes the outside connections, serves the DNS.
         .target(name: "SafesockSupervisor", dependencies: ["SafesockABI", "SafesockDecision", "SafesockKernel", "SafesockMatch",
-                                                           "SafesockPolicy", "SafesockPublication"]),
+                                                           "SafesockPolicy", "SafesockPublication", "SafesockTable"]),
         // The commands, as a library so argument parsing can be unit-tested.
         .target(name: "SafesockCLI", dependencies: ["SafesockABI", "SafesockPolicy", "SafesockTable", "SafesockPublication",
                                                     "SafesockLint", "SafesockKernel", "SafesockSupervisor", "SafesockExec"]),

@@ -12,6 +12,7 @@ import SafesockABI
 import SafesockKernel
 import SafesockMatch
 import SafesockPolicy
+import SafesockTable
 
 extension IPAddress {
     /// 127.0.0.0/8 or ::1: where the program's namespace has a loopback too.
@@ -170,40 +171,10 @@ extension KernelSupervisor {
     /// The decision core asked for the address and `names`. The texts it
     /// reads are held in one buffer for the call.
     func decide(_ destination: Destination, names: [String], kind: safesock_socket_kind) -> Verdict {
-        var addresses = [destination.address]
-        let family: UInt8 = destination.address.isIPv4 ? 4 : 6
-        var padded = destination.address.bytes + [UInt8](repeating: 0, count: 16 - destination.address.bytes.count)
-        var reached = [UInt8](repeating: 0, count: 16)
-        if safesock_also_reached(family, &padded, &reached) == 1, let also = IPAddress(bytes: Array(reached.prefix(family == 4 ? 4 : 16))) {
-            addresses.append(also)
-        }
-        let texts = addresses.map { Array("\($0)".utf8) } + names.map { Array($0.utf8) }
-        let joined = texts.flatMap { $0 }
-        var options = safesock_options()
-        var decision = safesock_decision()
-        let originText = Array((origin ?? "").utf8)
-        table.withUnsafeBytes { t in
-            _ = safesock_table_options(t.baseAddress, t.count, &options)
-            joined.withUnsafeBufferPointer { all in
-                var at = 0
-                var identities = texts.enumerated().map { i, text -> safesock_identity in
-                    var id = safesock_identity()
-                    id.text = all.baseAddress.map { $0 + at }
-                    id.text_length = UInt32(text.count)
-                    at += text.count
-                    if i < addresses.count {
-                        id.family = family
-                        withUnsafeMutableBytes(of: &id.address) { $0.copyBytes(from: addresses[i].bytes) }
-                    }
-                    return id
-                }
-                originText.withUnsafeBufferPointer { o in
-                    o.withMemoryRebound(to: CChar.self) { origin in
-                        safesock_decide(t.baseAddress, t.count, &options, &identities, identities.count, origin.baseAddress,
-                                        origin.count, destination.port, kind, &decision)
-                    }
-                }
-            }
+        let address = Identity.address(destination.address)
+        let identities = [address] + (address.alsoReached.map { [$0] } ?? []) + names.map(Identity.name)
+        let decision = table.withUnsafeBytes {
+            coreDecision(table: $0, identities: identities, origin: origin, port: destination.port, kind: kind)
         }
         let indexes = withUnsafeBytes(of: decision.rules) { Array($0.bindMemory(to: UInt32.self).prefix(Int(decision.rule_count))) }
         let rules = indexes.map { rule -> String in

@@ -103,33 +103,9 @@ public struct CompiledTable: Sendable {
     /// (safesock_decide) for a stream connect, and its reason: what the
     /// library and the supervisor would decide with this table.
     public func decideByCore(_ destination: Destination, origin: Identity?) -> (verdict: Verdict, reason: String?) {
-        let texts = destination.identities.map { Array($0.description.utf8) }
-        let joined = texts.flatMap { $0 }
-        let originText = Array((origin?.description ?? "").utf8)
-        var decision = safesock_decision()
-        bytes.withUnsafeBytes { table in
-            var options = safesock_options()
-            guard safesock_table_options(table.baseAddress, table.count, &options) == 0 else { return }
-            joined.withUnsafeBufferPointer { all in
-                var at = 0
-                var identities = destination.identities.enumerated().map { i, identity -> safesock_identity in
-                    var id = safesock_identity()
-                    id.text = all.baseAddress.map { $0 + at }
-                    id.text_length = UInt32(texts[i].count)
-                    at += texts[i].count
-                    if case .address(let a) = identity {
-                        id.family = a.isIPv4 ? 4 : 6
-                        withUnsafeMutableBytes(of: &id.address) { $0.copyBytes(from: a.bytes) }
-                    }
-                    return id
-                }
-                originText.withUnsafeBufferPointer { o in
-                    o.withMemoryRebound(to: CChar.self) { o in
-                        safesock_decide(table.baseAddress, table.count, &options, &identities, identities.count, o.baseAddress, o.count,
-                                        destination.port, SAFESOCK_KIND_STREAM, &decision)
-                    }
-                }
-            }
+        let decision = bytes.withUnsafeBytes {
+            coreDecision(table: $0, identities: destination.identities, origin: origin?.description, port: destination.port,
+                         kind: SAFESOCK_KIND_STREAM)
         }
         return (decision.allowed == 1 ? .allow : .deny, decision.reason.map { String(cString: $0) })
     }
