@@ -12,6 +12,7 @@
 #include <resolv.h>
 #include <string.h>
 
+#include "safesock_canonical.h"
 #include "safesock_dns.h"
 
 #define HEADER 12
@@ -86,7 +87,7 @@ int safesock_dns_parse_query(const uint8_t *message, size_t length, struct safes
 		for (; n > 0; n--, at++) {
 			if (!label_byte(m[at]))
 				return RCODE_FORMERR;
-			name[used++] = (char)(m[at] >= 'A' && m[at] <= 'Z' ? m[at] + ('a' - 'A') : m[at]);
+			name[used++] = safesock_canonical_byte((char)m[at]);
 		}
 	}
 	name[used] = '\0';

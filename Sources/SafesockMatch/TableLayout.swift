@@ -61,15 +61,17 @@ public enum OptionCode {
 
 /// The five hash tables, in header order.
 public enum HashTableKind: Int, CaseIterable, Sendable {
-    case exact = 0, starSuffix, globSuffix, globPrefix, cidr
+    // Explicit values: the position in the header is the format.
+    case exact = 0, starSuffix = 1, globSuffix = 2, globPrefix = 3, cidr = 4
 
     /// Suffix tables hash their keys last byte first (see the format doc).
     public var hashesBackward: Bool { self == .starSuffix || self == .globSuffix }
 }
 
-/// A rule's host kind byte.
-public enum HostKindCode: UInt8, Sendable {
-    case nothing = 0, origin, name, glob, address, block
+/// A rule's host kind byte (the C side's enum safesock_host_kind, a test
+/// holds the two equal).
+public enum HostKindCode: UInt8, CaseIterable, Sendable {
+    case nothing = 0, origin = 1, name = 2, glob = 3, address = 4, block = 5
 }
 
 /// Verdicts as the C entry points return them.
