@@ -2,6 +2,7 @@
 
 import Foundation
 import SafesockMatch
+import SafesockTestSupport
 import Testing
 
 func globMatches(_ pattern: String, _ text: String) -> Bool {

@@ -5,6 +5,7 @@ import Foundation
 import SafesockLint
 import SafesockMatch
 import SafesockPolicy
+import SafesockTestSupport
 import Testing
 
 func findings(_ text: String) -> [(Finding.Kind, Int, String)] {
