@@ -83,7 +83,7 @@ func show(_ arguments: ParsedArguments) -> Int32 {
         return ExitStatus.failure
     }
     let header = table.header
-    let checksum = table.bytes[24..<32].reversed().map { hexDigits($0, width: 2) }.joined()
+    let checksum = table.bytes[TableLayout.checksumOffset..<(TableLayout.checksumOffset + 8)].reversed().map { hexDigits($0, width: 2) }.joined()
     let o = table.options
     let hostsPorts = header.flags & TableLayout.flagHasHostsPorts != 0
     if arguments.has("--json") {

@@ -7,6 +7,7 @@ import Glibc
 import Dispatch
 import SafesockPolicy
 import SafesockABI
+import SafesockMatch
 import SafesockSupervisor
 import SafesockTable
 
@@ -155,7 +156,7 @@ func shareSealed(_ bytes: [UInt8]) -> Int32? {
 /// distinct tables apart in one directory.
 enum TableHashName {
     static func of(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        let checksum = bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+        let checksum = bytes.loadUnaligned(fromByteOffset: TableLayout.checksumOffset, as: UInt64.self)
         return checksum ^ (UInt64(bytes.count) &* 0x9E37_79B9_7F4A_7C15)
     }
 }
