@@ -51,16 +51,18 @@ static int hosts_file_name(int family, const uint8_t address[16], char out[SAFES
 	char line[1024];
 	int found = 0;
 	while (!found && fgets(line, sizeof line, f) != NULL) {
-		line[strcspn(line, "#\n")] = '\0';
-		char *save = NULL, *text = strtok_r(line, " \t", &save), *name = strtok_r(NULL, " \t", &save);
 		uint8_t bytes[16];
-		if (text == NULL || name == NULL || strlen(name) >= SAFESOCK_NAME_MAX)
+		size_t name = 0, end = 0, n = 0;
+		if (safesock_hosts_entry(line, strlen(line), bytes, &name, &end) != family ||
+		    memcmp(bytes, address, family == 4 ? 4 : 16) != 0)
 			continue;
-		int kind = safesock_parse_address(text, strlen(text), SAFESOCK_PARSE_DOTTED, bytes);
-		found = kind != 0 && safesock_canonical_address(kind, bytes, bytes) == family &&
-			memcmp(bytes, address, family == 4 ? 4 : 16) == 0;
-		if (found)
-			memcpy(out, name, strlen(name) + 1);
+		while (name + n < end && !safesock_hosts_blank(line[name + n]))
+			n++;
+		if (n >= SAFESOCK_NAME_MAX)
+			continue;
+		memcpy(out, line + name, n);
+		out[n] = '\0';
+		found = 1;
 	}
 	fclose(f);
 	return found;

@@ -155,6 +155,30 @@ int safesock_canonical_host(const char *text, size_t length, char *out, size_t s
 	return 0;
 }
 
+int safesock_hosts_entry(const char *line, size_t length, uint8_t address[16], size_t *names, size_t *end)
+{
+	size_t stop = 0;
+	while (stop < length && line[stop] != '#' && line[stop] != '\n' && line[stop] != '\0')
+		stop++;
+	size_t at = 0;
+	while (at < stop && safesock_hosts_blank(line[at]))
+		at++;
+	size_t word = at;
+	while (at < stop && !safesock_hosts_blank(line[at]))
+		at++;
+	uint8_t parsed[16];
+	int kind = safesock_parse_address(line + word, at - word, SAFESOCK_PARSE_DOTTED, parsed);
+	while (at < stop && safesock_hosts_blank(line[at]))
+		at++;
+	if (kind == 0 || at == stop) {
+		memset(address, 0, 16);
+		return 0;
+	}
+	*names = at;
+	*end = stop;
+	return safesock_canonical_address(kind, parsed, address);
+}
+
 int safesock_also_reached(uint8_t family, const uint8_t address[16], uint8_t reached[16])
 {
 	static const uint8_t unspecified[16];

@@ -39,11 +39,19 @@ final class NameBook: @unchecked Sendable {
 
     init(hosts text: String) {
         var names: [IPAddress: [String]] = [:], addresses: [String: [IPAddress]] = [:]
-        for line in text.split(whereSeparator: \.isNewline) {
-            let words = line.prefix(while: { $0 != "#" }).split(whereSeparator: { $0 == " " || $0 == "\t" })
-            // As glibc's files source and the library (reverse.c) read it.
-            guard words.count >= 2, let address = IPAddress(parsingDotted: String(words[0])) else { continue }
-            for word in words.dropFirst() {
+        for line in text.split(separator: "\n") {
+            // As glibc's files source reads it, and the library (reverse.c):
+            // one reader of a hosts line for both enforcers.
+            var bytes = Array(line.utf8)
+            var folded = [UInt8](repeating: 0, count: 16)
+            var at = 0, end = 0
+            let family = bytes.withUnsafeMutableBufferPointer { b in
+                b.withMemoryRebound(to: CChar.self) { safesock_hosts_entry($0.baseAddress, $0.count, &folded, &at, &end) }
+            }
+            guard family != 0, let address = IPAddress(bytes: Array(folded.prefix(family == 4 ? 4 : 16))) else { continue }
+            bytes = Array(bytes[at..<end])
+            let words = bytes.split { safesock_hosts_blank(CChar(bitPattern: $0)) != 0 }.map { String(decoding: $0, as: UTF8.self) }
+            for word in words {
                 let name = Identity.canonicalName(String(word))
                 guard NameBook.plausible(name) else { continue }
                 if !(names[address]?.contains(name) ?? false) { names[address, default: []].append(name) }

@@ -272,4 +272,35 @@ struct Spellings {
         #expect(safesock_canonical_name("ABCDEFG...", 10, &out, 8) == 7 && String(cString: out) == "abcdefg")
         #expect(safesock_canonical_name("a\\B", 3, &out, 8) == 3 && String(cString: out) == "a\\b")
     }
+
+    /// /etc/hosts lines as glibc's files source reads them, for both
+    /// enforcers: the address dotted-only and folded, the names after it.
+    @Test(arguments: [
+        ("127.0.0.1 localhost", 4, "127.0.0.1", "localhost"),
+        ("  ::ffff:127.0.0.2\twww.x  alias # comment", 4, "127.0.0.2", "www.x  alias"),
+        ("::1 ip6-localhost\r", 6, "::1", "ip6-localhost\r"),
+        ("127.1 short.form", 0, "", ""), ("1.2.3.4", 0, "", ""), ("1.2.3.4   # no name", 0, "", ""),
+        ("# 127.0.0.1 commented", 0, "", ""), ("fe80::1%eth0 scoped", 0, "", ""), ("", 0, "", ""),
+    ])
+    func hostsLines(_ line: String, _ family: Int, _ address: String, _ names: String) {
+        let bytes = Array(line.utf8)
+        var folded = [UInt8](repeating: 0xAA, count: 16)
+        var at = 0, end = 0
+        let got = bytes.withUnsafeBufferPointer { b in
+            b.withMemoryRebound(to: CChar.self) { safesock_hosts_entry($0.baseAddress, $0.count, &folded, &at, &end) }
+        }
+        #expect(Int(got) == family)
+        guard got != 0 else { return }
+        #expect(ntop(got == 4 ? AF_INET : AF_INET6, Array(folded.prefix(got == 4 ? 4 : 16))) == address)
+        // Names end before the comment; trailing blanks inside the span are the caller's to split.
+        #expect(String(decoding: bytes[at..<end], as: UTF8.self).trimmingSuffixBlanks == names)
+    }
+}
+
+extension String {
+    var trimmingSuffixBlanks: String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
 }

@@ -68,6 +68,20 @@ static inline char safesock_canonical_byte(char c)
 int safesock_canonical_host(const char *text, size_t length, char *out, size_t size, uint8_t *family,
 			    uint8_t address[16]);
 
+/* One line of /etc/hosts, as glibc's files source reads it: the text up to
+ * a '#' or a newline, in blank-separated words, the first an address
+ * (SAFESOCK_PARSE_DOTTED: glibc reads hosts entries with inet_pton), the
+ * rest its names. The family (4 or 6, `address` set and folded) with the
+ * names at [*names, *end) of `line`; 0 when the line is no entry (no
+ * address, or no name after it). Both enforcers read the file through this. */
+int safesock_hosts_entry(const char *line, size_t length, uint8_t address[16], size_t *names, size_t *end);
+
+/* Whether `c` separates words of a hosts line. */
+static inline int safesock_hosts_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
 /* The host the kernel reaches for an address, when it differs: Linux
  * connects 0.0.0.0 and :: to loopback, so they are judged as loopback too.
  * 1 with `reached` (127.0.0.1 or ::1) set, or 0. */
