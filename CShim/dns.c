@@ -42,23 +42,23 @@ static int unreadable(const char *reason)
  * them): 0 when it may be asked about. */
 static int gate(const char *name, const char *domain)
 {
-	char canonical[SAFESOCK_NAME_MAX];
-	size_t used = 0;
-	for (int part = 0; part < 2; part++) {
-		const char *text = part == 0 ? name : domain;
-		if (text == NULL)
-			continue;
-		if (part == 1 && used > 0)
-			canonical[used++] = '.';
-		size_t n = strnlen(text, SAFESOCK_NAME_MAX);
-		long written = n < SAFESOCK_NAME_MAX ? safesock_canonical_name(text, n, canonical + used, SAFESOCK_NAME_MAX - used) : -1;
-		if (written < 0)
-			return unreadable("name too long") ? -1 : 0;
-		used += (size_t)written;
-	}
 	if (name == NULL)
 		return unreadable("no name") ? -1 : 0;
-	canonical[used] = '\0';
+	/* Joined as glibc joins them ("name.domain"), then made canonical
+	 * once: the trailing dots dropped are the joined name's (an empty
+	 * domain leaves "name."; judged part by part, that dot stayed). */
+	char joined[2 * SAFESOCK_NAME_MAX + 1], canonical[SAFESOCK_NAME_MAX];
+	size_t n = strnlen(name, SAFESOCK_NAME_MAX), m = domain ? strnlen(domain, SAFESOCK_NAME_MAX) : 0;
+	if (n >= SAFESOCK_NAME_MAX || m >= SAFESOCK_NAME_MAX)
+		return unreadable("name too long") ? -1 : 0;
+	memcpy(joined, name, n);
+	if (domain != NULL) {
+		joined[n++] = '.';
+		memcpy(joined + n, domain, m);
+		n += m;
+	}
+	if (safesock_canonical_name(joined, n, canonical, sizeof canonical) < 0)
+		return unreadable("name too long") ? -1 : 0;
 	return safesock_name_gate(canonical, -1);
 }
 

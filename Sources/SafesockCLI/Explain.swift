@@ -71,6 +71,12 @@ func explain(_ arguments: ParsedArguments) -> Int32 {
     guard let port = DestinationPort(portText) else {
         return denied("'\(portText)' is not a port number 0-65535: service names are refused, only numeric ports")
     }
+    // What the enforcers refuse to look up, explain denies: a host too long
+    // to judge (it may be a zero-padded address) or longer than any name.
+    for text in [host] + (arguments.values["--name"] ?? []) + (arguments.value("--origin").map { [$0] } ?? [])
+    where IPAddress.isTooLongToJudge(text) || text.utf8.count > 255 {
+        return denied("a host of \(text.utf8.count) bytes: longer than any name or address the enforcers look up (at most 255)")
+    }
     var identities: [Identity]
     if host.isEmpty {
         guard let origin else { return denied("the empty host means the origin, and no --origin was given") }

@@ -99,8 +99,12 @@ func suggest(_ arguments: ParsedArguments) -> Int32 {
     return skipped == 0 ? ExitStatus.success : ExitStatus.failure
 }
 
+/// How often and by whom, for a comment. Program names are the programs'
+/// own choosing (argv[0], comm): every byte outside printable ASCII is
+/// written `?`, so no name can end the comment and write a rule.
 func describe(_ use: Use) -> String {
-    "\(use.count) time\(use.count == 1 ? "" : "s"), by \(use.programs.sorted().joined(separator: ", "))"
+    let programs = use.programs.map { String(decoding: $0.utf8.map { $0 >= 0x20 && $0 < 0x7F ? $0 : UInt8(ascii: "?") }, as: UTF8.self) }
+    return "\(use.count) time\(use.count == 1 ? "" : "s"), by \(Set(programs).sorted().joined(separator: ", "))"
 }
 
 /// A host as a policy word that matches it literally: glob characters

@@ -16,11 +16,20 @@ int safesock_parse_address(const char *text, size_t length, enum safesock_parse 
 {
 	memset(address, 0, 16);
 	/* inet_aton takes any number of leading zeros, so an address may be
-	 * spelled longer than 45 bytes; text of 256 bytes and more is judged
-	 * a name (longer than any DNS name: the library refuses to look it up). */
+	 * spelled longer than 45 bytes. Text of 256 bytes and more is not
+	 * copied: a name if a byte of it cannot be in inet_aton's spelling
+	 * (inet_pton's never run that long), else -1, for the caller to refuse. */
 	char copy[256];
-	if (length == 0 || length >= sizeof copy)
+	if (length == 0)
 		return 0;
+	if (length >= sizeof copy) {
+		for (size_t i = 0; i < length; i++) {
+			char c = text[i];
+			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == 'x' || c == 'X' || c == '.'))
+				return 0;
+		}
+		return how == SAFESOCK_PARSE_ANY ? -1 : 0;
+	}
 	for (size_t i = 0; i < length; i++)
 		if ((unsigned char)text[i] <= 0x20 || (unsigned char)text[i] >= 0x7f)
 			return 0; /* inet_aton would stop at a blank and ignore the rest */
@@ -144,6 +153,8 @@ int safesock_canonical_host(const char *text, size_t length, char *out, size_t s
 	int kind = safesock_parse_address(text, length, SAFESOCK_PARSE_ANY, parsed);
 	memset(address, 0, 16);
 	*family = 0;
+	if (kind < 0)
+		return -1; /* too long to judge, and it may be an address */
 	if (kind == 0)
 		return safesock_canonical_name(text, length, out, size) < 0 ? -1 : 0;
 	*family = (uint8_t)safesock_canonical_address(kind, parsed, address);

@@ -35,6 +35,16 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
         self.init(bytes: raw)
     }
 
+    /// Whether `text` is too long for the canonicaliser to judge and may be
+    /// an address (safesock_parse_address's -1): to be refused.
+    public static func isTooLongToJudge(_ text: String) -> Bool {
+        var raw = [UInt8](repeating: 0, count: 16)
+        var text = text
+        return text.withUTF8 { utf8 in
+            utf8.withMemoryRebound(to: CChar.self) { safesock_parse_address($0.baseAddress, $0.count, SAFESOCK_PARSE_ANY, &raw) }
+        } < 0
+    }
+
     /// The 4 or 16 bytes `text` spells, unfolded, or nil.
     static func parse(_ text: String, _ how: safesock_parse) -> [UInt8]? {
         var raw = [UInt8](repeating: 0, count: 16)
@@ -77,7 +87,10 @@ public enum Identity: Hashable, Sendable, CustomStringConvertible {
             let status = utf8.withMemoryRebound(to: CChar.self) {
                 safesock_canonical_host($0.baseAddress, $0.count, &out, out.count, &family, &address)
             }
-            precondition(status == 0, "the buffer holds any canonical text of the input")
+            // Refused text (too long to judge: it may be a zero-padded
+            // address) is kept as written, a name no rule can have: the
+            // parser refuses such a host in a policy, explain as an argument.
+            guard status == 0 else { return .name(String(decoding: utf8, as: UTF8.self)) }
             if family != 0, let a = IPAddress(bytes: Array(address.prefix(family == 4 ? 4 : 16))) {
                 return .address(a)
             }

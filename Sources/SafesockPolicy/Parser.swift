@@ -222,6 +222,10 @@ struct ParserState {
             error(shifted(location, word, by: bad), "host pattern is not ASCII: write international names in their xn-- form")
             return nil
         }
+        if IPAddress.isTooLongToJudge(text) {
+            error(location, "host pattern is \(bytes.count) bytes of address digits: too long to read as an address (at most 255)")
+            return nil
+        }
         if bytes.contains(UInt8(ascii: "/")) {
             return cidrBlock(text, at: location)
         }

@@ -39,10 +39,12 @@ final class NameBook: @unchecked Sendable {
 
     init(hosts text: String) {
         var names: [IPAddress: [String]] = [:], addresses: [String: [IPAddress]] = [:]
-        for line in text.split(separator: "\n") {
+        // Split as bytes: a Swift Character "\r\n" is not "\n", and a CRLF
+        // file would read as one line. The reader takes '\r' as a blank.
+        for line in Array(text.utf8).split(separator: UInt8(ascii: "\n")) {
             // As glibc's files source reads it, and the library (reverse.c):
             // one reader of a hosts line for both enforcers.
-            var bytes = Array(line.utf8)
+            var bytes = Array(line)
             var folded = [UInt8](repeating: 0, count: 16)
             var at = 0, end = 0
             let family = bytes.withUnsafeMutableBufferPointer { b in

@@ -16,6 +16,16 @@ func jsonObject(_ text: String) throws -> [String: Any] {
 }
 
 @Suite(.serialized) struct CommandTests {
+    /// A host the enforcers refuse to look up (too long; it may be a
+    /// zero-padded address inet_aton reads) is denied by explain too.
+    @Test func explainDeniesWhatNoEnforcerWouldLookUp() throws {
+        let padded = "0x" + String(repeating: "0", count: 260) + "a.0.0.1"
+        let r = try safesock("explain", "policies/home.cfg", padded, "443")
+        #expect(r.status == 1 && r.stdout.contains("a host of 269 bytes: longer than any name or address"), "\(r)")
+        let named = try safesock("explain", "policies/home.cfg", "10.0.0.1", "443", "--name", String(repeating: "a", count: 300))
+        #expect(named.status == 1 && named.stdout.contains("a host of 300 bytes"), "\(named)")
+    }
+
     @Test func explainPageExample() throws {
         let allowed = try safesock("explain", "policies/example.cfg", "www.sun.com", "1025")
         #expect(allowed.status == 0)

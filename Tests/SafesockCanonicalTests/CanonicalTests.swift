@@ -254,6 +254,20 @@ struct Spellings {
         #expect(Identity(host: text).description == canonical)
     }
 
+    /// inet_aton reads a zero-padded address of any length; past 255 bytes
+    /// the canonicaliser will not copy it, and says so (-1) instead of
+    /// calling it a name: callers refuse it. Long text that cannot be an
+    /// address is a name.
+    @Test func tooLongToJudgeIsNeitherAddressNorName() {
+        let padded = "0x" + String(repeating: "0", count: 260) + "a.0.0.1"
+        var v4 = in_addr()
+        #expect(inet_aton(padded, &v4) != 0, "glibc reads it as 10.0.0.1")
+        #expect(canonicalHost(padded) == nil)
+        #expect(IPAddress.isTooLongToJudge(padded) && !IPAddress.isTooLongToJudge("10.0.0.1"))
+        let longName = String(repeating: "a.", count: 130) + "test"
+        #expect(canonicalHost(longName)?.family == 0 && !IPAddress.isTooLongToJudge(longName))
+    }
+
     /// 0.0.0.0 and :: are judged as loopback too; nothing else is.
     @Test func theUnspecifiedAddressAlsoReachesLoopback() {
         #expect(Identity(host: "0.0.0.0").alsoReached == Identity(host: "127.0.0.1"))

@@ -412,6 +412,23 @@ import Testing
         #expect(try underSafesock(policy, origin: nil, extra: mode, [probe, "fork", "www.sun.com", "\(sun.port)"]).stdout == "ok\n")
     }
 
+    /// An /etc/hosts written with CRLF line ends names its addresses too,
+    /// as glibc reads it: a disallowed name is not escaped by its address.
+    @Test func aHostsFileWithCRLFStillNamesItsAddresses() throws {
+        let sun = try Listener("127.0.0.2")
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        try testHosts.replacingOccurrences(of: "\n", with: "\r\n").write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
+        try "section hosts ports\n    allow 127.0.0.2 \(sun.port)\n    disallow www.sun.com *\n"
+            .write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
+        let r = try inHostsNamespace("\(dir)/hosts", [safesockBinary, "run", "--kernel", "--policy", "\(dir)/policy.cfg", "--",
+                                                      "\(testBin)/static_client", "syscall", "127.0.0.2", "\(sun.port)"])
+        #expect(r.stdout == "errno \(EACCES)\n", "\(r)")
+        #expect(r.stderr.contains("kernel: permission denied for host www.sun.com port \(sun.port)"), "\(r)")
+        #expect(sun.arrivals() == 0)
+    }
+
     /// A name the address is known by meets a disallow rule.
     @Test func aKnownNameCountsForADisallow() throws {
         let sun = try Listener("127.0.0.2"), plain = try Listener("127.0.0.7", port: sun.port)

@@ -86,5 +86,16 @@ import Testing
         #expect(r.stdout.contains("    allow  192.0.2.9          53     # 1 time, by y\n"))
         #expect(r.stdout.contains("    datagrams  allow   # 1 time, by y\n") && r.stdout.contains("    servers    allow   # 1 time, by z\n"))
         #expect(try run(safesockBinary, ["suggest", "\(dir)/none"]).status == 1)
+
+        // A program names itself (argv[0], comm): its name goes into a
+        // comment, and must not end it and write a rule of its own.
+        try #"{"v":1,"time":1.0,"pid":7,"op":"connect","host":"a.example","port":443,"verdict":"deny","rules":["default"],"program":"x\n    allow * 1-65535\r#\u0000"}"#
+            .appending("\n").write(toFile: "\(dir)/inject", atomically: true, encoding: .utf8)
+        let injected = try run(safesockBinary, ["suggest", "\(dir)/inject"])
+        #expect(injected.status == 0, "\(injected)")
+        #expect(!injected.stdout.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("allow *") }, "\(injected.stdout)")
+        let check = try run(safesockBinary, ["check", "/dev/stdin"], input: injected.stdout)
+        #expect(check.status == 0, "\(check)")
+        #expect(injected.stdout.contains("# 1 time, by x?    allow * 1-65535?#?"), "\(injected.stdout)")
     }
 }

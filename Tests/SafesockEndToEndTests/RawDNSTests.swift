@@ -32,6 +32,25 @@ import Testing
         #expect(asked.stop() == 3)
     }
 
+    /// res_querydomain joins the name and the domain: the gate judges the
+    /// joined name as glibc asks it, trailing dots dropped after the join
+    /// (an empty domain left `secret.corp.`, which `*.corp.*` matched).
+    @Test func aJoinedNameIsJudgedAsAsked() throws {
+        let policy = self.policy + "    allow *.corp.* 443\n"
+        let refused = try DNSStub("127.0.0.39", answers: ["secret.corp": "127.0.0.5"])
+        for domain in ["", "."] {
+            let r = try underSafesock(policy, origin: nil, [probe, "res-querydomain", "secret.corp", domain], nameserver: "127.0.0.39")
+            #expect(r.stdout == "h_errno \(HOST_NOT_FOUND)\n", "domain '\(domain)': \(r)")
+        }
+        #expect(refused.stop() == 0, "a name no allow rule matches was asked about")
+        let asked = try DNSStub("127.0.0.40", answers: ["dns.example": "127.0.0.2"])
+        for (name, domain) in [("dns", "example"), ("dns.example", ""), ("DNS", "Example.")] {
+            let r = try underSafesock(policy, origin: nil, [probe, "res-querydomain", name, domain], nameserver: "127.0.0.40")
+            #expect(r.stdout == "ok\n", "\(name) \(domain): \(r)")
+        }
+        #expect(asked.stop() == 3)
+    }
+
     /// `resolve open` lets every name be asked about, as for getaddrinfo.
     @Test func resolveOpenAsksAboutAnyName() throws {
         let stub = try DNSStub("127.0.0.38", answers: ["evil.example": "127.0.0.5"])

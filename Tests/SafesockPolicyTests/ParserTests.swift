@@ -113,6 +113,8 @@ import Testing
         ("    allow {a[bc} 80", "2:13: error: '[' has no matching ']'", true),
         ("    allow {a b} 80", "2:13: error: host pattern contains a blank or control character", true),
         ("    allow www.exämple.com 80", "2:17: error: host pattern is not ASCII: write international names in their xn-- form", true),
+        ("    disallow 0x\(String(repeating: "0", count: 260))a.0.0.1 443",
+         "2:14: error: host pattern is 269 bytes of address digits: too long to read as an address (at most 255)", true),
         ("    allow \"unclosed 80", "2:11: error: missing close-quote", true),
         ("    allow {unclosed 80", "2:11: error: missing close-brace", true),
         ("    allow {x}y 80", "2:14: error: extra characters after close-brace", true),

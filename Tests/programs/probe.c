@@ -51,6 +51,7 @@
  *                                  mapping), then syscall(SYS_connect)
  *   probe res-query NAME           res_query(NAME, IN, A): "ok" or "h_errno N"
  *   probe res-send NAME            res_mkquery, then res_send of the packet
+ *   probe res-querydomain NAME DOMAIN  res_querydomain(NAME, DOMAIN, IN, A)
  *   probe small-stack WHERE CALL PROGRAM ARG...
  *                                  CALL (execv, execl, execle, execvp,
  *                                  posix_spawn, system, popen) of PROGRAM
@@ -198,12 +199,14 @@ static int forge(const char *name, const char *address, const char *port)
 }
 
 /* libc's raw DNS calls, which the library gates by name (CShim/dns.c). */
-static int raw_dns(const char *mode, const char *name)
+static int raw_dns(const char *mode, const char *name, const char *domain)
 {
 	unsigned char answer[512];
 	int rc;
 	if (strcmp(mode, "res-query") == 0) {
 		rc = res_query(name, C_IN, T_A, answer, sizeof answer);
+	} else if (strcmp(mode, "res-querydomain") == 0) {
+		rc = res_querydomain(name, domain, C_IN, T_A, answer, sizeof answer);
 	} else {
 		unsigned char query[512];
 		int length = res_mkquery(QUERY, name, C_IN, T_A, NULL, 0, NULL, query, sizeof query);
@@ -507,7 +510,9 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "connect") == 0 && argc == 4)
 		return say(resolve_connect(argv[2], argv[3]));
 	if ((strcmp(cmd, "res-query") == 0 || strcmp(cmd, "res-send") == 0) && argc == 3)
-		return raw_dns(cmd, argv[2]);
+		return raw_dns(cmd, argv[2], NULL);
+	if (strcmp(cmd, "res-querydomain") == 0 && argc == 4)
+		return raw_dns(cmd, argv[2], argv[3]);
 	if (strcmp(cmd, "resolve-raw") == 0 && argc == 4)
 		return resolve_raw(argv[2], argv[3]);
 	if (strcmp(cmd, "forge") == 0 && argc == 5)

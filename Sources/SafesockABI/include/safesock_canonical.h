@@ -32,8 +32,10 @@ enum safesock_parse {
  * `address` (network order, IPv4 in the first 4 bytes, the rest zero) set
  * and nothing folded; 0 when it is not an address, `address` zeroed. Text
  * with a blank, a control or a non-ASCII byte is never an address
- * (inet_aton ignores whatever follows a blank), nor text of 256 bytes or
- * more (inet_aton's leading zeros aside, no address is that long). */
+ * (inet_aton ignores whatever follows a blank). -1 (SAFESOCK_PARSE_ANY
+ * only): 256 bytes or more of digits, hex letters, 'x' and dots, which
+ * inet_aton may read as a zero-padded address; too long to judge here,
+ * the caller must refuse it, never read it as a name. */
 int safesock_parse_address(const char *text, size_t length, enum safesock_parse how, uint8_t address[16]);
 
 /* IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d, not :: or
@@ -64,7 +66,7 @@ static inline char safesock_canonical_byte(char c)
 /* Host text as a user or a program wrote it: an address in any spelling
  * (SAFESOCK_PARSE_ANY) becomes its canonical text, `*family` 4 or 6 and
  * `address` set (folded); anything else is a name (`*family` 0). 0, or -1
- * when the text does not fit in `size`. */
+ * when the text does not fit in `size` or is too long to judge (above). */
 int safesock_canonical_host(const char *text, size_t length, char *out, size_t size, uint8_t *family,
 			    uint8_t address[16]);
 
