@@ -414,7 +414,8 @@ import Testing
 
     /// An /etc/hosts written with CRLF line ends names its addresses too,
     /// as glibc reads it: a disallowed name is not escaped by its address.
-    @Test func aHostsFileWithCRLFStillNamesItsAddresses() throws {
+    @Test(arguments: RunAs.allCases)
+    func aHostsFileWithCRLFStillNamesItsAddresses(user: RunAs) throws {
         let sun = try Listener("127.0.0.2")
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -422,8 +423,9 @@ import Testing
         try testHosts.replacingOccurrences(of: "\n", with: "\r\n").write(toFile: "\(dir)/hosts", atomically: true, encoding: .utf8)
         try "section hosts ports\n    allow 127.0.0.2 \(sun.port)\n    disallow www.sun.com *\n"
             .write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
-        let r = try inHostsNamespace("\(dir)/hosts", [safesockBinary, "run", "--kernel", "--policy", "\(dir)/policy.cfg", "--",
-                                                      "\(testBin)/static_client", "syscall", "127.0.0.2", "\(sun.port)"])
+        let who = user == .nobody ? ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : []
+        let r = try inHostsNamespace("\(dir)/hosts", who + [safesockBinary, "run", "--kernel", "--policy", "\(dir)/policy.cfg", "--",
+                                                            "\(testBin)/static_client", "syscall", "127.0.0.2", "\(sun.port)"])
         #expect(r.stdout == "errno \(EACCES)\n", "\(r)")
         #expect(r.stderr.contains("kernel: permission denied for host www.sun.com port \(sun.port)"), "\(r)")
         #expect(sun.arrivals() == 0)

@@ -35,17 +35,19 @@ import Testing
     /// res_querydomain joins the name and the domain: the gate judges the
     /// joined name as glibc asks it, trailing dots dropped after the join
     /// (an empty domain left `secret.corp.`, which `*.corp.*` matched).
-    @Test func aJoinedNameIsJudgedAsAsked() throws {
+    @Test(arguments: RunAs.allCases)
+    func aJoinedNameIsJudgedAsAsked(user: RunAs) throws {
         let policy = self.policy + "    allow *.corp.* 443\n"
-        let refused = try DNSStub("127.0.0.39", answers: ["secret.corp": "127.0.0.5"])
+        let (refusedAt, askedAt) = user == .root ? ("127.0.0.39", "127.0.0.40") : ("127.0.0.44", "127.0.0.45")
+        let refused = try DNSStub(refusedAt, answers: ["secret.corp": "127.0.0.5"])
         for domain in ["", "."] {
-            let r = try underSafesock(policy, origin: nil, [probe, "res-querydomain", "secret.corp", domain], nameserver: "127.0.0.39")
+            let r = try underSafesock(policy, origin: nil, as: user, [probe, "res-querydomain", "secret.corp", domain], nameserver: refusedAt)
             #expect(r.stdout == "h_errno \(HOST_NOT_FOUND)\n", "domain '\(domain)': \(r)")
         }
         #expect(refused.stop() == 0, "a name no allow rule matches was asked about")
-        let asked = try DNSStub("127.0.0.40", answers: ["dns.example": "127.0.0.2"])
+        let asked = try DNSStub(askedAt, answers: ["dns.example": "127.0.0.2"])
         for (name, domain) in [("dns", "example"), ("dns.example", ""), ("DNS", "Example.")] {
-            let r = try underSafesock(policy, origin: nil, [probe, "res-querydomain", name, domain], nameserver: "127.0.0.40")
+            let r = try underSafesock(policy, origin: nil, as: user, [probe, "res-querydomain", name, domain], nameserver: askedAt)
             #expect(r.stdout == "ok\n", "\(name) \(domain): \(r)")
         }
         #expect(asked.stop() == 3)
