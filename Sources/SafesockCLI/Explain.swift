@@ -74,7 +74,7 @@ func explain(_ arguments: ParsedArguments) -> Int32 {
     // What the enforcers refuse to look up, explain denies: a host too long
     // to judge (it may be a zero-padded address) or longer than any name.
     for text in [host] + (arguments.values["--name"] ?? []) + (arguments.value("--origin").map { [$0] } ?? [])
-    where IPAddress.isTooLongToJudge(text) || text.utf8.count > 255 {
+    where text.utf8.count > 255 {
         return denied("a host of \(text.utf8.count) bytes: longer than any name or address the enforcers look up (at most 255)")
     }
     var identities: [Identity]
