@@ -74,10 +74,11 @@ if let million = matcher.first(where: { $0.rules == 1_000_000 }) {
 }
 
 func printKernelTable(_ times: [String: [String: Sample]], _ ratios: [String: [String: Sample]], rounds: Int) {
-    let columns = ["bare", "design's floor", "safesock --kernel", "sandlock"]
+    let columns = ["bare", "design's floor", "floor + reads", "safesock --kernel", "sandlock"]
     print("\nrun --kernel and its closest peer, sandlock 0.9.0 (bare: time an operation; the others: ratio to bare in the same")
     print("round, median of \(rounds) rounds, min-max in brackets; sandlock through its Python API, safesock through its CLI;")
-    print("the design's floor: the same connects answered by a bare notification + ADDFD loop, Tests/bench/notify_floor.c)")
+    print("the design's floor: the same connects answered by a bare notification + ADDFD loop, Tests/bench/notify_floor.c;")
+    print("floor + reads: that loop also reading what safesock must read of the caller's socket first, one system call each)")
     print(row([("figure", 44)] + columns.map { ($0, 22) }))
     for (label, byColumn) in times.sorted(by: { $0.key < $1.key }) {
         let cells = columns.map { column -> (String, Int) in
@@ -152,6 +153,10 @@ if !matcherOnly && getenv("SAFESOCK_BENCH_INSIDE") != nil {
     for label in ["allowed connect + close, dynamic", "allowed connect + close, static"] {
         guard let k = s.kernel_ratio[label]?["safesock --kernel"]?.median else { continue }
         goal("run --kernel: \(label) / bare", f(k, 3), "<= 2.0", k <= 2.0, issue: 14)
+        // What the goal leaves once the design's own system calls are paid.
+        if let r = s.kernel_ratio[label]?["floor + reads"]?.median {
+            goal("  the design's floor + its reads, same rounds / bare", f(r, 3), "<= 2.0", r <= 2.0, issue: 14)
+        }
         if let l = s.kernel_ratio[label]?["sandlock"]?.median {
             goal("run --kernel: \(label), ratio to sandlock's", f(k / l, 3), "<= 1.0", k <= l, issue: 14)
         }

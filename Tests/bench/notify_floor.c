@@ -8,25 +8,39 @@
  * No judging, no copying of options or flags, nothing read from the
  * caller: what safesock adds over this is its own.
  *
- *   notify_floor HOST PORT N     prints ns per connect
+ * With `reads`, the floor also makes the reads this design cannot do
+ * without before it may connect for the caller (what safesock's supervisor
+ * reads for an IPv4 stream, each a system call): the caller's socket
+ * (pidfd_getfd), its domain, type, protocol and network namespace, its
+ * close-on-exec and status flags (/proc/PID/fdinfo, kept open), the
+ * address (process_vm_readv), that the notification is still live, the
+ * options a program may have set (11 + 3 timeouts: the kernel keeps no
+ * record of which were set, so each is asked), and its local address.
+ * Nothing is judged and nothing copied: the values are read and dropped.
+ *
+ *   notify_floor HOST PORT N [reads]     prints ns per connect
  *
  * Every loop is bounded; a failure exits 1 with a message.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +61,47 @@ static void fail(const char *what)
 {
 	fprintf(stderr, "notify_floor: %s: %s\n", what, strerror(errno));
 	exit(1);
+}
+
+/* The reads safesock's supervisor makes of the caller's IPv4 stream
+ * socket before it connects one of its own (see the top of this file).
+ * The caller's socket, or -1; closed by the caller after the answer. */
+static int read_as_safesock(int listener, int pidfd, pid_t pid, const struct seccomp_notif *req)
+{
+	static int fdinfo = -1;
+	int theirs = (int)syscall(SYS_pidfd_getfd, pidfd, (int)req->data.args[0], 0);
+	if (theirs < 0)
+		return -1;
+	static const int asked[][2] = {
+		{ SOL_SOCKET, SO_DOMAIN }, { SOL_SOCKET, SO_TYPE }, { SOL_SOCKET, SO_PROTOCOL }, { SOL_SOCKET, SO_NETNS_COOKIE },
+		{ SOL_SOCKET, SO_KEEPALIVE }, { SOL_SOCKET, SO_RCVBUF }, { SOL_SOCKET, SO_SNDBUF }, { SOL_SOCKET, SO_PRIORITY },
+		{ SOL_SOCKET, SO_OOBINLINE }, { SOL_SOCKET, SO_RCVLOWAT }, { IPPROTO_TCP, TCP_NODELAY },
+		{ IPPROTO_TCP, TCP_USER_TIMEOUT }, { IPPROTO_TCP, TCP_SYNCNT }, { IPPROTO_IP, IP_TOS }, { IPPROTO_IP, IP_TTL },
+		{ SOL_SOCKET, SO_RCVTIMEO }, { SOL_SOCKET, SO_SNDTIMEO }, { SOL_SOCKET, SO_LINGER },
+	};
+	if (fdinfo < 0) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)pid, (int)req->data.args[0]);
+		fdinfo = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	char text[256];
+	if (fdinfo >= 0 && pread(fdinfo, text, sizeof text, 0) < 0)
+		fail("fdinfo");
+	struct sockaddr_in copy;
+	struct iovec here = { &copy, sizeof copy }, there = { (void *)(uintptr_t)req->data.args[1], sizeof copy };
+	if (process_vm_readv(pid, &here, 1, &there, 1, 0) != (ssize_t)sizeof copy)
+		fail("process_vm_readv");
+	if (ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0)
+		fail("NOTIF_ID_VALID");
+	for (size_t i = 0; i < sizeof asked / sizeof asked[0]; i++) {
+		long long value[4];
+		socklen_t n = sizeof value;
+		getsockopt(theirs, asked[i][0], asked[i][1], value, &n);
+	}
+	struct sockaddr_storage local;
+	socklen_t length = sizeof local;
+	getsockname(theirs, (struct sockaddr *)&local, &length);
+	return theirs;
 }
 
 /* The child: the listener to the parent over `channel`, then the loop. */
@@ -88,8 +143,9 @@ static void client(int channel, const struct sockaddr_in *to, int n)
 
 int main(int argc, char **argv)
 {
-	if (argc != 4)
-		return fprintf(stderr, "usage: notify_floor HOST PORT N\n"), 2;
+	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "reads") == 0))
+		return fprintf(stderr, "usage: notify_floor HOST PORT N [reads]\n"), 2;
+	int reads = argc == 5;
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2])) };
 	if (inet_pton(AF_INET, argv[1], &to.sin_addr) != 1)
 		return fprintf(stderr, "notify_floor: not an IPv4 address: %s\n", argv[1]), 2;
@@ -119,6 +175,7 @@ int main(int argc, char **argv)
 		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0)
 			continue;
 		struct seccomp_notif_resp resp = { .id = req.id };
+		int theirs = reads ? read_as_safesock(listener, pidfd, pid, &req) : -1;
 		int ours = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		int failed = ours < 0 ? errno : 0;
 		if (failed == 0 && connect(ours, (const struct sockaddr *)&to, sizeof to) != 0)
@@ -147,6 +204,8 @@ int main(int argc, char **argv)
 		if (ours >= 0)
 			close(ours);
 		ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+		if (theirs >= 0)
+			close(theirs);
 	}
 	int status = 0;
 	waitpid(pid, &status, 0);
