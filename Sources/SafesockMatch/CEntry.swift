@@ -120,9 +120,9 @@ public func safesockTableLabel(
     guard let table, length >= TableLayout.headerSize else { return -1 }
     var v = TableView(UnsafeRawBufferPointer(start: table, count: length))
     let h = TableHeader(&v)
-    guard h.labelLength > 0 else { return 0 }
-    let label = v.slice(h.stringsOffset + h.labelOffset, h.labelLength)
-    guard !v.fault, h.labelOffset + h.labelLength <= h.stringsLength else { return -1 }
+    let label = v.string(h, h.label)
+    guard !v.fault else { return -1 }
+    guard label.count > 0 else { return 0 }
     text?.pointee = label.baseAddress
     textLength?.pointee = label.count
     return 0
@@ -141,8 +141,7 @@ public func safesockTableRule(
     guard Int(index) < h.ruleCount else { return -1 }
     let rule = RuleRecord(&v, h, Int(index))
     guard rule.file < h.fileCount else { return -1 }
-    let at = h.filesOffset + rule.file * TableLayout.fileSize
-    let name = v.slice(h.stringsOffset + Int(v.u32(at)), Int(v.u32(at + 4)))
+    let name = v.string(h, Int(v.u32(h.filesOffset + rule.file * TableLayout.fileSize)))
     guard !v.fault else { return -1 }
     file?.pointee = name.baseAddress
     fileLength?.pointee = name.count

@@ -4,7 +4,7 @@
 
 public enum TableLayout {
     public static let magic: [UInt8] = Array("SAFESOCK".utf8)
-    public static let version: UInt32 = 1
+    public static let version: UInt32 = 2
     public static let headerSize = 256
     /// Offsets are 32-bit; a bound keeps 64-bit sums of them far from overflow.
     public static let maxTableBytes = 1 << 30
@@ -23,30 +23,39 @@ public enum TableLayout {
     public static let flagsOffset = 48
     public static let privateNamesOffset = 52
     public static let rulesOffset = 56
-    public static let rangesOffset = 64
+    /// The port pool: offset, and its length in 32-bit words.
+    public static let portsOffset = 64
     public static let listsOffset = 72
     public static let stringsOffset = 80
     public static let filesOffset = 88
     public static let originListOffset = 96
     public static let allHostsListOffset = 100
     public static let unindexedListOffset = 104
+    /// The policy's label, a string of the pool: explain's arguments that
+    /// name the policy, separated by NUL bytes, for denial lines and
+    /// records (empty when the table has none).
+    public static let labelOffset = 108
     public static let cidr4MaskOffset = 112
     public static let cidr6MaskOffset = 120
     public static let hashTablesOffset = 144
-    /// The policy's label (offset and length in the string pool): explain's
-    /// arguments that name the policy, separated by NUL bytes, for denial
-    /// lines and records.
-    public static let labelOffset = 204
-    public static let hashTableDescriptorSize = 12
+    /// Slots offset, slot count, longest probe (4 bytes each), then the
+    /// label counts its keys have (8 bytes: bit min(labels, 63)).
+    public static let hashTableDescriptorSize = 20
 
     /// Flag bit: the policy has a `hosts ports` section.
     public static let flagHasHostsPorts: UInt32 = 1
 
-    public static let ruleSize = 24
-    public static let rangeSize = 4
-    public static let fileSize = 8
-    public static let slotSize = 16
+    public static let ruleSize = 16
+    public static let fileSize = 4
+    public static let slotSize = 12
+    /// A pool string: this many bytes of length (little-endian), then its bytes.
+    public static let stringLengthSize = 2
     public static let emptySlot: UInt32 = 0xFFFF_FFFF
+    /// A slot's reference with this bit set is one rule's index itself; else
+    /// it is a list's word index.
+    public static let singleRule: UInt32 = 0x8000_0000
+    /// The most files one table names (the rule record's file is 16 bits).
+    public static let maxFiles = 0xFFFF
 }
 
 /// The options' byte values. Written out here, never taken from a Swift
@@ -82,6 +91,17 @@ public enum VerdictCode: Int32, Sendable {
 public enum TableHash {
     public static let fnvOffset: UInt32 = 2_166_136_261
     public static let fnvPrime: UInt32 = 16_777_619
+
+    /// The slot a lookup starts from: the hash scaled to the slot count
+    /// (any count, not only powers of two, so the load stays near 2/3).
+    @inline(__always)
+    public static func home(_ hash: UInt32, _ slotCount: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(hash) &* UInt64(truncatingIfNeeded: slotCount)) >> 32)
+    }
+
+    /// The label-count bit of a key with `labels` labels.
+    @inline(__always)
+    public static func labelBit(_ labels: Int) -> UInt64 { 1 << UInt64(min(labels, 63)) }
 
     /// 32-bit FNV-1a, first byte to last.
     public static func forward(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {

@@ -132,33 +132,48 @@ struct Decider {
 
     mutating func visit(_ id: IdentityInput) {
         let text = id.text
+        let dot = UInt8(ascii: ".")
         if id.isOrigin { visitList(header.originList, glob: nil) }
         visitList(header.allHostsList, glob: nil)
 
-        if tables.0.slotCount > 0, let list = lookup(tables.0, text, TableHash.forward(text)) { visitList(list, glob: nil) }
+        // A lookup is made only for a label count some key of its table has.
+        if tables.0.slotCount > 0 {
+            var h = TableHash.fnvOffset, dots = 0
+            for c in text {
+                h = (h ^ UInt32(c)) &* TableHash.fnvPrime
+                if c == dot { dots &+= 1 }
+            }
+            if tables.0.mayHold(labels: dots &+ 1), let ref = lookup(tables.0, text, h) { visitRef(ref, glob: nil) }
+        }
 
-        // Backward: every suffix that starts at a dot.
-        var h = TableHash.fnvOffset
+        // Backward: every suffix that starts at a dot, with as many labels
+        // as dots from there to the end.
         if tables.1.slotCount > 0 || tables.2.slotCount > 0 {
+            var h = TableHash.fnvOffset, dots = 0
             var i = text.count
             while i > 0 {
                 i &-= 1
                 let c = text[i]
                 h = (h ^ UInt32(c)) &* TableHash.fnvPrime
-                guard c == UInt8(ascii: "."), !finished else { continue }
+                guard c == dot, !finished else { continue }
+                dots &+= 1
+                let star = tables.1.mayHold(labels: dots), glob = tables.2.mayHold(labels: dots)
+                guard star || glob else { continue }
                 let suffix = UnsafeBufferPointer(rebasing: text[i...])
-                if let list = lookup(tables.1, suffix, h) { visitList(list, glob: nil) }
-                if let list = lookup(tables.2, suffix, h) { visitList(list, glob: text) }
+                if star, let ref = lookup(tables.1, suffix, h) { visitRef(ref, glob: nil) }
+                if glob, let ref = lookup(tables.2, suffix, h) { visitRef(ref, glob: text) }
             }
         }
         // Forward: every prefix that ends at a dot.
         if tables.3.slotCount > 0 {
-            h = TableHash.fnvOffset
+            var h = TableHash.fnvOffset, dots = 0
             for j in 0..<text.count {
                 let c = text[j]
                 h = (h ^ UInt32(c)) &* TableHash.fnvPrime
-                guard c == UInt8(ascii: "."), !finished else { continue }
-                if let list = lookup(tables.3, UnsafeBufferPointer(rebasing: text[...j]), h) { visitList(list, glob: text) }
+                guard c == dot, !finished else { continue }
+                dots &+= 1
+                guard tables.3.mayHold(labels: dots) else { continue }
+                if let ref = lookup(tables.3, UnsafeBufferPointer(rebasing: text[...j]), h) { visitRef(ref, glob: text) }
             }
         }
         visitList(header.unindexedList, glob: text)
@@ -187,32 +202,46 @@ struct Decider {
                         k[2 + b] = id.address[b] & UInt8(truncatingIfNeeded: 0xFF << (8 - keep))
                     }
                     let keyBytes = UnsafeBufferPointer(rebasing: k[0..<(2 + size)])
-                    if let list = lookup(tables.4, keyBytes, TableHash.forward(keyBytes)) { visitList(list, glob: nil) }
+                    if let ref = lookup(tables.4, keyBytes, TableHash.forward(keyBytes)) { visitRef(ref, glob: nil) }
                 }
             }
         }
     }
 
-    /// The list word index for `key` in table `t`, or nil; at most
-    /// `longestProbe` slots.
+    /// The slot reference for `key` in table `t` (a rule, or a list), or
+    /// nil; at most `longestProbe` slots, and none past an entry nearer its
+    /// home than `key` would be (the compiler's Robin Hood order: were the
+    /// key there, it would have taken that slot).
     @inline(__always)
-    mutating func lookup(_ t: HashTableDescriptor, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32) -> Int? {
+    mutating func lookup(_ t: HashTableDescriptor, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32) -> UInt32? {
         guard t.slotCount > 0 else { return nil }
-        let mask = t.slotCount &- 1
-        var slot = Int(hash) & mask
-        var probes = min(t.longestProbe, t.slotCount)
-        while probes > 0 {
-            probes &-= 1
+        var slot = TableHash.home(hash, t.slotCount)
+        let probes = min(t.longestProbe, t.slotCount)
+        var distance = 0
+        while distance < probes {
             let s = view.record(t.slotsOffset &+ slot &* TableLayout.slotSize, TableLayout.slotSize)
-            let list = s.u32(12)
-            if list == TableLayout.emptySlot || view.fault { return nil }
-            if s.u32(0) == hash && Int(s.u32(8)) == key.count {
-                let stored = view.slice(header.stringsOffset &+ Int(s.u32(4)), key.count)
-                if !view.fault && equal(stored, key) { return Int(list) }
+            let ref = s.u32(8), held = s.u32(0)
+            if ref == TableLayout.emptySlot || view.fault { return nil }
+            if held == hash {
+                let stored = view.string(header, Int(s.u32(4)))
+                if !view.fault && equal(stored, key) { return ref }
             }
-            slot = (slot &+ 1) & mask
+            let home = TableHash.home(held, t.slotCount)
+            if (slot >= home ? slot &- home : slot &+ t.slotCount &- home) < distance { return nil }
+            distance &+= 1
+            slot &+= 1
+            if slot >= t.slotCount { slot = 0 }
         }
         return nil
+    }
+
+    /// A slot's reference: one rule, or the list of several.
+    @inline(__always)
+    mutating func visitRef(_ ref: UInt32, glob text: UnsafeBufferPointer<UInt8>?) {
+        if ref & TableLayout.singleRule == 0 { return visitList(Int(ref), glob: text) }
+        let rule = Int(ref & ~TableLayout.singleRule)
+        guard rule < header.ruleCount else { view.fault = true; return }
+        visitRule(rule, glob: text)
     }
 
     func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -240,27 +269,29 @@ struct Decider {
     mutating func visitRule(_ index: Int, glob text: UnsafeBufferPointer<UInt8>?) {
         let rule = RuleRecord(&view, header, index)
         if let text {
-            let pattern = view.slice(header.stringsOffset + rule.patternOffset, rule.patternLength)
+            let pattern = view.string(header, rule.pattern)
             guard !view.fault, Glob.matches(pattern, text) else { return }
         }
+        guard let ports = view.portSet(header, rule.ports) else { return }
         if anyPort {
-            if rule.action == 0 && rule.rangeCount > 0 { anyAllow = true }
-            if rule.action == 1 && rule.rangeCount > 0 { disallowSeen = true }
+            if rule.action == 0 && ports.count > 0 { anyAllow = true }
+            if rule.action == 1 && ports.count > 0 { disallowSeen = true }
             return
         }
-        guard portMatches(rule.firstRange, rule.rangeCount) else { return }
+        guard portMatches(ports.first, ports.count) else { return }
         if rule.action == 0 { allowKinds |= 1 << UInt32(rule.hostKind & 31) }
         record(UInt32(index), disallow: rule.action == 1)
     }
 
-    /// Binary search of the rule's sorted, disjoint ranges.
+    /// Binary search of a port set's sorted, disjoint ranges (`first`: the
+    /// byte offset of its first range).
     mutating func portMatches(_ first: Int, _ count: Int) -> Bool {
         var low = 0, high = count
         while low < high {
             let mid = (low &+ high) / 2
-            let range = view.record(header.rangesOffset &+ (first &+ mid) &* TableLayout.rangeSize, TableLayout.rangeSize)
-            let lo = range.u16(0), hi = range.u16(2)
+            let range = view.u32(first &+ mid &* 4)
             if view.fault { return false }
+            let lo = UInt16(truncatingIfNeeded: range), hi = UInt16(truncatingIfNeeded: range >> 16)
             if port < lo { high = mid } else if port > hi { low = mid + 1 } else { return true }
         }
         return false

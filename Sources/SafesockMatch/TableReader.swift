@@ -7,7 +7,7 @@
 /// Why a table was refused.
 public enum TableFault: UInt8, Sendable {
     case tooShort = 1, badMagic, wrongVersion, badHeaderSize, lengthMismatch, badLength, checksumMismatch,
-         sectionOutOfBounds, badRule, badRange, badFile, badList, badSlot, badHashTable, badCidrMask, badLabel
+         sectionOutOfBounds, badRule, badRange, badFile, badList, badSlot, badHashTable, badCidrMask, badLabel, formatOne
 
     public var reason: StaticString {
         switch self {
@@ -27,6 +27,7 @@ public enum TableFault: UInt8, Sendable {
         case .badHashTable: return "a hash table header is malformed"
         case .badCidrMask: return "a CIDR length mask is malformed"
         case .badLabel: return "the policy label is out of bounds"
+        case .formatOne: return "table is format 1, which this safesock no longer reads: compile the policy again (safesock compile)"
         }
     }
 }
@@ -129,14 +130,15 @@ public struct TableHeader {
     public var flags: UInt32 = 0
     public var privateNames: UInt8 = 0
     public var rulesOffset = 0, ruleCount = 0
-    public var rangesOffset = 0, rangeCount = 0
+    public var portsOffset = 0, portWords = 0
     public var listsOffset = 0, listWords = 0
     public var stringsOffset = 0, stringsLength = 0
     public var filesOffset = 0, fileCount = 0
     public var originList = 0, allHostsList = 0, unindexedList = 0
+    /// The label's string (an offset in the pool).
+    public var label = 0
     public var cidr4Mask: UInt64 = 0
     public var cidr6Mask: (UInt64, UInt64, UInt64) = (0, 0, 0)
-    public var labelOffset = 0, labelLength = 0
 
     public init(_ view: inout TableView) {
         typealias L = TableLayout
@@ -150,16 +152,16 @@ public struct TableHeader {
         flags = v.u32(L.flagsOffset)
         privateNames = v.u8(L.privateNamesOffset)
         rulesOffset = Int(v.u32(L.rulesOffset)); ruleCount = Int(v.u32(L.rulesOffset + 4))
-        rangesOffset = Int(v.u32(L.rangesOffset)); rangeCount = Int(v.u32(L.rangesOffset + 4))
+        portsOffset = Int(v.u32(L.portsOffset)); portWords = Int(v.u32(L.portsOffset + 4))
         listsOffset = Int(v.u32(L.listsOffset)); listWords = Int(v.u32(L.listsOffset + 4))
         stringsOffset = Int(v.u32(L.stringsOffset)); stringsLength = Int(v.u32(L.stringsOffset + 4))
         filesOffset = Int(v.u32(L.filesOffset)); fileCount = Int(v.u32(L.filesOffset + 4))
         originList = Int(v.u32(L.originListOffset))
         allHostsList = Int(v.u32(L.allHostsListOffset))
         unindexedList = Int(v.u32(L.unindexedListOffset))
+        label = Int(v.u32(L.labelOffset))
         cidr4Mask = v.u64(L.cidr4MaskOffset)
         cidr6Mask = (v.u64(L.cidr6MaskOffset), v.u64(L.cidr6MaskOffset + 8), v.u64(L.cidr6MaskOffset + 16))
-        labelOffset = Int(v.u32(L.labelOffset)); labelLength = Int(v.u32(L.labelOffset + 4))
     }
 
     public func hasCidrLength(family: UInt8, _ bits: Int) -> Bool {
@@ -170,11 +172,45 @@ public struct TableHeader {
     }
 }
 
+extension TableView {
+    /// The pool string at `offset` (its length, then its bytes), or an
+    /// empty buffer and a fault when any of it lies outside the pool.
+    @inline(__always)
+    public mutating func string(_ header: TableHeader, _ offset: Int) -> UnsafeBufferPointer<UInt8> {
+        let n = TableLayout.stringLengthSize
+        guard offset >= 0, offset <= header.stringsLength &- n else {
+            fault = true
+            return UnsafeBufferPointer(start: nil, count: 0)
+        }
+        let length = Int(u16(header.stringsOffset &+ offset))
+        guard length <= header.stringsLength &- offset &- n else {
+            fault = true
+            return UnsafeBufferPointer(start: nil, count: 0)
+        }
+        return slice(header.stringsOffset &+ offset &+ n, length)
+    }
+
+    /// The ranges of the port set at word `index` of the pool: its count,
+    /// then one word a range (low, high: 16 bits each). The word offset of
+    /// the first range and the count, or nil (and a fault) when the set
+    /// lies outside the pool.
+    @inline(__always)
+    public mutating func portSet(_ header: TableHeader, _ index: Int) -> (first: Int, count: Int)? {
+        guard index >= 0, index < header.portWords else { fault = true; return nil }
+        let count = Int(u32(header.portsOffset &+ index &* 4))
+        guard count <= header.portWords &- index &- 1 else { fault = true; return nil }
+        return (header.portsOffset &+ (index &+ 1) &* 4, count)
+    }
+}
+
 /// One hash table's descriptor.
 public struct HashTableDescriptor {
     public var slotsOffset: Int
     public var slotCount: Int
     public var longestProbe: Int
+    /// Bit min(labels, 63) for every key's label count: a lookup of a text
+    /// with a count whose bit is clear is skipped.
+    public var labels: UInt64
 
     public init(_ view: inout TableView, _ kind: HashTableKind) {
         let v = view.record(TableLayout.hashTablesOffset + kind.rawValue * TableLayout.hashTableDescriptorSize,
@@ -182,31 +218,34 @@ public struct HashTableDescriptor {
         slotsOffset = Int(v.u32(0))
         slotCount = Int(v.u32(4))
         longestProbe = Int(v.u32(8))
+        labels = v.u64(12)
     }
+
+    @inline(__always)
+    public func mayHold(labels n: Int) -> Bool { slotCount > 0 && labels & TableHash.labelBit(n) != 0 }
 }
 
 /// One rule record.
 public struct RuleRecord {
     public var action: UInt8
     public var hostKind: UInt8
-    public var patternOffset: Int
-    public var patternLength: Int
     public var file: Int
+    /// The pattern's string: the canonical text (the glob the matcher
+    /// runs, `10.0.0.0/8`, `$originSocketHost`).
+    public var pattern: Int
     public var line: UInt32
-    public var firstRange: Int
-    public var rangeCount: Int
+    /// The port set's word index in the port pool.
+    public var ports: Int
 
     @inline(__always)
     public init(_ view: inout TableView, _ header: TableHeader, _ index: Int) {
         let v = view.record(header.rulesOffset &+ index &* TableLayout.ruleSize, TableLayout.ruleSize)
         action = v.u8(0)
         hostKind = v.u8(1)
-        patternLength = Int(v.u16(2))
-        patternOffset = Int(v.u32(4))
-        file = Int(v.u32(8))
-        line = v.u32(12)
-        firstRange = Int(v.u32(16))
-        rangeCount = Int(v.u32(20))
+        file = Int(v.u16(2))
+        pattern = Int(v.u32(4))
+        line = v.u32(8)
+        ports = Int(v.u32(12))
     }
 }
 
@@ -217,7 +256,9 @@ public enum TableValidator {
         guard bytes.count >= L.headerSize else { return .tooShort }
         var v = TableView(bytes)
         for i in 0..<8 where v.u8(i) != L.magic[i] { return .badMagic }
-        guard v.u32(L.versionOffset) == L.version else { return .wrongVersion }
+        let version = v.u32(L.versionOffset)
+        guard version != 1 else { return .formatOne }
+        guard version == L.version else { return .wrongVersion }
         guard v.u32(L.headerSizeOffset) == UInt32(L.headerSize) else { return .badHeaderSize }
         guard v.u64(L.totalLengthOffset) == UInt64(bytes.count) else { return .lengthMismatch }
         guard bytes.count % 8 == 0, bytes.count <= L.maxTableBytes else { return .badLength }
@@ -227,28 +268,35 @@ public enum TableValidator {
         func section(_ offset: Int, _ count: Int, _ size: Int) -> Bool {
             count == 0 || (offset >= L.headerSize && offset % 8 == 0 && v.inBounds(offset, count * size))
         }
-        guard section(h.rulesOffset, h.ruleCount, L.ruleSize), section(h.rangesOffset, h.rangeCount, L.rangeSize),
+        guard section(h.rulesOffset, h.ruleCount, L.ruleSize), section(h.portsOffset, h.portWords, 4),
               section(h.listsOffset, h.listWords, 4), section(h.stringsOffset, h.stringsLength, 1),
               section(h.filesOffset, h.fileCount, L.fileSize) else { return .sectionOutOfBounds }
+        // A reference with the single-rule bit must not reach the empty mark.
+        guard h.ruleCount < Int(L.singleRule - 1) else { return .sectionOutOfBounds }
         guard h.cidr6Mask.2 <= 1, h.cidr4Mask >> 33 == 0 else { return .badCidrMask }
 
-        func inStrings(_ offset: Int, _ length: Int) -> Bool {
-            offset >= 0 && length >= 0 && offset <= h.stringsLength && length <= h.stringsLength - offset
+        func isString(_ offset: Int) -> Bool {
+            _ = v.string(h, offset)
+            return !v.fault
         }
-        guard inStrings(h.labelOffset, h.labelLength) else { return .badLabel }
+        guard isString(h.label) else { return .badLabel }
         for f in 0..<h.fileCount {
-            let at = h.filesOffset + f * L.fileSize
-            guard inStrings(Int(v.u32(at)), Int(v.u32(at + 4))) else { return .badFile }
+            guard isString(Int(v.u32(h.filesOffset + f * L.fileSize))) else { return .badFile }
         }
-        for r in 0..<h.rangeCount {
-            let range = v.record(h.rangesOffset + r * L.rangeSize, L.rangeSize)
-            guard range.u16(0) <= range.u16(2) else { return .badRange }
+        // The pool's sets one after another, each range low <= high.
+        var word = 0
+        while word < h.portWords {
+            guard let set = v.portSet(h, word) else { return .badRange }
+            for r in 0..<set.count {
+                let range = v.u32(set.first + r * 4)
+                guard range & 0xFFFF <= range >> 16 else { return .badRange }
+            }
+            word += 1 + set.count
         }
         for r in 0..<h.ruleCount {
             let rule = RuleRecord(&v, h, r)
-            guard rule.action <= 1, rule.hostKind <= HostKindCode.block.rawValue,
-                  inStrings(rule.patternOffset, rule.patternLength), rule.file < h.fileCount,
-                  rule.firstRange <= h.rangeCount, rule.rangeCount <= h.rangeCount - rule.firstRange
+            guard rule.action <= 1, rule.hostKind <= HostKindCode.block.rawValue, isString(rule.pattern),
+                  rule.file < h.fileCount, v.portSet(h, rule.ports) != nil
             else { return .badRule }
         }
         func listIsValid(_ index: Int) -> Bool {
@@ -266,14 +314,17 @@ public enum TableValidator {
                 guard t.longestProbe == 0 else { return .badHashTable }
                 continue
             }
-            guard t.slotCount & (t.slotCount - 1) == 0, t.longestProbe <= t.slotCount,
-                  section(t.slotsOffset, t.slotCount, L.slotSize) else { return .badHashTable }
+            guard t.longestProbe <= t.slotCount, section(t.slotsOffset, t.slotCount, L.slotSize) else { return .badHashTable }
             for s in 0..<t.slotCount {
                 let slot = v.record(t.slotsOffset + s * L.slotSize, L.slotSize)
-                let list = slot.u32(12)
-                if list == L.emptySlot { continue }
-                guard inStrings(Int(slot.u32(4)), Int(slot.u32(8))) else { return .badSlot }
-                guard listIsValid(Int(list)) else { return .badList }
+                let ref = slot.u32(8)
+                if ref == L.emptySlot { continue }
+                guard isString(Int(slot.u32(4))) else { return .badSlot }
+                if ref & L.singleRule != 0 {
+                    guard Int(ref & ~L.singleRule) < h.ruleCount else { return .badList }
+                } else {
+                    guard listIsValid(Int(ref)) else { return .badList }
+                }
             }
         }
         return v.fault ? .sectionOutOfBounds : nil

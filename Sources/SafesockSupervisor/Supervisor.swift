@@ -173,10 +173,10 @@ public final class KernelSupervisor: @unchecked Sendable {
             let header = TableHeader(&view)
             for i in 0..<header.ruleCount {
                 let rule = RuleRecord(&view, header, i)
-                guard rule.action == 0 else { continue }
-                for r in 0..<rule.rangeCount {
-                    let range = view.record(header.rangesOffset + (rule.firstRange + r) * TableLayout.rangeSize, TableLayout.rangeSize)
-                    let low = Int(range.u16(0)), high = Int(range.u16(2))
+                guard rule.action == 0, let set = view.portSet(header, rule.ports) else { continue }
+                for r in 0..<set.count {
+                    let range = view.u32(set.first + r * 4)
+                    let low = Int(range & 0xFFFF), high = Int(range >> 16)
                     guard low <= high else { continue }
                     for port in low...high { bits[port / 8] |= UInt8(1 << (port % 8)) }
                 }

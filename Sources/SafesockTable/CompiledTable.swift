@@ -46,12 +46,12 @@ public struct CompiledTable: Sendable {
             let h = TableHeader(&v)
             return (0..<h.ruleCount).map { i in
                 let r = RuleRecord(&v, h, i)
-                let pattern = v.slice(h.stringsOffset + r.patternOffset, r.patternLength)
-                let fileAt = h.filesOffset + r.file * TableLayout.fileSize
-                let file = v.slice(h.stringsOffset + Int(v.u32(fileAt)), Int(v.u32(fileAt + 4)))
-                let ports = (0..<r.rangeCount).map { k in
-                    let at = h.rangesOffset + (r.firstRange + k) * TableLayout.rangeSize
-                    return v.u16(at)...v.u16(at + 2)
+                let pattern = v.string(h, r.pattern)
+                let file = v.string(h, Int(v.u32(h.filesOffset + r.file * TableLayout.fileSize)))
+                let set = v.portSet(h, r.ports) ?? (0, 0)
+                let ports = (0..<set.count).map { k in
+                    let range = v.u32(set.first + k * 4)
+                    return UInt16(truncatingIfNeeded: range)...UInt16(truncatingIfNeeded: range >> 16)
                 }
                 return TableRule(index: i, action: r.action == 1 ? .disallow : .allow,
                                  hostKind: HostKindCode(rawValue: r.hostKind) ?? .nothing,

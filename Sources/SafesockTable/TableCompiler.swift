@@ -110,8 +110,9 @@ struct KeyedRules {
 
 struct TableBuilder {
     var rules: [UInt8] = []
-    var ranges: [UInt8] = []
-    var rangeCount = 0
+    /// The port pool's words, and where each distinct set is in it.
+    var ports: [UInt32] = []
+    var portSets: [[UInt32]: UInt32] = [:]
     var strings: [UInt8] = []
     var stringOffsets: [ByteKey: Int] = [:]
     var fileNames: [String] = []
@@ -126,8 +127,7 @@ struct TableBuilder {
     /// policy's arrays and rehashed its dictionaries several times over.
     init(capacity rules: Int) {
         self.rules.reserveCapacity(rules * TableLayout.ruleSize)
-        ranges.reserveCapacity(rules * TableLayout.rangeSize)
-        strings.reserveCapacity(rules * 24)
+        strings.reserveCapacity(rules * 26)
         stringOffsets.reserveCapacity(rules)
         previousRule.reserveCapacity(rules)
         keys[HashTableKind.exact.rawValue].index.reserveCapacity(rules)
@@ -136,12 +136,34 @@ struct TableBuilder {
     var cidr6Mask: [UInt64] = [0, 0, 0]
     var globRangeCache: [String: [ClosedRange<UInt16>]] = [:]
 
+    /// Strings longer than a pool string's 16-bit length; refused at emit.
+    var tooLong: Int?
+
+    /// Appends a pool string: its length (16 bits), then its bytes.
+    mutating func appendString(_ bytes: [UInt8]) -> Int {
+        let at = strings.count
+        if bytes.count > Int(UInt16.max) { tooLong = max(tooLong ?? 0, bytes.count) }
+        strings.appendLE(UInt16(truncatingIfNeeded: bytes.count))
+        strings += bytes
+        return at
+    }
+
     mutating func string(_ bytes: [UInt8]) -> Int {
         let key = ByteKey(bytes: bytes)
         if let at = stringOffsets[key] { return at }
-        let at = strings.count
-        strings += bytes
+        let at = appendString(bytes)
         stringOffsets[key] = at
+        return at
+    }
+
+    /// The port pool's word index of a set of ranges, each set once.
+    mutating func portSet(_ ranges: [ClosedRange<UInt16>]) -> UInt32 {
+        let words = ranges.map { UInt32($0.lowerBound) | UInt32($0.upperBound) << 16 }
+        if let at = portSets[words] { return at }
+        let at = UInt32(ports.count)
+        ports.append(UInt32(words.count))
+        ports += words
+        portSets[words] = at
         return at
     }
 
@@ -158,8 +180,7 @@ struct TableBuilder {
         }
         // Keys are distinct already: their bytes go in without the pool's
         // dictionary (one lookup a rule fewer).
-        let at = strings.count
-        strings += key
+        let at = appendString(key)
         keys[kind.rawValue].index[k] = keys[kind.rawValue].keys.count
         keys[kind.rawValue].keys.append(key)
         keys[kind.rawValue].stringAt.append(at)
@@ -222,17 +243,10 @@ struct TableBuilder {
         }
         rules.append(rule.action == .disallow ? 1 : 0)
         rules.append(kind.rawValue)
-        rules.appendLE(UInt16(pattern.count))
+        rules.appendLE(UInt16(truncatingIfNeeded: file)) // more than maxFiles is refused at emit
         rules.appendLE(UInt32(patternAt ?? string(pattern)))
-        rules.appendLE(UInt32(file))
         rules.appendLE(UInt32(rule.ref.line))
-        rules.appendLE(UInt32(rangeCount))
-        rules.appendLE(UInt32(portRanges.count))
-        for r in portRanges {
-            ranges.appendLE(r.lowerBound)
-            ranges.appendLE(r.upperBound)
-        }
-        rangeCount += portRanges.count
+        rules.appendLE(portSet(portRanges))
     }
 
     /// Consumes the builder: its dictionaries are not copied.
@@ -246,14 +260,16 @@ struct TableBuilder {
             return at
         }
         let origin = list(self.originRules), allHosts = list(self.allHostsRules), unindexed = list(self.unindexedRules)
-        var tables: [(slots: [UInt8], count: Int, probe: Int)] = []
-        // A key's rules, ascending: its chain walked back from the last.
-        func keyList(_ kind: HashTableKind, _ i: Int) -> UInt32 {
-            let at = UInt32(lists.count)
+        var tables: [(slots: [UInt8], count: Int, probe: Int, labels: UInt64)] = []
+        // A key's reference: its one rule itself, or the list of its rules,
+        // ascending (its chain walked back from the last).
+        func keyRef(_ kind: HashTableKind, _ i: Int) -> UInt32 {
             let n = self.keys[kind.rawValue].ruleCount[i]
+            var rule = self.keys[kind.rawValue].lastRule[i]
+            if n == 1 { return TableLayout.singleRule | rule }
+            let at = UInt32(lists.count)
             lists.append(UInt32(n))
             lists.append(contentsOf: repeatElement(0, count: n))
-            var rule = self.keys[kind.rawValue].lastRule[i]
             for k in stride(from: n, to: 0, by: -1) {
                 lists[Int(at) + k] = rule
                 rule = Int(rule) < self.previousRule.count ? self.previousRule[Int(rule)] : TableLayout.emptySlot
@@ -263,45 +279,65 @@ struct TableBuilder {
         for kind in HashTableKind.allCases {
             let entries = self.keys[kind.rawValue].keys
             guard !entries.isEmpty else {
-                tables.append(([], 0, 0))
+                tables.append(([], 0, 0, 0))
                 continue
             }
-            var slotCount = 1
-            // Load at most 3/4: at 1M rules the rounding to a power of two at
-            // load 1/2 made the slots a third of the table.
-            while slotCount * 3 < entries.count * 4 { slotCount <<= 1 }
-            var slots = [(hash: UInt32, key: Int, length: Int, list: UInt32)?](repeating: nil, count: slotCount)
-            var longest = 0
+            // Load 2/3, at any count (the home slot scales the hash).
+            let slotCount = entries.count + (entries.count + 1) / 2
+            var slots = [(hash: UInt32, key: Int, ref: UInt32)?](repeating: nil, count: slotCount)
+            var labels: UInt64 = 0
+            /// How far a slot is from where its hash would start.
+            func distance(_ slot: Int, _ hash: UInt32) -> Int {
+                let home = TableHash.home(hash, slotCount)
+                return slot >= home ? slot - home : slot + slotCount - home
+            }
             for (i, key) in entries.enumerated() {
                 let hash = key.withUnsafeBufferPointer { kind.hashesBackward ? TableHash.backward($0) : TableHash.forward($0) }
-                var slot = Int(hash) & (slotCount - 1)
-                var probe = 1
-                while slots[slot] != nil {
-                    slot = (slot + 1) & (slotCount - 1)
-                    probe += 1
+                // Exact keys count their labels; a suffix (".b.com") or a
+                // prefix ("www.") has one a dot.
+                let dots = key.reduce(0) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }
+                if kind != .cidr { labels |= TableHash.labelBit(kind == .exact ? dots + 1 : dots) }
+                // Robin Hood: an entry farther from its home takes the slot
+                // of one nearer to its own, so along every run distances
+                // never fall by more than one, and a lookup may stop at the
+                // first entry nearer home than itself.
+                var entry = (hash: hash, key: self.keys[kind.rawValue].stringAt[i], ref: keyRef(kind, i))
+                var slot = TableHash.home(hash, slotCount), d = 0
+                while let held = slots[slot] {
+                    let heldDistance = distance(slot, held.hash)
+                    if heldDistance < d {
+                        slots[slot] = entry
+                        entry = held
+                        d = heldDistance
+                    }
+                    slot = slot + 1 == slotCount ? 0 : slot + 1
+                    d += 1
                 }
-                slots[slot] = (hash, self.keys[kind.rawValue].stringAt[i], key.count, keyList(kind, i))
-                longest = max(longest, probe)
+                slots[slot] = entry
             }
+            var longest = 0
+            for (slot, s) in slots.enumerated() { if let s { longest = max(longest, distance(slot, s.hash) + 1) } }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(slotCount * TableLayout.slotSize)
             for s in slots {
                 bytes.appendLE(s?.hash ?? 0)
                 bytes.appendLE(UInt32(s?.key ?? 0))
-                bytes.appendLE(UInt32(s?.length ?? 0))
-                bytes.appendLE(s?.list ?? TableLayout.emptySlot)
+                bytes.appendLE(s?.ref ?? TableLayout.emptySlot)
             }
-            tables.append((bytes, slotCount, longest))
+            tables.append((bytes, slotCount, longest, labels))
+        }
+        guard self.fileNames.count <= TableLayout.maxFiles else {
+            throw TableCompileError(description: "the policy reads \(self.fileNames.count) files; a table can name at most \(TableLayout.maxFiles)")
         }
         var files: [UInt8] = []
-        for name in self.fileNames {
-            let bytes = Array(name.utf8)
-            files += le32(UInt32(self.string(bytes))) + le32(UInt32(bytes.count))
-        }
+        for name in self.fileNames { files += le32(UInt32(self.string(Array(name.utf8)))) }
         // Words separated by NUL bytes (no argument holds one); the one
         // writer of denial lines quotes them (Sources/SafesockDecision/denial.c).
         let labelBytes = Array(Array(policy.label.joined(separator: "\0").utf8).prefix(Int(UInt16.max)))
-        let label = labelBytes.isEmpty ? 0 : self.string(labelBytes)
+        let label = self.string(labelBytes)
+        if let tooLong = self.tooLong {
+            throw TableCompileError(description: "a host pattern or file name of \(tooLong) bytes is longer than a table holds (\(UInt16.max))")
+        }
 
         // Layout: header, then each section 8-aligned.
         var table = [UInt8](repeating: 0, count: TableLayout.headerSize)
@@ -312,7 +348,10 @@ struct TableBuilder {
             return at
         }
         let rulesAt = place(self.rules)
-        let rangesAt = place(self.ranges)
+        var portBytes: [UInt8] = []
+        portBytes.reserveCapacity(self.ports.count * 4)
+        for word in self.ports { portBytes.appendLE(word) }
+        let portsAt = place(portBytes)
         var listBytes: [UInt8] = []
         listBytes.reserveCapacity(lists.count * 4)
         for word in lists { listBytes.appendLE(word) }
@@ -338,15 +377,14 @@ struct TableBuilder {
         put(le32(o.maxSockets), at: L.maxSocketsOffset)
         put(le32(policy.hasHostsPorts ? L.flagHasHostsPorts : 0), at: L.flagsOffset)
         put(le32(rulesAt) + le32(UInt32(policy.rules.count)), at: L.rulesOffset)
-        put(le32(rangesAt) + le32(UInt32(self.rangeCount)), at: L.rangesOffset)
+        put(le32(portsAt) + le32(UInt32(self.ports.count)), at: L.portsOffset)
         put(le32(listsAt) + le32(UInt32(lists.count)), at: L.listsOffset)
         put(le32(stringsAt) + le32(UInt32(self.strings.count)), at: L.stringsOffset)
         put(le32(filesAt) + le32(UInt32(self.fileNames.count)), at: L.filesOffset)
-        put(le32(UInt32(label)) + le32(UInt32(labelBytes.count)), at: L.labelOffset)
-        put(le32(origin) + le32(allHosts) + le32(unindexed), at: L.originListOffset)
+        put(le32(origin) + le32(allHosts) + le32(unindexed) + le32(UInt32(label)), at: L.originListOffset)
         put(le64(self.cidr4Mask) + le64(self.cidr6Mask[0]) + le64(self.cidr6Mask[1]) + le64(self.cidr6Mask[2]), at: L.cidr4MaskOffset)
         for (i, t) in tables.enumerated() {
-            put(le32(t.count == 0 ? 0 : slotsAt[i]) + le32(UInt32(t.count)) + le32(UInt32(t.probe)),
+            put(le32(t.count == 0 ? 0 : slotsAt[i]) + le32(UInt32(t.count)) + le32(UInt32(t.probe)) + le64(t.labels),
                 at: L.hashTablesOffset + i * L.hashTableDescriptorSize)
         }
         let sum = table.withUnsafeBytes { TableHash.checksum($0) }

@@ -23,7 +23,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/a.table.tmp.\(getpid())"))
         let shown = try safesock("show", "\(dir)/a.table")
         #expect(shown.status == 0)
-        #expect(shown.stdout.contains("# format 1, generation 1, \(bytesA.count) bytes"))
+        #expect(shown.stdout.contains("# format 2, generation 1, \(bytesA.count) bytes"))
         #expect(shown.stdout.contains("    disallow  *.cs.mysite.edu    0-1024      # policies/example.cfg:12\n"))
         #expect(shown.stdout.contains("    allow     $originSocketHost  1025-65535  # policies/example.cfg:10\n"))
         let json = try #require(JSONSerialization.jsonObject(with: Data(try safesock("show", "--json", "\(dir)/a.table").stdout.utf8)) as? [String: Any])

@@ -334,14 +334,14 @@ import Testing
         #expect(web.arrivals() == 2 && other.arrivals() == 0)
     }
 
-    /// The same with a table of more than a megabyte (20,000 rules), which
+    /// The same with a table of more than a megabyte (60,000 rules), which
     /// the library mapped as the file itself: truncated, it killed the
     /// program. Copied whatever its size, it stands.
     @Test func aLargeTableTruncatedUnderTheProgramKillsNothing() throws {
         let web = try Listener("127.0.0.2"), other = try Listener("127.0.0.2")
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let many = (0..<20_000).map { "    allow 10.\($0 >> 8 & 255).\($0 & 255).1 80\n" }.joined()
+        let many = (0..<60_000).map { "    allow 10.\($0 >> 8 & 255).\($0 & 255).1 80\n" }.joined()
         let table = try tableFile("section hosts ports\n    allow 127.0.0.2 \(web.port)\n" + many, in: dir)
         var st = stat()
         try #require(stat(table, &st) == 0 && st.st_size > 1 << 20, "the table is \(st.st_size) bytes")

@@ -116,7 +116,8 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
         }
         #expect(fault({ $0 = Array($0[0..<100]) }) == .tooShort)
         #expect(fault({ $0[0] = UInt8(ascii: "X") }) == .badMagic)
-        #expect(fault({ $0[8] = 2 }) == .wrongVersion)
+        #expect(fault({ $0[8] = 3 }) == .wrongVersion)
+        #expect(fault({ $0[8] = 1 }) == .formatOne)
         #expect(fault({ $0[12] = 1 }) == .badHeaderSize)
         #expect(fault({ $0 += [0, 0, 0, 0, 0, 0, 0, 0] }) == .lengthMismatch)
         #expect(fault({ $0[200] ^= 1 }, fixSum: false) == .checksumMismatch)
@@ -124,9 +125,10 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
         #expect(fault({ $0[113] = 0xFF; $0[116] = 2 }) == .badCidrMask)
         let rulesAt = Int(table[56]) | Int(table[57]) << 8
         #expect(fault({ $0[rulesAt + 1] = 9 }) == .badRule)
-        #expect(fault({ $0[rulesAt + 11] = 1 }) == .badRule)
+        #expect(fault({ $0[rulesAt + 3] = 1 }) == .badRule) // a file past the one file
+        #expect(fault({ $0[rulesAt + 15] = 1 }) == .badRule) // a port set past the pool
         let listsAt = Int(table[72]) | Int(table[73]) << 8
         #expect(fault({ $0[listsAt + 2] = 1 }) == .badList)
-        #expect(fault({ $0[144 + 4] = 3 }) == .badHashTable)
+        #expect(fault({ $0[144 + 8] = 0xFF }) == .badHashTable) // a longest probe over the slot count
     }
 }

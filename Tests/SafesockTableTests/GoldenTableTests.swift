@@ -27,8 +27,10 @@ func hex(_ bytes: [UInt8]) -> String {
     func u16(_ at: Int) -> Int { Int(table[at]) | Int(table[at + 1]) << 8 }
     func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
     func u64(_ at: Int) -> UInt64 { UInt64(u32(at)) | UInt64(u32(at + 4)) << 32 }
-    func string(_ at: Int, _ length: Int) -> String {
-        String(decoding: table[(u32(80) + at)..<(u32(80) + at + length)], as: UTF8.self)
+    /// The pool string at `at`: a 16-bit length, then its bytes.
+    func string(_ at: Int) -> String {
+        let start = u32(80) + at + 2
+        return String(decoding: table[start..<(start + u16(start - 2))], as: UTF8.self)
     }
 
     @Test func bytesAreTheGoldenOnes() throws {
@@ -41,48 +43,61 @@ func hex(_ bytes: [UInt8]) -> String {
 
     @Test func headerReadsAsDocumented() {
         #expect(Array(table[0..<8]) == Array("SAFESOCK".utf8))
-        #expect(u32(8) == 1 && u32(12) == 256)
+        #expect(u32(8) == 2 && u32(12) == 256)
         #expect(u64(16) == UInt64(table.count) && table.count % 8 == 0)
         #expect(u64(32) == 1, "generation")
         #expect(Array(table[40..<44]) == [0, 0, 0, 0], "peername deny, datagrams deny, servers deny, resolve strict")
         #expect(u32(48) == 1, "has a hosts ports section")
         #expect(table[52] == 1, "privateNames allow: a file that does not set it keeps the plugin's meaning")
-        #expect(Array(table[53..<56]) == [0, 0, 0] && u64(204) == 0, "no label: compiled from a model, not a command line")
+        #expect(Array(table[53..<56]) == [0, 0, 0] && string(u32(108)) == "", "no label: compiled from a model, not a command line")
         #expect(u32(60) == 4, "four rules")
         for section in [56, 64, 72, 80, 88] { #expect(u32(section) % 8 == 0 && u32(section) >= 256) }
+        #expect(table[244..<256].allSatisfy { $0 == 0 }, "reserved")
     }
 
     @Test func rulesReadAsDocumented() {
-        let rules = u32(56)
+        let rules = u32(56), ports = u32(64)
         struct Record: Equatable {
             var action: Int, kind: Int, pattern: String, file: Int, line: Int, ranges: [ClosedRange<Int>]
             init(_ action: Int, _ kind: Int, _ pattern: String, _ file: Int, _ line: Int, _ ranges: [ClosedRange<Int>]) {
                 (self.action, self.kind, self.pattern, self.file, self.line, self.ranges) = (action, kind, pattern, file, line, ranges)
             }
         }
+        func set(_ i: Int) -> Int { u32(rules + i * 16 + 12) }
         func rule(_ i: Int) -> Record {
-            let at = rules + i * 24
-            let first = u32(at + 16), count = u32(at + 20)
-            let ranges = (0..<count).map { k in u16(u32(64) + (first + k) * 4)...u16(u32(64) + (first + k) * 4 + 2) }
-            return Record(Int(table[at]), Int(table[at + 1]), string(u32(at + 4), u16(at + 2)), u32(at + 8), u32(at + 12), ranges)
+            let at = rules + i * 16
+            let first = ports + set(i) * 4
+            let ranges = (0..<u32(first)).map { k in u16(first + 4 + k * 4)...u16(first + 4 + k * 4 + 2) }
+            return Record(Int(table[at]), Int(table[at + 1]), string(u32(at + 4)), u16(at + 2), u32(at + 8), ranges)
         }
         let line = lineNumber(of: "allow    $originSocketHost", in: pageExample) // the four rules follow one another
         #expect(rule(0) == Record(0, 1, "$originSocketHost", 0, line, [1025...65535]))
         #expect(rule(1) == Record(0, 2, "www.sun.com", 0, line + 1, [1025...65535]))
         #expect(rule(2) == Record(1, 3, "*.cs.mysite.edu", 0, line + 2, [0...1024]))
         #expect(rule(3) == Record(0, 3, "*.cs.mysite.edu", 0, line + 3, [1030...1030]))
-        #expect(string(u32(u32(88)), u32(u32(88) + 4)) == "example.cfg")
+        #expect(set(0) == set(1) && u32(68) == 6, "one port set a distinct set of ranges: three sets, six words")
+        #expect(string(u32(u32(88))) == "example.cfg")
         // The origin list: count 1, rule 0.
         let lists = u32(72)
         #expect(u32(lists + u32(96) * 4) == 1 && u32(lists + u32(96) * 4 + 4) == 0)
-        // One exact key (www.sun.com), one star suffix (.cs.mysite.edu) holding rules 2 and 3.
-        #expect(u32(144 + 4) == 2 && u32(144 + 12 + 4) == 2)
-        let suffixSlots = u32(144 + 12)
-        let occupied = (0..<2).map { suffixSlots + $0 * 16 }.first { u32($0 + 12) != 0xFFFF_FFFF }!
-        #expect(string(u32(occupied + 4), u32(occupied + 8)) == ".cs.mysite.edu")
-        let list = u32(occupied + 12)
+        func descriptor(_ k: Int) -> (slots: Int, count: Int, probe: Int, labels: UInt64) {
+            (u32(144 + k * 20), u32(144 + k * 20 + 4), u32(144 + k * 20 + 8), u64(144 + k * 20 + 12))
+        }
+        func occupied(_ k: Int) -> Int {
+            let d = descriptor(k)
+            return (0..<d.count).map { d.slots + $0 * 12 }.first { u32($0 + 8) != 0xFFFF_FFFF }!
+        }
+        // One exact key, www.sun.com (three labels), whose one rule is in
+        // its slot; one star suffix, .cs.mysite.edu (three dots), holding
+        // rules 2 and 3 in a list.
+        #expect(descriptor(0).count == 2 && descriptor(0).labels == 1 << 3)
+        #expect(string(u32(occupied(0) + 4)) == "www.sun.com" && UInt32(u32(occupied(0) + 8)) == 0x8000_0001)
+        #expect(descriptor(1).count == 2 && descriptor(1).labels == 1 << 3)
+        #expect(string(u32(occupied(1) + 4)) == ".cs.mysite.edu")
+        let list = u32(occupied(1) + 8)
         let words: [Int] = (0..<3).map { u32(lists + (list + $0) * 4) }
         #expect(words == [2, 2, 3])
+        #expect((2..<5).allSatisfy { descriptor($0).count == 0 }, "no other keys")
     }
 }
 
@@ -121,9 +136,10 @@ func hex(_ bytes: [UInt8]) -> String {
         #expect(Array(table[40..<44]) == [2, 1, 1, 1], "peername allow, datagrams allow, servers allow, resolve open")
         #expect(u32(44) == 7, "maxSockets")
         #expect(table[52] == 0, "privateNames deny")
-        let label = u32(204), length = u32(208)
+        let label = u32(80) + u32(108)
+        let length = Int(table[label]) | Int(table[label + 1]) << 8
         #expect(length == 14)
-        #expect(Array(table[(u32(80) + label)..<(u32(80) + label + length)]) == Array("--profile\0pypi".utf8))
+        #expect(Array(table[(label + 2)..<(label + 2 + length)]) == Array("--profile\0pypi".utf8))
         #expect(try! CompiledTable(validating: table).options == parsedPolicy(Self.text, name: "options.cfg").options)
     }
 }
