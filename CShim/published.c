@@ -2,7 +2,7 @@
  * published.c: a publication's tables as this process decides with them
  * (safesock_publication.h has the protocol). The object is never mapped:
  * each new generation is read with pread into one of two private buffers,
- * validated there once, and decided on there. A publication truncated or
+ * checked there once (header and checksum), and decided on there. A publication truncated or
  * removed under the program leaves it running: its table stands while the
  * control still names it, and once the control or a new table cannot be
  * read, every decision is refused with the reason (one stderr line).
@@ -35,7 +35,7 @@ struct buffer {
 	/* What it holds, written while the sequence is odd. */
 	_Atomic uint64_t length, generation, slot_sequence;
 	_Atomic int slot;
-	_Atomic int32_t fault;      /* its validation: 0, or a fault code */
+	_Atomic int32_t fault;      /* its check: 0, or a fault code */
 	struct safesock_options options;
 };
 static struct buffer buffers[2];
@@ -72,7 +72,7 @@ int safesock_published_attach(const char *name, char *error, size_t error_size)
 
 enum { READ_IN, BUSY, MOVED, UNREADABLE, TOO_LARGE };
 
-/* Reads the table `pub` names into the buffer not in use, validates it,
+/* Reads the table `pub` names into the buffer not in use, checks it,
  * and makes it the active one. */
 static int read_in(const struct safesock_pub_active *pub, int in_use)
 {
@@ -97,7 +97,7 @@ static int read_in(const struct safesock_pub_active *pub, int in_use)
 	}
 	int read = result == READ_IN ? safesock_pub_read(object, pub, x->bytes) : -1;
 	if (read == 0) {
-		int32_t code = safesock_table_check(x->bytes, (size_t)pub->length);
+		int32_t code = safesock_table_check_integrity(x->bytes, (size_t)pub->length);
 		if (code == 0 && safesock_table_options(x->bytes, (size_t)pub->length, &x->options) != 0)
 			code = -1;
 		atomic_store_explicit(&x->length, pub->length, memory_order_relaxed);

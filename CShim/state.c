@@ -5,9 +5,12 @@
  * library load.
  * A table that is missing, unreadable or refused by the matcher's checks
  * leaves no usable table: every inet connection is then denied (fail
- * closed). A table file is copied into sealed memory and validated once,
- * at the first decision; a publication's tables are copied and validated
- * once each, as they are read in (published.c).
+ * closed). A table file is copied into sealed memory and checked once,
+ * at the first decision; a publication's tables are copied and checked
+ * once each, as they are read in (published.c). The check is the header's
+ * and the checksum's (safesock_table_check_integrity): the CLI checked the
+ * structure before it wrote the table, and every read the matcher makes is
+ * bounds-checked whatever the bytes hold.
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -46,7 +49,7 @@ static void set_fault(const char *what, const char *detail)
  * sealed against shrinking, growing and writing (so no one can fault or
  * change it) and holds a table of the file's length whose header (its
  * checksum, length and generation among it) is the file's; the first
- * decision validates every byte of it, checksum included. MAP_FAILED when
+ * decision checks its header and checksum. MAP_FAILED when
  * it is not such a memfd (a program that closed or replaced it: the file
  * is copied instead). No more trusted than the file, which a program of
  * the same user could rewrite too. */
@@ -269,7 +272,7 @@ int safesock_acquire(struct safesock_current *now)
 			now->options = file_options;
 			return 0;
 		}
-		int32_t code = checked >= FILE_REFUSED ? checked - FILE_REFUSED : safesock_table_check(now->table, now->length);
+		int32_t code = checked >= FILE_REFUSED ? checked - FILE_REFUSED : safesock_table_check_integrity(now->table, now->length);
 		if (code == 0 && safesock_table_options(now->table, now->length, &now->options) != 0)
 			code = -1;
 		int32_t expected = FILE_UNCHECKED;

@@ -18,6 +18,15 @@ public func safesockTableCheck(_ table: UnsafeRawPointer?, _ length: Int) -> Int
     return Int32(TableValidator.validate(UnsafeRawBufferPointer(start: table, count: length))?.rawValue ?? 0)
 }
 
+/// The loader's check of the enforcers: the header, the sections' bounds
+/// and the checksum, whose cost at a new table is one pass of summing
+/// (TableValidator.validate with `structure` false); 0 or a fault code.
+@_cdecl("safesock_table_check_integrity")
+public func safesockTableCheckIntegrity(_ table: UnsafeRawPointer?, _ length: Int) -> Int32 {
+    guard let table, length >= 0 else { return Int32(TableFault.tooShort.rawValue) }
+    return Int32(TableValidator.validate(UnsafeRawBufferPointer(start: table, count: length), structure: false)?.rawValue ?? 0)
+}
+
 /// A static, NUL-terminated sentence for a `safesock_table_check` code.
 @_cdecl("safesock_table_fault_reason")
 public func safesockTableFaultReason(_ code: Int32) -> UnsafePointer<UInt8> {

@@ -268,6 +268,9 @@ struct Decider {
 
     mutating func visitRule(_ index: Int, glob text: UnsafeBufferPointer<UInt8>?) {
         let rule = RuleRecord(&view, header, index)
+        // A table loaded without its structural checks may hold anything
+        // here: an action or kind that is no code is a fault, never an allow.
+        guard rule.action <= 1, rule.hostKind <= HostKindCode.block.rawValue else { view.fault = true; return }
         if let text {
             let pattern = view.string(header, rule.pattern)
             guard !view.fault, Glob.matches(pattern, text) else { return }

@@ -15,7 +15,14 @@ public enum TableCompiler {
     public static func compile(_ policy: Policy, generation: UInt64 = 1) throws(TableCompileError) -> [UInt8] {
         var builder = TableBuilder(capacity: policy.rules.count)
         for (index, rule) in policy.rules.enumerated() { builder.add(rule, index: UInt32(index), files: policy.files) }
-        return try builder.emit(policy, generation: generation)
+        let table = try builder.emit(policy, generation: generation)
+        // The whole check, once, here: the enforcers load tables with the
+        // integrity check alone (docs/table-format.md, "Loading"), so every
+        // table this writes must pass the structural one.
+        if let fault = table.withUnsafeBytes({ TableValidator.validate($0) }) {
+            throw TableCompileError(description: "the compiled table failed its own check (\(fault.reason)): a bug in safesock")
+        }
+        return table
     }
 
     /// The port ranges a port pattern stands for: sorted, disjoint.

@@ -16,6 +16,9 @@ struct Row: Encodable {
     var table_bytes: Int
     var table_bytes_per_rule: Double
     var table_bytes_per_rule_without_names: Double
+    /// What a loader pays before a table's first decision: the checksum
+    /// and the structural checks (TableValidator), best of three.
+    var validate_ms: Double
     var decide_median_ns: Double
     var decide_p99_ns: Double
 }
@@ -33,6 +36,13 @@ enum MatcherBench {
             t = now()
             let bytes = try TableCompiler.compile(parsed.policy)
             let compileMs = Double(now() - t) / 1e6
+            var validateMs = Double.infinity
+            for _ in 0..<3 {
+                let start = now()
+                let fault = bytes.withUnsafeBytes { TableValidator.validate($0) }
+                validateMs = min(validateMs, Double(now() - start) / 1e6)
+                guard fault == nil else { fatalError("the bench's table was refused: \(fault!)") }
+            }
             let stringBytes = bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: TableLayout.stringsOffset + 4, as: UInt32.self)) }
 
             // Identities as the library passes them: canonical text, address bytes.
@@ -73,7 +83,7 @@ enum MatcherBench {
             perDestination.sort()
             rows.append(Row(rules: count, parse_ms: parseMs, compile_ms: compileMs, table_bytes: bytes.count,
                             table_bytes_per_rule: Double(bytes.count) / Double(count),
-                            table_bytes_per_rule_without_names: Double(bytes.count - stringBytes) / Double(count),
+                            table_bytes_per_rule_without_names: Double(bytes.count - stringBytes) / Double(count), validate_ms: validateMs,
                             decide_median_ns: percentile(perDestination, 0.5), decide_p99_ns: percentile(perDestination, 0.99)))
             if allowed == 0 { print("warning: no destination was allowed at \(count) rules") }
         }

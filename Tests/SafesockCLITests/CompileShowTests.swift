@@ -32,6 +32,15 @@ import Testing
         #expect(try safesock("show", "\(dir)/g.table").stdout.contains("generation 7"))
     }
 
+    @Test func showRefusesAFormatOneTableSayingCompileAgain() throws {
+        let dir = try scratch()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(formatOneAllowAll).write(to: URL(fileURLWithPath: "\(dir)/old.table"))
+        let shown = try safesock("show", "\(dir)/old.table")
+        #expect(shown.status != 0 && shown.stdout.isEmpty, "\(shown)")
+        #expect(shown.stderr.contains("table is format 1, which this safesock no longer reads: compile the policy again"), "\(shown)")
+    }
+
     /// What `show` prints is a policy that decides as the original does.
     @Test func showOutputRoundTrips() throws {
         let dir = try scratch()

@@ -66,16 +66,20 @@ final class GreetingServer: @unchecked Sendable {
         close(c)
     }
 
+    /// Stops serving and closes the listener now: the serving thread's
+    /// closure holds this object a moment after it signals, and a listener
+    /// closed only then was still bound when the next test bound its port.
     func stop() {
         lock.withLock { stopping = true }
         done.wait()
+        listener.close()
     }
 }
 
 /// A TCP listener on loopback that never accepts by itself: a test asks
 /// whether a connection arrived (it would sit in the backlog).
 final class Listener {
-    let fd: Int32
+    private(set) var fd: Int32
     let port: UInt16
 
     init(_ address: String = "127.0.0.1", port fixed: UInt16 = 0) throws {
@@ -102,7 +106,7 @@ final class Listener {
         }
         let bound = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
         guard bound == 0, listen(fd, 512) == 0 else {
-            close(fd)
+            Glibc.close(fd)
             throw POSIXError(.EADDRINUSE)
         }
         _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
@@ -117,13 +121,19 @@ final class Listener {
         while n < 1000 {
             let c = accept(fd, nil, nil)
             if c < 0 { break }
-            close(c)
+            Glibc.close(c)
             n += 1
         }
         return n
     }
 
-    deinit { close(fd) }
+    /// Closes it now (once; deinit then does nothing).
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+
+    deinit { close() }
 }
 
 /// A UDP socket on loopback: a test asks how many datagrams arrived.

@@ -104,6 +104,46 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
         #expect(refused > 10_000, "the structural checks refused only \(refused)")
     }
 
+    /// A table of the old format is refused by both checks, saying what to
+    /// do, never read as today's (this one, `allow * *`, would allow all).
+    @Test func aFormatOneTableIsRefusedSayingCompileAgain() {
+        let old = formatOneAllowAll
+        #expect(old.count == 328 && old[8] == 1, "the fixture is the format-1 table")
+        for structure in [true, false] {
+            #expect(withExactCopy(old[...]) { TableValidator.validate($0, structure: structure) } == .formatOne)
+        }
+        #expect("\(TableFault.formatOne.reason)".contains("compile the policy again"))
+    }
+
+    /// The enforcers load with the integrity check alone, so the matcher
+    /// itself must deny on a record it cannot read as a code: an `allow`
+    /// whose action byte says neither allow nor disallow (checksum
+    /// repaired, as its writer could) is a fault, never an allow.
+    @Test func aRuleOfNoActionDeniesUnderTheIntegrityCheck() {
+        var t = try! TableCompiler.compile(parsedPolicy("section hosts ports\n    allow * *\n"))
+        let rulesAt = Int(t[56]) | Int(t[57]) << 8
+        func decide(_ t: [UInt8]) -> MatchResult {
+            var text = "www.example.com"
+            var out = [UInt32](repeating: 0, count: 4)
+            return text.withUTF8 { tp in
+                out.withUnsafeMutableBufferPointer { o in
+                    [IdentityInput(text: tp, family: 0, address: UnsafeBufferPointer(start: nil, count: 0), isOrigin: false)]
+                        .withUnsafeBufferPointer { ids in t.withUnsafeBytes { TableMatcher.decide($0, identities: ids, port: 443, deciding: o) } }
+                }
+            }
+        }
+        #expect(decide(t).verdict == .allow)
+        for action: UInt8 in [2, 0x80, 0xFF] {
+            t[rulesAt] = action
+            let sum = t.withUnsafeBytes { TableHash.checksum($0) }
+            withUnsafeBytes(of: sum.littleEndian) { t.replaceSubrange(24..<32, with: $0) }
+            #expect(t.withUnsafeBytes { TableValidator.validate($0, structure: false) } == nil)
+            #expect(t.withUnsafeBytes { TableValidator.validate($0) } == .badRule)
+            let d = decide(t)
+            #expect(d.verdict == .deny && d.fault, "action \(action)")
+        }
+    }
+
     @Test func eachFaultHasItsReason() {
         func fault(_ edit: (inout [UInt8]) -> Void, fixSum: Bool = true) -> TableFault? {
             var t = table

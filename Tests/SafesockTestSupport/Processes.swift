@@ -36,6 +36,20 @@ public func fixture(_ path: String) -> String {
     (try? String(contentsOfFile: "\(packageRoot)/\(path)", encoding: .utf8)) ?? "# missing fixture \(path)\n"
 }
 
+/// A format-1 table of `allow * *`, compiled by the last safesock that
+/// wrote format 1 (Tests/SafesockTableTests/Golden/format1-allow-all.hex):
+/// read as a table of today's format it would allow everything.
+public var formatOneAllowAll: [UInt8] {
+    let hex = fixture("Tests/SafesockTableTests/Golden/format1-allow-all.hex").filter(\.isHexDigit)
+    var bytes: [UInt8] = []
+    var i = hex.startIndex
+    while let j = hex.index(i, offsetBy: 2, limitedBy: hex.endIndex), i != hex.endIndex {
+        bytes.append(UInt8(hex[i..<j], radix: 16)!)
+        i = j
+    }
+    return bytes
+}
+
 /// The manual page's example policy, as the repository ships it.
 public let pageExample = fixture("policies/example.cfg")
 

@@ -27,8 +27,14 @@ _Static_assert(offsetof(struct safesock_identity, family) == 12, "identity layou
 _Static_assert(offsetof(struct safesock_identity, is_origin) == 13, "identity layout");
 _Static_assert(offsetof(struct safesock_identity, address) == 16, "identity layout");
 
-/* 0 when the table may be used, else a fault code for the reason below. */
+/* 0 when the table may be used, else a fault code for the reason below:
+ * every structural check of docs/table-format.md, "Loading". */
 int32_t safesock_table_check(const void *table, size_t length);
+/* The same for the enforcers' loads, at the cost of the checksum alone:
+ * header, sections' bounds, checksum. The structure is checked by the CLI
+ * before it writes or publishes a table, and every read of the matcher is
+ * bounds-checked whatever the table holds (a read outside it denies). */
+int32_t safesock_table_check_integrity(const void *table, size_t length);
 const char *safesock_table_fault_reason(int32_t code);
 
 /* Host kinds of rules (the table's rule record), as bits of `allow_kinds`. */
