@@ -40,6 +40,26 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
                 }
             }
             if result.fault { faulted = true }
+            // What the enforcers read besides a decision: the deciding
+            // rules' files and lines, the label, the options, the any-port
+            // questions.
+            for k in 0..<result.written {
+                var file: UnsafePointer<UInt8>?, fileLength = 0, line: UInt32 = 0
+                _ = safesockTableRule(table.baseAddress, table.count, out[k], &file, &fileLength, &line)
+            }
+            var label: UnsafePointer<UInt8>?, labelLength = 0
+            _ = safesockTableLabel(table.baseAddress, table.count, &label, &labelLength)
+            var options = [UInt8](repeating: 0, count: 16)
+            _ = options.withUnsafeMutableBytes { safesockTableOptions(table.baseAddress, table.count, $0.baseAddress) }
+            t.withUTF8 { tp in
+                a.withUnsafeBufferPointer { ap in
+                    for disallow in [false, true] {
+                        var d = disallow ? TableDecision(anyPortDisallowOf: table) : TableDecision(anyPortOf: table)
+                        d.add(IdentityInput(text: tp, family: family, address: ap, isOrigin: origin))
+                        if d.result.fault { faulted = true }
+                    }
+                }
+            }
         }
     }
     return faulted
@@ -82,7 +102,9 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
 
     /// Someone who can write the table can also fix its checksum: then the
     /// structural checks must stand alone, and what they accept the matcher
-    /// must read without one out-of-bounds read.
+    /// must read without one out-of-bounds read. The enforcers load with
+    /// the integrity check, which accepts every one of these: under the
+    /// address sanitizer, each is decided on whatever the check says.
     @Test func flipsWithARepairedChecksum() {
         var rng = SeededGenerator(seed: 0xC0_4408)
         var refused = 0, acceptedFaults = 0
