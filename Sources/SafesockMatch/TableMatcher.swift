@@ -147,33 +147,46 @@ struct Decider {
         }
 
         // Backward: every suffix that starts at a dot, with as many labels
-        // as dots from there to the end.
-        if tables.1.slotCount > 0 || tables.2.slotCount > 0 {
+        // as dots from there to the end; none past the most labels a key
+        // of the two tables has.
+        let suffixLabels = max(tables.1.mostLabels, tables.2.mostLabels)
+        if suffixLabels > 0 {
             var h = TableHash.fnvOffset, dots = 0
             var i = text.count
             while i > 0 {
                 i &-= 1
                 let c = text[i]
                 h = (h ^ UInt32(c)) &* TableHash.fnvPrime
-                guard c == dot, !finished else { continue }
+                guard c == dot else { continue }
+                if finished { break }
                 dots &+= 1
                 let star = tables.1.mayHold(labels: dots), glob = tables.2.mayHold(labels: dots)
-                guard star || glob else { continue }
-                let suffix = UnsafeBufferPointer(rebasing: text[i...])
-                if star, let ref = lookup(tables.1, suffix, h) { visitRef(ref, glob: nil) }
-                if glob, let ref = lookup(tables.2, suffix, h) { visitRef(ref, glob: text) }
+                if star || glob {
+                    let suffix = UnsafeBufferPointer(rebasing: text[i...])
+                    if star, let ref = lookup(tables.1, suffix, h) { visitRef(ref, glob: nil) }
+                    if glob, let ref = lookup(tables.2, suffix, h) { visitRef(ref, glob: text) }
+                }
+                if dots >= suffixLabels { break }
             }
         }
-        // Forward: every prefix that ends at a dot.
-        if tables.3.slotCount > 0 {
+        // Forward: every prefix that ends at a dot, as far as the table's
+        // longest prefix.
+        let prefixLabels = tables.3.mostLabels
+        if prefixLabels > 0 {
             var h = TableHash.fnvOffset, dots = 0
-            for j in 0..<text.count {
+            var j = 0
+            while j < text.count {
                 let c = text[j]
                 h = (h ^ UInt32(c)) &* TableHash.fnvPrime
-                guard c == dot, !finished else { continue }
-                dots &+= 1
-                guard tables.3.mayHold(labels: dots) else { continue }
-                if let ref = lookup(tables.3, UnsafeBufferPointer(rebasing: text[...j]), h) { visitRef(ref, glob: text) }
+                if c == dot {
+                    if finished { break }
+                    dots &+= 1
+                    if tables.3.mayHold(labels: dots), let ref = lookup(tables.3, UnsafeBufferPointer(rebasing: text[...j]), h) {
+                        visitRef(ref, glob: text)
+                    }
+                    if dots >= prefixLabels { break }
+                }
+                j &+= 1
             }
         }
         visitList(header.unindexedList, glob: text)

@@ -223,6 +223,14 @@ public struct HashTableDescriptor {
 
     @inline(__always)
     public func mayHold(labels n: Int) -> Bool { slotCount > 0 && labels & TableHash.labelBit(n) != 0 }
+
+    /// The most labels a key has (0: no keys; bit 63, "63 or more", has no
+    /// bound): a walk over a text's dots stops there.
+    @inline(__always)
+    public var mostLabels: Int {
+        guard slotCount > 0, labels != 0 else { return 0 }
+        return labels >> 63 != 0 ? Int.max : 63 &- labels.leadingZeroBitCount
+    }
 }
 
 /// One rule record.

@@ -10,7 +10,12 @@ import Testing
 /// Host patterns covering each way the table finds a rule: exact names and
 /// addresses, `*`, star suffixes, glob suffixes and prefixes, unindexed
 /// globs, escaped literals, CIDR blocks of many lengths, the origin, `{}`.
+/// 64 labels: past the 63 a label-count bit can name.
+let manyLabels = Array(repeating: "z", count: 64).joined(separator: ".")
 let tableHosts = [
+    // Suffixes and prefixes of more labels, and of more than 63 (the
+    // matcher's label filters and the walks that stop at the longest).
+    "*.c.b.example.com", "a.b.*", "c.b.*.com", "*.\(manyLabels).example.com", "\(manyLabels).*",
     "*", "www.example.com", "a.example.com", "example.com", "*.example.com", "*.com", "*example.com",
     "www.*.com", "[a-c].example.com", "?.example.com", "a\\.example.com", "*.b.example.com", "10.*", "192.0.2.*",
     "*example*", "a*", "10.1.2.3", "192.0.2.1", "::1", "2001:db8::5", "10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24",
@@ -19,7 +24,8 @@ let tableHosts = [
 ]
 let tablePorts = ["*", "80", "443", "0", "65535", ">1024", "<1025", "1000-2000", "8*", "80*", "<0", "2?", "[1-3]0", ">65535", "5-1"]
 let destinationHosts = [
-    "www.example.com", "a.example.com", "b.example.com", "c.b.example.com", "example.com", "x.com", "wwwexample.com",
+    "d.c.b.example.com", "a.b.c", "a.b.c.b.x.com", "c.b.a.com", "q.\(manyLabels).example.com", "\(manyLabels).example.com",
+    "z.\(manyLabels)", "www.example.com", "a.example.com", "b.example.com", "c.b.example.com", "example.com", "x.com", "wwwexample.com",
     "a.example.com.evil", "x.org", "y.org", "a.x.org", "10.1.2.3", "10.1.3.3", "10.9.9.9", "11.0.0.1", "192.0.2.1",
     "192.0.2.200", "::1", "2001:db8::5", "2001:db8::4", "2001:db9::1", "fd00::5", "::ffff:10.1.2.3", "origin.test",
     "0x0a.1.2.3", "a.example.com", "aexample.com", "a", "",
