@@ -95,22 +95,75 @@ enum GlobIndex: Equatable {
     }
 }
 
-/// Bytes as a dictionary key, hashed in one call rather than byte by byte.
-struct ByteKey: Hashable {
-    var bytes: [UInt8]
+/// Strings of the pool found by their bytes: an open-addressed table of
+/// entry numbers, hashed with the table's FNV-1a and compared against the
+/// pool itself, so a key's bytes are kept once, in the pool (no `Hasher`,
+/// no array a key). Entries are numbered in the order first seen.
+struct PoolIndex {
+    /// Each slot: the entry's hash (high 32 bits) and its number + 1 (low
+    /// 32; 0 is an empty slot), so a probe compares hashes in the slot
+    /// alone and reads the pool only when they are equal.
+    private var slots: [UInt64] = []
+    /// Each entry's string: its offset in the pool.
+    private(set) var at: [Int] = []
 
-    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    var count: Int { at.count }
+
+    init(capacity: Int = 0) {
+        var n = 16
+        while n < capacity * 2 { n <<= 1 }
+        slots = [UInt64](repeating: 0, count: n)
+        at.reserveCapacity(capacity)
+    }
+
+    /// Where a hash starts: its product with 2^64/φ, top bits (FNV-1a's low
+    /// bits mix poorly: each depends only on the low bits of the bytes).
+    func home(_ hash: UInt32, _ count: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(hash) &* 0x9E37_79B9_7F4A_7C15) >> UInt64(64 - count.trailingZeroBitCount))
+    }
+
+    /// The entry of `key` (hashed to `hash`), or the slot to insert it at.
+    func find(_ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32, in pool: UnsafeBufferPointer<UInt8>) -> (entry: Int?, slot: Int) {
+        let mask = slots.count - 1
+        var slot = home(hash, slots.count)
+        while true {
+            let held = slots[slot]
+            if held == 0 { return (nil, slot) }
+            if UInt32(truncatingIfNeeded: held >> 32) == hash {
+                let e = Int(truncatingIfNeeded: held & 0xFFFF_FFFF) - 1
+                let o = at[e], n = Int(pool[o]) | Int(pool[o + 1]) << 8
+                if n == key.count && UnsafeBufferPointer(rebasing: pool[(o + 2)..<(o + 2 + n)]).elementsEqual(key) { return (e, slot) }
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// Adds an entry for the string at `offset` where `find` said; its number.
+    mutating func insert(_ hash: UInt32, at offset: Int, slot: Int) -> Int {
+        let e = at.count
+        slots[slot] = UInt64(hash) << 32 | UInt64(e + 1)
+        at.append(offset)
+        if at.count * 2 > slots.count { grow() }
+        return e
+    }
+
+    private mutating func grow() {
+        let old = slots
+        slots = [UInt64](repeating: 0, count: old.count * 2)
+        let mask = slots.count - 1
+        for held in old where held != 0 {
+            var slot = home(UInt32(truncatingIfNeeded: held >> 32), slots.count)
+            while slots[slot] != 0 { slot = (slot + 1) & mask }
+            slots[slot] = held
+        }
+    }
 }
 
 /// One hash table's keys in the order first seen (policy order: the same
 /// policy, the same order, with no sort), each with its rules, chained
 /// through `TableBuilder.previousRule` rather than an array per key.
 struct KeyedRules {
-    var index: [ByteKey: Int] = [:]
-    var keys: [[UInt8]] = []
-    /// Where each key's bytes are in the string pool (a rule whose pattern
-    /// is its key points there too).
-    var stringAt: [Int] = []
+    var index = PoolIndex()
     var lastRule: [UInt32] = []
     var ruleCount: [Int] = []
 }
@@ -120,8 +173,9 @@ struct TableBuilder {
     /// The port pool's words, and where each distinct set is in it.
     var ports: [UInt32] = []
     var portSets: [[UInt32]: UInt32] = [:]
+    var portPatterns: [PortPattern: UInt32] = [:]
     var strings: [UInt8] = []
-    var stringOffsets: [ByteKey: Int] = [:]
+    var stringOffsets = PoolIndex()
     var fileNames: [String] = []
     var originRules: [UInt32] = []
     var allHostsRules: [UInt32] = []
@@ -131,36 +185,45 @@ struct TableBuilder {
     var previousRule: [UInt32] = []
 
     /// Room for `rules` rules up front: growing by doubling copied a 1M-rule
-    /// policy's arrays and rehashed its dictionaries several times over.
+    /// policy's arrays and rehashed its indexes several times over.
     init(capacity rules: Int) {
         self.rules.reserveCapacity(rules * TableLayout.ruleSize)
         strings.reserveCapacity(rules * 26)
-        stringOffsets.reserveCapacity(rules)
         previousRule.reserveCapacity(rules)
-        keys[HashTableKind.exact.rawValue].index.reserveCapacity(rules)
+        keys[HashTableKind.exact.rawValue].index = PoolIndex(capacity: rules)
+        keys[HashTableKind.exact.rawValue].lastRule.reserveCapacity(rules)
+        keys[HashTableKind.exact.rawValue].ruleCount.reserveCapacity(rules)
     }
     var cidr4Mask: UInt64 = 0
     var cidr6Mask: [UInt64] = [0, 0, 0]
-    var globRangeCache: [String: [ClosedRange<UInt16>]] = [:]
 
     /// Strings longer than a pool string's 16-bit length; refused at emit.
     var tooLong: Int?
 
     /// Appends a pool string: its length (16 bits), then its bytes.
-    mutating func appendString(_ bytes: [UInt8]) -> Int {
+    mutating func appendString(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         let at = strings.count
         if bytes.count > Int(UInt16.max) { tooLong = max(tooLong ?? 0, bytes.count) }
         strings.appendLE(UInt16(truncatingIfNeeded: bytes.count))
-        strings += bytes
+        strings.append(contentsOf: bytes)
         return at
     }
 
-    mutating func string(_ bytes: [UInt8]) -> Int {
-        let key = ByteKey(bytes: bytes)
-        if let at = stringOffsets[key] { return at }
+    /// A string of the pool with these bytes, added once.
+    mutating func string(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let hash = TableHash.forward(bytes)
+        let found = strings.withUnsafeBufferPointer { stringOffsets.find(bytes, hash, in: $0) }
+        if let e = found.entry { return stringOffsets.at[e] }
         let at = appendString(bytes)
-        stringOffsets[key] = at
+        _ = stringOffsets.insert(hash, at: at, slot: found.slot)
         return at
+    }
+
+    mutating func string(_ bytes: [UInt8]) -> Int { bytes.withUnsafeBufferPointer { string($0) } }
+
+    mutating func string(_ text: String) -> Int {
+        var text = text
+        return text.withUTF8 { string($0) }
     }
 
     /// The port pool's word index of a set of ranges, each set once.
@@ -176,55 +239,63 @@ struct TableBuilder {
 
     /// Files `rule` under `key`; where the key's bytes are in the string pool.
     @discardableResult
-    mutating func index(_ kind: HashTableKind, _ key: [UInt8], _ rule: UInt32) -> Int {
+    mutating func index(_ kind: HashTableKind, _ key: UnsafeBufferPointer<UInt8>, _ rule: UInt32) -> Int {
         while previousRule.count <= Int(rule) { previousRule.append(TableLayout.emptySlot) }
-        let k = ByteKey(bytes: key)
-        if let i = keys[kind.rawValue].index[k] {
-            previousRule[Int(rule)] = keys[kind.rawValue].lastRule[i]
-            keys[kind.rawValue].lastRule[i] = rule
-            keys[kind.rawValue].ruleCount[i] += 1
-            return keys[kind.rawValue].stringAt[i]
+        let k = kind.rawValue
+        let hash = TableHash.forward(key)
+        let found = strings.withUnsafeBufferPointer { keys[k].index.find(key, hash, in: $0) }
+        if let i = found.entry {
+            previousRule[Int(rule)] = keys[k].lastRule[i]
+            keys[k].lastRule[i] = rule
+            keys[k].ruleCount[i] += 1
+            return keys[k].index.at[i]
         }
         // Keys are distinct already: their bytes go in without the pool's
-        // dictionary (one lookup a rule fewer).
+        // own index (one lookup a rule fewer).
         let at = appendString(key)
-        keys[kind.rawValue].index[k] = keys[kind.rawValue].keys.count
-        keys[kind.rawValue].keys.append(key)
-        keys[kind.rawValue].stringAt.append(at)
-        keys[kind.rawValue].lastRule.append(rule)
-        keys[kind.rawValue].ruleCount.append(1)
+        _ = keys[k].index.insert(hash, at: at, slot: found.slot)
+        keys[k].lastRule.append(rule)
+        keys[k].ruleCount.append(1)
         return at
+    }
+
+    @discardableResult
+    mutating func index(_ kind: HashTableKind, _ key: [UInt8], _ rule: UInt32) -> Int {
+        key.withUnsafeBufferPointer { index(kind, $0, rule) }
+    }
+
+    @discardableResult
+    mutating func index(_ kind: HashTableKind, _ key: String, _ rule: UInt32) -> Int {
+        var key = key
+        return key.withUTF8 { index(kind, $0, rule) }
     }
 
     mutating func add(_ rule: Rule, index: UInt32, files: [String]) {
         let kind: HostKindCode
-        let pattern: [UInt8]
-        var patternAt: Int? // known when the pattern is an exact key
+        let patternAt: Int
         switch rule.host {
         case .nothing:
             kind = .nothing
-            pattern = []
+            patternAt = string("")
         case .origin:
             kind = .origin
-            pattern = Array("$originSocketHost".utf8)
+            patternAt = string("$originSocketHost")
             originRules.append(index)
         case .name(let name):
             kind = .name
-            pattern = Array(name.utf8)
-            patternAt = self.index(.exact, pattern, index)
+            patternAt = self.index(.exact, name, index) // the pattern is its key
         case .address(let address):
             kind = .address
-            pattern = Array(address.description.utf8)
-            patternAt = self.index(.exact, pattern, index)
+            patternAt = self.index(.exact, address.description, index)
         case .block(let network, let bits):
             kind = .block
-            pattern = Array("\(network)/\(bits)".utf8)
             let family: UInt8 = network.isIPv4 ? 4 : 6
             self.index(.cidr, [family, UInt8(bits)] + network.bytes, index)
             if family == 4 { cidr4Mask |= 1 << UInt64(bits) } else { cidr6Mask[bits / 64] |= 1 << UInt64(bits % 64) }
+            patternAt = string("\(network)/\(bits)") // after the key: the pool's order is the format's
         case .glob(let glob):
             kind = .glob
-            pattern = Array(glob.utf8)
+            let pattern = Array(glob.utf8)
             switch GlobIndex(pattern) {
             case .literal(let key): self.index(.exact, key, index)
             case .everything: allHostsRules.append(index)
@@ -233,15 +304,13 @@ struct TableBuilder {
             case .globPrefix(let key): self.index(.globPrefix, key, index)
             case .unindexed: unindexedRules.append(index)
             }
+            patternAt = string(pattern)
         }
-        let portRanges: [ClosedRange<UInt16>]
-        if case .glob(let g) = rule.port {
-            if let cached = globRangeCache[g] { portRanges = cached } else {
-                portRanges = TableCompiler.ranges(rule.port)
-                globRangeCache[g] = portRanges
-            }
-        } else {
-            portRanges = TableCompiler.ranges(rule.port)
+        // A port pattern's set, found once (a glob's by trying every port).
+        let ports: UInt32
+        if let known = portPatterns[rule.port] { ports = known } else {
+            ports = portSet(TableCompiler.ranges(rule.port))
+            portPatterns[rule.port] = ports
         }
         let file: Int
         if let known = fileNames.firstIndex(of: rule.ref.file) { file = known } else {
@@ -251,9 +320,9 @@ struct TableBuilder {
         rules.append(rule.action == .disallow ? 1 : 0)
         rules.append(kind.rawValue)
         rules.appendLE(UInt16(truncatingIfNeeded: file)) // more than maxFiles is refused at emit
-        rules.appendLE(UInt32(patternAt ?? string(pattern)))
+        rules.appendLE(UInt32(patternAt))
         rules.appendLE(UInt32(rule.ref.line))
-        rules.appendLE(portSet(portRanges))
+        rules.appendLE(ports)
     }
 
     /// Consumes the builder: its dictionaries are not copied.
@@ -284,7 +353,7 @@ struct TableBuilder {
             return at
         }
         for kind in HashTableKind.allCases {
-            let entries = self.keys[kind.rawValue].keys
+            let entries = self.keys[kind.rawValue].index.at
             guard !entries.isEmpty else {
                 tables.append(([], 0, 0, 0))
                 continue
@@ -298,17 +367,20 @@ struct TableBuilder {
                 let home = TableHash.home(hash, slotCount)
                 return slot >= home ? slot - home : slot + slotCount - home
             }
-            for (i, key) in entries.enumerated() {
-                let hash = key.withUnsafeBufferPointer { kind.hashesBackward ? TableHash.backward($0) : TableHash.forward($0) }
-                // Exact keys count their labels; a suffix (".b.com") or a
-                // prefix ("www.") has one a dot.
-                let dots = key.reduce(0) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) }
+            for (i, at) in entries.enumerated() {
+                let (hash, dots) = self.strings.withUnsafeBufferPointer { pool in
+                    let key = UnsafeBufferPointer(rebasing: pool[(at + 2)..<(at + 2 + (Int(pool[at]) | Int(pool[at + 1]) << 8))])
+                    // Exact keys count their labels; a suffix (".b.com") or
+                    // a prefix ("www.") has one a dot.
+                    return (kind.hashesBackward ? TableHash.backward(key) : TableHash.forward(key),
+                            key.reduce(0) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) })
+                }
                 if kind != .cidr { labels |= TableHash.labelBit(kind == .exact ? dots + 1 : dots) }
                 // Robin Hood: an entry farther from its home takes the slot
                 // of one nearer to its own, so along every run distances
                 // never fall by more than one, and a lookup may stop at the
                 // first entry nearer home than itself.
-                var entry = (hash: hash, key: self.keys[kind.rawValue].stringAt[i], ref: keyRef(kind, i))
+                var entry = (hash: hash, key: self.keys[kind.rawValue].index.at[i], ref: keyRef(kind, i))
                 var slot = TableHash.home(hash, slotCount), d = 0
                 while let held = slots[slot] {
                     let heldDistance = distance(slot, held.hash)
