@@ -420,21 +420,27 @@ struct TableBuilder {
 
         // Layout: header, then each section 8-aligned.
         var table = [UInt8](repeating: 0, count: TableLayout.headerSize)
+        // Room for all of it at once: grown by appends, a 50 MB table was
+        // copied and its fresh pages zeroed several times over.
+        func padded(_ n: Int) -> Int { (n + 7) / 8 * 8 }
+        table.reserveCapacity(TableLayout.headerSize + padded(self.rules.count) + padded(self.ports.count * 4) + padded(lists.count * 4)
+                              + padded(files.count) + tables.reduce(0) { $0 + padded($1.slots.count) } + padded(self.strings.count))
         func place(_ section: [UInt8]) -> UInt32 {
             while table.count % 8 != 0 { table.append(0) }
             let at = UInt32(table.count)
             table += section
             return at
         }
+        /// A pool of words, written straight into the table.
+        func place(words: [UInt32]) -> UInt32 {
+            while table.count % 8 != 0 { table.append(0) }
+            let at = UInt32(table.count)
+            for word in words { table.appendLE(word) }
+            return at
+        }
         let rulesAt = place(self.rules)
-        var portBytes: [UInt8] = []
-        portBytes.reserveCapacity(self.ports.count * 4)
-        for word in self.ports { portBytes.appendLE(word) }
-        let portsAt = place(portBytes)
-        var listBytes: [UInt8] = []
-        listBytes.reserveCapacity(lists.count * 4)
-        for word in lists { listBytes.appendLE(word) }
-        let listsAt = place(listBytes)
+        let portsAt = place(words: self.ports)
+        let listsAt = place(words: lists)
         let filesAt = place(files)
         let slotsAt = tables.map { place($0.slots) }
         let stringsAt = place(self.strings)
