@@ -37,7 +37,7 @@ EMBEDDED_FLAGS := -target x86_64-unknown-linux-gnu -enable-experimental-feature 
 
 TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/swift_probe \
                  $(BUILD)/test/libsafesock-flipped.so $(BUILD)/test/static_client $(BUILD)/test/client \
-                 $(BUILD)/test/go_client $(BUILD)/test/tfo_swap
+                 $(BUILD)/test/go_client $(BUILD)/test/tfo_swap $(BUILD)/test/symbols_check $(BUILD)/test/libchain.so
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -101,6 +101,16 @@ $(BUILD)/test/go_client: Tests/programs/go_client/main.go Tests/programs/go_clie
 	cd Tests/programs/go_client && env -u GOFLAGS GOCACHE=$(CURDIR)/$(BUILD)/go/cache GOPATH=$(CURDIR)/$(BUILD)/go/path \
 	  GOENV=off GOTOOLCHAIN=local GOPROXY=off GOSUMDB=off GOFLAGS=-mod=mod GOTELEMETRY=off CGO_ENABLED=0 \
 	  go build -trimpath -o $(CURDIR)/$@ .
+
+# The library's symbol walk, compiled into a program that holds it to dlsym.
+$(BUILD)/test/symbols_check: Tests/programs/symbols_check.c CShim/symbols.c CShim/symbols.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -Wall -Werror -ICShim Tests/programs/symbols_check.c CShim/symbols.c -o $@ -ldl
+
+# A second preload library with its own connect.
+$(BUILD)/test/libchain.so: Tests/programs/chain.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -std=c11 -O2 -Wall -Werror $< -o $@ -ldl
 
 # A deliberately broken library (one port's verdict flipped): `verify` must notice.
 $(BUILD)/test/libsafesock-flipped.so: $(BUILD)/obj/match.o $(SHIM_SOURCES) $(wildcard CShim/*.h Sources/SafesockABI/include/*.h) CShim/exports.map

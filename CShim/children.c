@@ -35,7 +35,7 @@ static char inherited[SAFESOCK_SETTINGS][PATH_MAX + 32];
 static size_t inherited_count;
 static char library[PATH_MAX];
 
-void safesock_children_init(const char *const entries[SAFESOCK_SETTINGS])
+void safesock_children_init(const char *const entries[SAFESOCK_SETTINGS], const char *path)
 {
 	/* Copied: a program may rewrite its environment strings in place. */
 	for (int i = 0; i < SAFESOCK_SETTINGS; i++) {
@@ -45,7 +45,9 @@ void safesock_children_init(const char *const entries[SAFESOCK_SETTINGS])
 		memcpy(inherited[inherited_count++], entries[i], n + 1);
 	}
 	Dl_info info;
-	if (dladdr((void *)&safesock_children_init, &info) && info.dli_fname && strlen(info.dli_fname) < sizeof library)
+	if (path != NULL && *path != '\0' && strlen(path) < sizeof library)
+		strcpy(library, path);
+	else if (dladdr((void *)&safesock_children_init, &info) && info.dli_fname && strlen(info.dli_fname) < sizeof library)
 		strcpy(library, info.dli_fname);
 }
 

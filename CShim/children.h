@@ -7,7 +7,8 @@
 #include "common.h"
 
 /* Prepares, at load, what children get back: called by state.c. */
-/* Keeps the settings' "NAME=value" entries (NULL: not set) for children. */
-void safesock_children_init(const char *const entries[SAFESOCK_SETTINGS]);
+/* Keeps the settings' "NAME=value" entries (NULL: not set) for children,
+ * and `path`, this library's file name ("": unknown, dladdr is asked). */
+void safesock_children_init(const char *const entries[SAFESOCK_SETTINGS], const char *path);
 
 #endif

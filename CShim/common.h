@@ -136,9 +136,10 @@ void safesock_init(void);
 
 /* Whether libc's `name` is known. The calls a signal handler may make
  * (async-signal-safe in POSIX) are looked up at load, as dlsym itself is
- * not async-signal-safe; the rest on first use, which keeps start-up cheap
- * (a dlsym costs about 700 instructions; most programs make few of these
- * calls). Loads first if an interposer runs before the constructor did
+ * not async-signal-safe (by one walk of the loaded objects, symbols.c);
+ * the rest by dlsym on first use, which keeps start-up cheap (a dlsym
+ * costs about 970 instructions; most programs make few of these calls).
+ * Loads first if an interposer runs before the constructor did
  * (another library's constructor may close a file). If it stays unknown
  * the interposer denies rather than guesses. */
 #define SAFESOCK_READY(name) \

@@ -58,19 +58,22 @@ static int resolver_set_at_load[RESOLVER_VARIABLES]; /* 0 unset, 1 kept above, 2
 
 extern char **environ;
 
-void safesock_resolver_environment_init(void)
+void safesock_resolver_environment_note(const char *entry)
 {
-	for (char **e = environ; e != NULL && *e != NULL; e++) {
-		for (int i = 0; i < RESOLVER_VARIABLES; i++) {
-			size_t n = strlen(resolver_variables[i]);
-			if (resolver_set_at_load[i] || strncmp(*e, resolver_variables[i], n) != 0 || (*e)[n] != '=')
-				continue;
-			const char *value = *e + n + 1;
-			size_t length = strlen(value);
-			resolver_set_at_load[i] = length < sizeof resolver_at_load[i] ? 1 : 2;
-			if (length < sizeof resolver_at_load[i])
-				memcpy(resolver_at_load[i], value, length + 1);
-		}
+	/* Most variables start with none of these letters: one test each. */
+	if (entry[0] != 'L' && entry[0] != 'R' && entry[0] != 'H')
+		return;
+	for (int i = 0; i < RESOLVER_VARIABLES; i++) {
+		const char *name = resolver_variables[i], *e = entry;
+		while (*name != '\0' && *e == *name)
+			name++, e++;
+		if (*name != '\0' || *e != '=' || resolver_set_at_load[i])
+			continue;
+		const char *value = e + 1;
+		size_t length = strlen(value);
+		resolver_set_at_load[i] = length < sizeof resolver_at_load[i] ? 1 : 2;
+		if (length < sizeof resolver_at_load[i])
+			memcpy(resolver_at_load[i], value, length + 1);
 	}
 }
 

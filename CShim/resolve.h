@@ -13,8 +13,9 @@
  * there is no usable table). Learning, it reports and says 0. */
 int safesock_name_gate(const char *canonical, int port);
 
-/* Keeps the resolver's environment as it is at load (state.c calls it). */
-void safesock_resolver_environment_init(void);
+/* Keeps the resolver's variables as they are at load: state.c hands it
+ * each "NAME=value" of the environment. */
+void safesock_resolver_environment_note(const char *entry);
 
 /* The name glibc should be given for a judged lookup of `name` (as the
  * program wrote it): itself, or, when the program has set or changed

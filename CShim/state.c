@@ -16,6 +16,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "memory.h"
 #include "resolve.h"
 #include "state.h"
+#include "symbols.h"
 
 #define SAFESOCK_DEFINE_REAL(name, ret, params, args) safesock_##name##_fn safesock_real_##name;
 SAFESOCK_CALLS(SAFESOCK_DEFINE_REAL)
@@ -71,7 +73,7 @@ static void *shared_table(const char *shared, int file, size_t size)
 	    size < sizeof ours || syscall(SYS_pread64, fd, theirs, sizeof theirs, 0) != (long)sizeof theirs ||
 	    syscall(SYS_pread64, file, ours, sizeof ours, 0) != (long)sizeof ours || memcmp(theirs, ours, sizeof ours) != 0)
 		return MAP_FAILED;
-	return mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	return (void *)syscall(SYS_mmap, NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
 }
 
 /* The same in private anonymous memory, or MAP_FAILED. */
@@ -100,14 +102,15 @@ static void load_table(const char *path, const char *shared)
 		set_fault("SAFESOCK_TABLE is not set", NULL);
 		return;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Raw calls: see shared_table. */
+	int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		set_fault(path, strerror(errno));
 		return;
 	}
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
-		close(fd);
+	if (syscall(SYS_fstat, fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+		syscall(SYS_close, fd);
 		set_fault(path, "not a non-empty regular file");
 		return;
 	}
@@ -121,15 +124,15 @@ static void load_table(const char *path, const char *shared)
 	if (map != MAP_FAILED) {
 		/* `run`'s, shared by every program it started: no copy. */
 	} else if (copy >= 0) {
-		map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, copy, 0);
-		close(copy);
+		map = (void *)syscall(SYS_mmap, NULL, size, PROT_READ, MAP_PRIVATE, copy, 0);
+		syscall(SYS_close, copy);
 	} else {
 		/* No memfd here (a sandbox may refuse it): a private
 		 * anonymous copy, as safe, paid for in resident pages. */
 		map = errno == EIO ? MAP_FAILED : private_copy(fd, size);
 	}
 	int failed = errno;
-	close(fd);
+	syscall(SYS_close, fd);
 	if (map == MAP_FAILED) {
 		set_fault(path, failed == EIO ? "the table file changed while it was read" : strerror(failed));
 		return;
@@ -144,60 +147,98 @@ static void load_table(const char *path, const char *shared)
 
 extern char **environ;
 
-/* The settings' "NAME=value" entries, in one pass over the environment
- * (four getenv calls made four, and drew more of libc into memory). The
- * first of each name counts, as with getenv. */
-static void read_settings(const char *entries[SAFESOCK_SETTINGS])
+/* What follows `prefix` in `entry`, or NULL. Not strncmp: a libc function
+ * first called at load costs its lazy binding (some 700 instructions) in
+ * every program's start, and this runs for every variable. */
+static const char *after(const char *entry, const char *prefix)
+{
+	for (; *prefix != '\0'; entry++, prefix++)
+		if (*entry != *prefix)
+			return NULL;
+	return entry;
+}
+
+/* The settings' values, in one pass over the environment that also hands
+ * the resolver its variables (resolve.c). The first of each name counts,
+ * as with getenv. `entries` get the whole "NAME=value" (for children),
+ * `values` what follows the '='. */
+static void read_settings(const char *entries[SAFESOCK_SETTINGS], const char *values[SAFESOCK_SETTINGS])
 {
 	static const char *const names[SAFESOCK_SETTINGS] = {
-		[SAFESOCK_SETTING_TABLE] = "SAFESOCK_TABLE=", [SAFESOCK_SETTING_ORIGIN] = "SAFESOCK_ORIGIN=",
-		[SAFESOCK_SETTING_LOG] = "SAFESOCK_LOG=", [SAFESOCK_SETTING_MODE] = "SAFESOCK_MODE=",
-		[SAFESOCK_SETTING_KERNEL] = "SAFESOCK_KERNEL=", [SAFESOCK_SETTING_TABLE_FD] = "SAFESOCK_TABLE_FD=",
+		[SAFESOCK_SETTING_TABLE] = "TABLE=", [SAFESOCK_SETTING_ORIGIN] = "ORIGIN=",
+		[SAFESOCK_SETTING_LOG] = "LOG=", [SAFESOCK_SETTING_MODE] = "MODE=",
+		[SAFESOCK_SETTING_KERNEL] = "KERNEL=", [SAFESOCK_SETTING_TABLE_FD] = "TABLE_FD=",
 	};
 	for (char **e = environ; e != NULL && *e != NULL; e++) {
-		if ((*e)[0] != 'S' || strncmp(*e, "SAFESOCK_", 9) != 0)
+		const char *rest = after(*e, "SAFESOCK_");
+		if (rest == NULL) {
+			safesock_resolver_environment_note(*e);
 			continue;
-		for (int i = 0; i < SAFESOCK_SETTINGS; i++)
-			if (entries[i] == NULL && strncmp(*e, names[i], strlen(names[i])) == 0)
+		}
+		for (int i = 0; i < SAFESOCK_SETTINGS; i++) {
+			const char *value = entries[i] == NULL ? after(rest, names[i]) : NULL;
+			if (value != NULL) {
 				entries[i] = *e;
+				values[i] = value;
+			}
+		}
 	}
 }
 
-static const char *value(const char *entry)
+static int is(const char *value, const char *expected)
 {
-	return entry == NULL ? NULL : strchr(entry, '=') + 1;
+	const char *rest = value == NULL ? NULL : after(value, expected);
+	return rest != NULL && *rest == '\0';
+}
+
+static int has_slash(const char *text)
+{
+	for (; *text != '\0'; text++)
+		if (*text == '/')
+			return 1;
+	return 0;
+}
+
+/* POSIX's async-signal-safe calls among ours, looked up at load; common.h
+ * says why. */
+#define SAFESOCK_AT_LOAD(X) \
+	X(connect) X(__connect) X(sendto) X(sendmsg) X(setsockopt) X(bind) X(listen) \
+	X(getpeername) X(close) X(dup) X(dup2) X(execve) X(fexecve) X(fcntl)
+#define SAFESOCK_NAME(name) #name,
+#define SAFESOCK_SLOT(name) (void **)&safesock_real_##name,
+#define SAFESOCK_ONE(name) +1
+enum { AT_LOAD = 0 SAFESOCK_AT_LOAD(SAFESOCK_ONE) };
+
+/* libc's definitions of the calls above, and this library's file name. */
+static void find_calls(char *library, size_t library_size)
+{
+	static const char *const names[AT_LOAD] = { SAFESOCK_AT_LOAD(SAFESOCK_NAME) };
+	void **const slots[AT_LOAD] = { SAFESOCK_AT_LOAD(SAFESOCK_SLOT) };
+	void *found[AT_LOAD];
+	safesock_symbols_next(names, found, AT_LOAD, library, library_size);
+	for (int i = 0; i < AT_LOAD; i++) {
+		if (found[i] != NULL)
+			__atomic_store_n(slots[i], found[i], __ATOMIC_RELEASE);
+		else
+			(void)safesock_resolve(slots[i], names[i]);
+	}
 }
 
 static void load(void)
 {
-	/* POSIX's async-signal-safe calls among ours; common.h says why. */
-#define SAFESOCK_RESOLVE_REAL(name) (void)safesock_resolve((void **)&safesock_real_##name, #name);
-	SAFESOCK_RESOLVE_REAL(connect)
-	SAFESOCK_RESOLVE_REAL(__connect)
-	SAFESOCK_RESOLVE_REAL(sendto)
-	SAFESOCK_RESOLVE_REAL(sendmsg)
-	SAFESOCK_RESOLVE_REAL(setsockopt)
-	SAFESOCK_RESOLVE_REAL(bind)
-	SAFESOCK_RESOLVE_REAL(listen)
-	SAFESOCK_RESOLVE_REAL(getpeername)
-	SAFESOCK_RESOLVE_REAL(close)
-	SAFESOCK_RESOLVE_REAL(dup)
-	SAFESOCK_RESOLVE_REAL(dup2)
-	SAFESOCK_RESOLVE_REAL(execve)
-	SAFESOCK_RESOLVE_REAL(fexecve)
-	SAFESOCK_RESOLVE_REAL(fcntl)
+	char library[PATH_MAX];
+	find_calls(library, sizeof library);
 
-	const char *entries[SAFESOCK_SETTINGS] = { NULL };
-	read_settings(entries);
-	safesock_resolver_environment_init();
-	const char *table = value(entries[SAFESOCK_SETTING_TABLE]);
-	if (table != NULL && *table != '\0' && strchr(table, '/') == NULL) {
+	const char *entries[SAFESOCK_SETTINGS] = { NULL }, *values[SAFESOCK_SETTINGS] = { NULL };
+	read_settings(entries, values);
+	const char *table = values[SAFESOCK_SETTING_TABLE];
+	if (table != NULL && *table != '\0' && !has_slash(table)) {
 		if (safesock_published_attach(table, safesock_loaded.fault, sizeof safesock_loaded.fault) == 0)
 			safesock_loaded.published = 1;
 	} else {
-		load_table(table, value(entries[SAFESOCK_SETTING_TABLE_FD]));
+		load_table(table, values[SAFESOCK_SETTING_TABLE_FD]);
 	}
-	const char *origin = value(entries[SAFESOCK_SETTING_ORIGIN]);
+	const char *origin = values[SAFESOCK_SETTING_ORIGIN];
 	uint8_t family, address[16];
 	if (origin == NULL || strlen(origin) >= sizeof safesock_loaded.origin_text ||
 	    safesock_canonical_host(origin, strlen(origin), safesock_loaded.origin, sizeof safesock_loaded.origin, &family, address) != 0) {
@@ -205,12 +246,10 @@ static void load(void)
 	} else {
 		strcpy(safesock_loaded.origin_text, origin);
 	}
-	safesock_log_open(value(entries[SAFESOCK_SETTING_LOG]));
-	safesock_children_init(entries);
-	const char *mode = value(entries[SAFESOCK_SETTING_MODE]);
-	safesock_loaded.learn = mode != NULL && strcmp(mode, "learn") == 0;
-	const char *kernel = value(entries[SAFESOCK_SETTING_KERNEL]);
-	safesock_loaded.kernel = kernel != NULL && strcmp(kernel, "1") == 0;
+	safesock_log_open(values[SAFESOCK_SETTING_LOG]);
+	safesock_children_init(entries, library);
+	safesock_loaded.learn = is(values[SAFESOCK_SETTING_MODE], "learn");
+	safesock_loaded.kernel = is(values[SAFESOCK_SETTING_KERNEL], "1");
 	if (safesock_loaded.kernel)
 		safesock_memory_share();
 }

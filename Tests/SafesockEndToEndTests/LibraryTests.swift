@@ -26,6 +26,49 @@ import Testing
         #expect(!all.contains("swift_") && !all.contains("$s") && !all.contains("$e"), "\(all)")
     }
 
+    /// The calls found at load by the library's own walk of the loaded
+    /// objects (CShim/symbols.c) must be the ones dlsym(RTLD_NEXT) finds:
+    /// the walk, compiled into a program, against dlsym for every function
+    /// libc, libm and libresolv define (a name the walk leaves to dlsym is
+    /// counted, an address it gives that dlsym does not is a failure).
+    @Test func theLoadTimeWalkFindsWhatDlsymFinds() throws {
+        let check = "\(testBin)/symbols_check"
+        for library in ["libc.so.6", "libm.so.6", "libresolv.so.2"] {
+            let path = "/lib/x86_64-linux-gnu/\(library)"
+            let defined = try run("/usr/bin/nm", ["-D", "--defined-only", path]).stdout
+            let names = Set(defined.split(separator: "\n").compactMap { $0.split(separator: " ").last?.split(separator: "@").first.map(String.init) })
+            let r = try run(check, [], env: library == "libc.so.6" ? [:] : ["LD_PRELOAD": path], input: names.sorted().joined(separator: "\n") + "\n")
+            #expect(r.status == 0 && !r.stdout.contains("mismatch"), "\(library): \(r)")
+            let walked = r.stdout.split(separator: "\n").last.flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+            #expect(walked * 4 > names.count * 3, "\(library): the walk left most names to dlsym: \(r.stdout)")
+        }
+        let ours = ["connect", "__connect", "sendto", "sendmsg", "setsockopt", "bind", "listen", "getpeername", "close",
+                    "dup", "dup2", "execve", "fexecve", "fcntl"]
+        let r = try run(check, [], input: ours.joined(separator: "\n") + "\n")
+        #expect(r.stdout == "walked 14 of 14\n", "the calls looked up at load: \(r)")
+    }
+
+    /// Another preload library with its own connect, after safesock or
+    /// before it: after, it gets each connect safesock allowed and none it
+    /// denied (the walk found the next definition, not libc's past it);
+    /// before, it sees every connect, and safesock still judges each.
+    @Test func aSecondPreloadLibraryKeepsItsPlaceInTheChain() throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let open = try Listener(), closed = try Listener()
+        let table = try tableFile("section hosts ports\n    allow 127.0.0.1 \(open.port)\n", in: dir)
+        let chain = "\(testBin)/libchain.so"
+        for (order, preload) in [("after", "\(libraryPath) \(chain)"), ("before", "\(chain) \(libraryPath)")] {
+            let allowed = try run("\(testBin)/probe", ["connect", "127.0.0.1", "\(open.port)"], env: ["LD_PRELOAD": preload, "SAFESOCK_TABLE": table])
+            #expect(allowed.stdout == "ok\n" && allowed.stderr == "chain connect\n", "\(order): \(allowed)")
+            let denied = try run("\(testBin)/probe", ["connect", "127.0.0.1", "\(closed.port)"], env: ["LD_PRELOAD": preload, "SAFESOCK_TABLE": table])
+            #expect(denied.stdout == "errno \(EACCES)\n", "\(order): \(denied)")
+            #expect(denied.stderr.contains("chain connect") == (order == "before"), "\(order): \(denied)")
+        }
+        #expect(open.arrivals() == 2)
+        #expect(closed.arrivals() == 0, "a denied connect reached the listener")
+    }
+
     @Test func allowedConnectsDeniedNeverReachTheKernel() throws {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
