@@ -157,7 +157,19 @@ int safesock_publish_commit(struct safesock_publisher *p, const void *table, siz
 		slot->offset = offset;
 		slot->capacity = capacity;
 	}
-	memcpy(p->base + slot->offset, table, length);
+	/* pwrite, not a copy through the mapping: the mapping is new at each
+	 * open, and writing through it took a page fault for each 4 KiB
+	 * (100k rules, 5 MB: 5-7 ms, where pwrite takes about 1 ms). */
+	for (size_t done = 0; done < length;) {
+		ssize_t n = pwrite(p->fd, (const uint8_t *)table + done, length - done, (off_t)(slot->offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* The slot stays odd: readers keep the active one. */
+			return fail(error, error_size, "pwrite");
+		}
+		done += (size_t)n;
+	}
 	slot->length = length;
 	atomic_store_explicit(&slot->sequence, sequence + 2, memory_order_release);
 	atomic_store_explicit(&c->state, (p->next_generation << 1) | (uint64_t)target, memory_order_release);

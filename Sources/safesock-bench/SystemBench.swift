@@ -186,11 +186,7 @@ struct SystemBench {
         let (kernelNs, kernelRatio) = try kernelFigures()
 
         print("timing reload ...")
-        var reload: [String: Sample] = [:]
-        for (label, text) in [("home.cfg", try String(contentsOfFile: "policies/home.cfg", encoding: .utf8)),
-                              ("100k rules", try String(contentsOfFile: "\(bench)/policy-100k.cfg", encoding: .utf8))] {
-            reload[label] = Sample(try reloadLatency(policy: text))
-        }
+        let reload = try reloadFigures()
 
         // Each round's ratio to bare in the same round: drift between
         // rounds (the other core's load) cancels.
@@ -285,6 +281,16 @@ struct SystemBench {
             }
         }
         return (ns.mapValues { $0.mapValues(Sample.init) }, ratio.mapValues { $0.mapValues(Sample.init) })
+    }
+
+    /// Reload latency for the home policy and the 100k-rule one.
+    func reloadFigures() throws -> [String: Sample] {
+        var reload: [String: Sample] = [:]
+        for (label, text) in [("home.cfg", try String(contentsOfFile: "policies/home.cfg", encoding: .utf8)),
+                              ("100k rules", try String(contentsOfFile: "\(bench)/policy-100k.cfg", encoding: .utf8))] {
+            reload[label] = Sample(try reloadLatency(policy: text))
+        }
+        return reload
     }
 
     /// Milliseconds from publishing a table (the publish call starting) to

@@ -4,7 +4,7 @@
 // figures as tables, then each goal of issue 8 met or missed, and writes
 // the same to build/bench.json. docs/benchmarks.md says what each means.
 //
-//   safesock-bench [--matcher-only | --kernel-only] [RULES...]
+//   safesock-bench [--matcher-only | --kernel-only | --reload-only] [RULES...]
 
 import Foundation
 
@@ -12,6 +12,8 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 let matcherOnly = arguments.contains("--matcher-only")
 // Only `run --kernel` against bare and sandlock (its table, not the goals).
 let kernelOnly = arguments.contains("--kernel-only")
+// Only the reload latency (publish -> first decision).
+let reloadOnly = arguments.contains("--reload-only")
 let sizes = arguments.compactMap { Int($0) }
 
 // The system figures resolve names from a hosts file of the bench's own:
@@ -36,7 +38,7 @@ func cell(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0
 func row(_ cells: [(String, Int)]) -> String { cells.map { cell($0.0, $0.1) }.joined(separator: " ") }
 func f(_ x: Double, _ digits: Int = 0) -> String { x.isNaN ? "-" : String(format: "%.\(digits)f", x) }
 
-let matcher = kernelOnly ? [] : try MatcherBench.run(sizes: sizes.isEmpty ? [10, 1_000, 100_000, 1_000_000] : sizes)
+let matcher = kernelOnly || reloadOnly ? [] : try MatcherBench.run(sizes: sizes.isEmpty ? [10, 1_000, 100_000, 1_000_000] : sizes)
 print("\nmatcher and compiler (\(ProcessInfo.processInfo.processorCount) cores; decision = name + address identities, median/p99 over 1,000 destinations)")
 print(row([("rules", 9), ("parse ms", 10), ("compile ms", 11), ("table bytes", 13), ("bytes/rule", 11), ("w/o names", 10),
            ("validate ms", 12), ("decide median ns", 17), ("decide p99 ns", 14)]))
@@ -93,6 +95,17 @@ func printKernelTable(_ times: [String: [String: Sample]], _ ratios: [String: [S
 if kernelOnly && getenv("SAFESOCK_BENCH_INSIDE") != nil {
     let (times, ratios) = try SystemBench().kernelFigures()
     printKernelTable(times, ratios, rounds: SystemBench.kernelRounds)
+    exit(0)
+}
+
+if reloadOnly && getenv("SAFESOCK_BENCH_INSIDE") != nil {
+    let bench = try SystemBench()
+    let server = try bench.listener(port: bench.port, seconds: 300)
+    for (label, sample) in try bench.reloadFigures().sorted(by: { $0.key < $1.key }) {
+        print("reload, publish to first decision, \(label): \(f(sample.median, 3)) ms [\(f(sample.min, 2))-\(f(sample.max, 2))]")
+    }
+    server.terminate()
+    server.waitUntilExit()
     exit(0)
 }
 
