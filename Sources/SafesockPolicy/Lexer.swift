@@ -27,20 +27,27 @@ enum Lexer {
         c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C
     }
 
-    /// The words of one line (without its newline); a comment line has none.
-    static func words(_ line: ArraySlice<UInt8>) -> Result<[Word], LexError> {
+    /// The words of one line (without its newline): its first in `command`
+    /// (nil for a line of none, or a comment), the rest in `arguments`.
+    /// Both are emptied first, so one buffer serves every line of a file
+    /// (an array a line was a tenth of a large policy's parse).
+    static func words(_ line: ArraySlice<UInt8>, command: inout Word?, arguments: inout [Word]) -> LexError? {
         let base = line.startIndex
         var i = base
-        var words: [Word] = []
+        command = nil
+        arguments.removeAll(keepingCapacity: true)
         func column(_ index: Int) -> Int { index - base + 1 }
+        func add(_ word: Word) {
+            if command == nil { command = word } else { arguments.append(word) }
+        }
 
         while true {
             while i < line.endIndex && isBlank(line[i]) { i += 1 }
-            guard i < line.endIndex else { return .success(words) }
+            guard i < line.endIndex else { return nil }
             let start = i
             switch line[i] {
             case UInt8(ascii: "#"):
-                return .success(words)
+                return nil
             case UInt8(ascii: "{"):
                 var depth = 0
                 var end: Int? = nil
@@ -61,13 +68,13 @@ enum Lexer {
                     i += 1
                 }
                 guard let close = end else {
-                    return .failure(LexError(column: column(start), message: "missing close-brace"))
+                    return LexError(column: column(start), message: "missing close-brace")
                 }
                 i = close + 1
                 if i < line.endIndex && !isBlank(line[i]) {
-                    return .failure(LexError(column: column(i), message: "extra characters after close-brace"))
+                    return LexError(column: column(i), message: "extra characters after close-brace")
                 }
-                words.append(Word(text: text(line[(start + 1)..<close]), column: column(start), form: .braced))
+                add(Word(text: text(line[(start + 1)..<close]), column: column(start), form: .braced))
             case UInt8(ascii: "\""):
                 i += 1
                 var end: Int? = nil
@@ -83,19 +90,19 @@ enum Lexer {
                     i += 1
                 }
                 guard let close = end else {
-                    return .failure(LexError(column: column(start), message: "missing close-quote"))
+                    return LexError(column: column(start), message: "missing close-quote")
                 }
                 i = close + 1
                 if i < line.endIndex && !isBlank(line[i]) {
-                    return .failure(LexError(column: column(i), message: "extra characters after close-quote"))
+                    return LexError(column: column(i), message: "extra characters after close-quote")
                 }
-                words.append(Word(text: text(line[(start + 1)..<close]), column: column(start), form: .quoted))
+                add(Word(text: text(line[(start + 1)..<close]), column: column(start), form: .quoted))
             default:
                 while i < line.endIndex && !isBlank(line[i]) {
                     i += line[i] == UInt8(ascii: "\\") ? 2 : 1
                 }
                 i = min(i, line.endIndex)
-                words.append(Word(text: text(line[start..<i]), column: column(start), form: .bare))
+                add(Word(text: text(line[start..<i]), column: column(start), form: .bare))
             }
         }
     }

@@ -96,26 +96,24 @@ struct ParserState {
         var section = start
         var lineNumber = 0
         var lineStart = 0
+        var command: Word?
+        var arguments: [Word] = []
+        arguments.reserveCapacity(4)
         while lineStart <= bytes.count {
             lineNumber += 1
             let lineEnd = bytes[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
             let line = bytes[lineStart..<lineEnd]
-            switch Lexer.words(line) {
-            case .failure(let failure):
+            if let failure = Lexer.words(line, command: &command, arguments: &arguments) {
                 error(SourceLocation(file: name, line: lineNumber, column: failure.column), failure.message)
-            case .success(let words) where !words.isEmpty:
-                parseLine(words, file: name, line: lineNumber, section: &section)
-            case .success:
-                break
+            } else if let command {
+                parseLine(command, arguments, file: name, line: lineNumber, section: &section)
             }
             lineStart = lineEnd + 1
         }
     }
 
-    mutating func parseLine(_ words: [Word], file: String, line: Int, section: inout Section?) {
+    mutating func parseLine(_ command: Word, _ arguments: [Word], file: String, line: Int, section: inout Section?) {
         func at(_ word: Word) -> SourceLocation { SourceLocation(file: file, line: line, column: word.column) }
-        let command = words[0]
-        let arguments = Array(words.dropFirst())
 
         switch command.text {
         case "section":
@@ -209,24 +207,29 @@ struct ParserState {
             return nil
         }
         if text.isEmpty { return .nothing }
-        let bytes = Array(text.utf8)
-        if bytes.count > PolicyLimits.maxHostPatternBytes {
+        // The text's own bytes, not an array of them: one allocation a rule.
+        var own = text
+        let (count, control, nonASCII, slash) = own.withUTF8 { bytes in
+            (bytes.count, bytes.firstIndex(where: { $0 <= 0x20 || $0 == 0x7F }), bytes.firstIndex(where: { $0 >= 0x80 }),
+             bytes.contains(UInt8(ascii: "/")))
+        }
+        if count > PolicyLimits.maxHostPatternBytes {
             error(location, "host pattern is longer than \(PolicyLimits.maxHostPatternBytes) bytes")
             return nil
         }
-        if let bad = bytes.firstIndex(where: { $0 <= 0x20 || $0 == 0x7F }) {
+        if let bad = control {
             error(shifted(location, word, by: bad), "host pattern contains a blank or control character")
             return nil
         }
-        if let bad = bytes.firstIndex(where: { $0 >= 0x80 }) {
+        if let bad = nonASCII {
             error(shifted(location, word, by: bad), "host pattern is not ASCII: write international names in their xn-- form")
             return nil
         }
         if IPAddress.isTooLongToJudge(text) {
-            error(location, "host pattern is \(bytes.count) bytes of address digits: too long to read as an address (at most 255)")
+            error(location, "host pattern is \(count) bytes of address digits: too long to read as an address (at most 255)")
             return nil
         }
-        if bytes.contains(UInt8(ascii: "/")) {
+        if slash {
             return cidrBlock(text, at: location)
         }
         if let address = IPAddress(parsing: text) {
