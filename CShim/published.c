@@ -2,7 +2,9 @@
  * published.c: a publication's tables as this process decides with them
  * (safesock_publication.h has the protocol). The object is never mapped:
  * each new generation is read with pread into one of two private buffers,
- * checked there once (header and checksum), and decided on there. A publication truncated or
+ * checked there once (its header and block sums: the integrity check), and
+ * decided on there, each block checked at the first decision that reads
+ * it. A publication truncated or
  * removed under the program leaves it running: its table stands while the
  * control still names it, and once the control or a new table cannot be
  * read, every decision is refused with the reason (one stderr line).
@@ -37,11 +39,27 @@ struct buffer {
 	_Atomic int slot;
 	_Atomic int32_t fault;      /* its check: 0, or a fault code */
 	struct safesock_options options;
+	/* A byte a block of what it holds (safesock_match.h), in address
+	 * space reserved at attach and mapped as the buffer grows; zeroed for
+	 * each new table, and found right under the tag of the sequence the
+	 * table was read at (tag_of). */
+	uint8_t *checked;
+	size_t checked_capacity;
 };
 static struct buffer buffers[2];
 static _Atomic int active = -1;  /* the buffer of the newest table read */
 static _Atomic int writing;      /* 1 while one thread reads a table in */
 static int object = -1;
+
+/* The tag of the table a buffer holds at `sequence` (even): never 0, and
+ * another for the next table in the buffer, so a decision that checked a
+ * block of the last one and stores its mark late (after the buffer was
+ * zeroed and refilled) marks nothing of the new one. Tags repeat after 255
+ * tables in one buffer; by then the buffer has been zeroed 254 times. */
+static uint8_t tag_of(uint64_t sequence)
+{
+	return (uint8_t)((sequence >> 1) % 255 + 1);
+}
 
 static void forked_child(void)
 {
@@ -63,7 +81,15 @@ int safesock_published_attach(const char *name, char *error, size_t error_size)
 			object = -1;
 			return -1;
 		}
+		void *checked = mmap(NULL, SAFESOCK_BLOCKS_FOR(COPY_RESERVE), PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (checked == MAP_FAILED) {
+			snprintf(error, error_size, "publication '%s': no address space for its tables", name);
+			close(object);
+			object = -1;
+			return -1;
+		}
 		buffers[b].bytes = range;
+		buffers[b].checked = checked;
 		atomic_store(&buffers[b].generation, UINT64_MAX); /* holds nothing */
 	}
 	pthread_atfork(NULL, NULL, forked_child);
@@ -98,8 +124,20 @@ static int read_in(const struct safesock_pub_active *pub, int in_use)
 		else
 			x->capacity = need;
 	}
+	size_t blocks = SAFESOCK_BLOCKS_FOR((size_t)pub->length);
+	size_t checked_need = (blocks + PAGE - 1) / PAGE * PAGE;
+	if (result == READ_IN && checked_need > x->checked_capacity) {
+		if (mmap(x->checked + x->checked_capacity, checked_need - x->checked_capacity, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+			result = UNREADABLE;
+		else
+			x->checked_capacity = checked_need;
+	}
 	int read = result == READ_IN ? safesock_pub_read(object, pub, x->bytes) : -1;
 	if (read == 0) {
+		/* No block of the new table is checked yet (and whatever the last
+		 * one's decisions store late carries the last tag). */
+		memset(x->checked, 0, blocks);
 		int32_t code = safesock_table_check_integrity(x->bytes, (size_t)pub->length);
 		if (code == 0 && safesock_table_options(x->bytes, (size_t)pub->length, &x->options) != 0)
 			code = -1;
@@ -134,6 +172,7 @@ static int use(int b, const struct safesock_pub_active *pub, struct safesock_cur
 		return 1;
 	now->table = x->bytes;
 	now->length = (size_t)atomic_load_explicit(&x->length, memory_order_relaxed);
+	now->blocks = (struct safesock_blocks){ .checked = x->checked, .tag = tag_of(sequence) };
 	now->options = x->options;
 	int32_t fault = atomic_load_explicit(&x->fault, memory_order_relaxed);
 	atomic_thread_fence(memory_order_acquire);

@@ -149,7 +149,7 @@ int safesock_name_gate(const char *canonical, int port)
 			.text = (const uint8_t *)canonical, .text_length = (uint32_t)strlen(canonical),
 			.is_origin = s->origin[0] != '\0' && strcmp(canonical, s->origin) == 0,
 		};
-		int possible = safesock_table_name_possible(now.table, now.length, &id, 1);
+		int possible = safesock_table_name_possible(now.table, now.length, &now.blocks, &id, 1);
 		if (!safesock_still(&now))
 			continue;
 		if (possible == 1)
@@ -173,7 +173,7 @@ static int must_keep(const char *canonical)
 		.text = (const uint8_t *)canonical, .text_length = (uint32_t)strlen(canonical),
 		.is_origin = s->origin[0] != '\0' && strcmp(canonical, s->origin) == 0,
 	};
-	return safesock_table_disallow_possible(now.table, now.length, &id, 1) != 0;
+	return safesock_table_disallow_possible(now.table, now.length, &now.blocks, &id, 1) != 0;
 }
 
 /* 0, or -1 when a name that must be kept could not be remembered. */

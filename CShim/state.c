@@ -306,12 +306,19 @@ int safesock_acquire(struct safesock_current *now)
 		now->key = 1;
 		now->table = s->file_table;
 		now->length = s->file_length;
+		/* Read once a program, so checked whole, block sums and all, at the
+		 * first decision, and decided on with no block checks: those cost
+		 * some 950 instructions a new destination, a publication's price
+		 * for a reload whose check does not grow with the table. */
+		now->blocks = (struct safesock_blocks){ .checked = NULL, .tag = 0 };
 		int32_t checked = atomic_load_explicit(&file_check, memory_order_acquire);
 		if (checked == FILE_GOOD) {
 			now->options = file_options;
 			return 0;
 		}
 		int32_t code = checked >= FILE_REFUSED ? checked - FILE_REFUSED : safesock_table_check_integrity(now->table, now->length);
+		if (code == 0 && checked < FILE_REFUSED)
+			code = safesock_table_check_blocks(now->table, now->length);
 		if (code == 0 && safesock_table_options(now->table, now->length, &now->options) != 0)
 			code = -1;
 		int32_t expected = FILE_UNCHECKED;

@@ -30,6 +30,7 @@ struct safesock_state {
 struct safesock_current {
 	const void *table;
 	size_t length;
+	struct safesock_blocks blocks; /* which of its blocks were found right (safesock_match.h) */
 	struct safesock_options options;
 	int copy_buffer;         /* a publication's: which private copy, at which sequence, for `still` */
 	uint64_t copy_sequence;

@@ -51,7 +51,7 @@ static void record_label(struct safesock_record *record, const struct safesock_c
 	const char *label;
 	size_t label_length;
 	record->policy_length = 0;
-	if (safesock_table_label(now->table, now->length, &label, &label_length) == 0 && label_length <= sizeof record->policy) {
+	if (safesock_table_label(now->table, now->length, &now->blocks, &label, &label_length) == 0 && label_length <= sizeof record->policy) {
 		memcpy(record->policy, label, label_length);
 		record->policy_length = label_length;
 	}
@@ -86,7 +86,7 @@ void safesock_record_rules(struct safesock_record *record, const struct safesock
 		const char *file;
 		size_t file_length;
 		uint32_t line;
-		if (safesock_table_rule(now->table, now->length, rules[i], &file, &file_length, &line) != 0)
+		if (safesock_table_rule(now->table, now->length, &now->blocks, rules[i], &file, &file_length, &line) != 0)
 			continue;
 		/* FILE:LINE and its NUL, in a slot of at most SAFESOCK_RULE_TEXT. */
 		char digits[20];
@@ -206,7 +206,7 @@ decide(const struct safesock_identity *first, int port, int type, struct safesoc
 		out->kernel = now.kernel;
 		add_names(&d, &record);
 		struct safesock_decision decision;
-		safesock_decide(now.table, now.length, &now.options, ids, d.n, s->origin, strlen(s->origin), (uint16_t)port,
+		safesock_decide(now.table, now.length, &now.blocks, &now.options, ids, d.n, s->origin, strlen(s->origin), (uint16_t)port,
 				type == SOCK_STREAM ? SAFESOCK_KIND_STREAM : SAFESOCK_KIND_DATAGRAM, &decision);
 		if (decision.allowed && !s->learn) {
 			if (!safesock_still(&now))

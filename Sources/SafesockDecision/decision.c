@@ -39,7 +39,7 @@ static int32_t special_by_name(const struct safesock_options *options, const str
 	return 0;
 }
 
-void safesock_decide(const void *table, size_t length, const struct safesock_options *options,
+void safesock_decide(const void *table, size_t length, const struct safesock_blocks *blocks, const struct safesock_options *options,
 		     struct safesock_identity *identities, size_t count, const char *origin, size_t origin_length,
 		     uint16_t port, enum safesock_socket_kind kind, struct safesock_decision *out)
 {
@@ -53,7 +53,7 @@ void safesock_decide(const void *table, size_t length, const struct safesock_opt
 					  memcmp(identities[i].text, origin, origin_length) == 0;
 	size_t written = 0;
 	uint32_t kinds = 0;
-	int32_t verdict = safesock_table_decide(table, length, identities, count, port, out->rules,
+	int32_t verdict = safesock_table_decide(table, length, blocks, identities, count, port, out->rules,
 						SAFESOCK_DECISION_RULES, &written, &kinds);
 	out->rule_count = (uint32_t)(written < SAFESOCK_DECISION_RULES ? written : SAFESOCK_DECISION_RULES);
 #ifdef SAFESOCK_TEST_FLIP_PORT
@@ -68,7 +68,7 @@ void safesock_decide(const void *table, size_t length, const struct safesock_opt
 		out->allowed = 1;
 		return;
 	}
-	deny(out, verdict < 0 ? "table unreadable" : NULL);
+	deny(out, verdict == -2 ? "table corrupt: a block does not match its sum" : verdict < 0 ? "table unreadable" : NULL);
 }
 
 void safesock_decide_serving(const struct safesock_options *options, int32_t port, struct safesock_decision *out)

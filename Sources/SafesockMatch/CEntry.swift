@@ -18,13 +18,23 @@ public func safesockTableCheck(_ table: UnsafeRawPointer?, _ length: Int) -> Int
     return Int32(TableValidator.validate(UnsafeRawBufferPointer(start: table, count: length))?.rawValue ?? 0)
 }
 
-/// The loader's check of the enforcers: the header, the sections' bounds
-/// and the checksum, whose cost at a new table is one pass of summing
-/// (TableValidator.validate with `structure` false); 0 or a fault code.
+/// The loader's check of the enforcers: the header, the sections' and
+/// the block sums' places and the index checksum (TableValidator.validate
+/// with `structure` false), whose cost does not grow with the rules; the
+/// blocks are checked as the entries below first read them, through the
+/// enforcer's `struct safesock_blocks`. 0 or a fault code.
 @_cdecl("safesock_table_check_integrity")
 public func safesockTableCheckIntegrity(_ table: UnsafeRawPointer?, _ length: Int) -> Int32 {
     guard let table, length >= 0 else { return Int32(TableFault.tooShort.rawValue) }
     return Int32(TableValidator.validate(UnsafeRawBufferPointer(start: table, count: length), structure: false)?.rawValue ?? 0)
+}
+
+/// Every block's sum, of a table that passed the integrity check (its
+/// sums' place known good); 0 or a fault code.
+@_cdecl("safesock_table_check_blocks")
+public func safesockTableCheckBlocks(_ table: UnsafeRawPointer?, _ length: Int) -> Int32 {
+    guard let table, length >= TableLayout.headerSize else { return Int32(TableFault.tooShort.rawValue) }
+    return Int32(TableValidator.blocksFault(UnsafeRawBufferPointer(start: table, count: length))?.rawValue ?? 0)
 }
 
 /// A static, NUL-terminated sentence for a `safesock_table_check` code.
@@ -39,25 +49,27 @@ public func safesockTableFaultReason(_ code: Int32) -> UnsafePointer<UInt8> {
 /// 1 allow, 0 deny. Writes up to `capacity` deciding rule indexes to
 /// `rules` and their number to `written`, and the host kinds of the allow
 /// rules that matched to `allowKinds` (MatchResult.allowKinds); returns -1
-/// (deny) when the table could not be read. Allocates nothing, takes no
+/// (deny) when the table could not be read, -2 (deny) when a block it read
+/// does not match its sum. Allocates nothing, takes no
 /// lock, makes no call.
 @_cdecl("safesock_table_decide")
 public func safesockTableDecide(
-    _ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int, _ port: UInt16,
-    _ rules: UnsafeMutablePointer<UInt32>?, _ capacity: Int, _ written: UnsafeMutablePointer<Int>?,
+    _ table: UnsafeRawPointer?, _ length: Int, _ blocks: UnsafeRawPointer?, _ identities: UnsafeRawPointer?, _ count: Int,
+    _ port: UInt16, _ rules: UnsafeMutablePointer<UInt32>?, _ capacity: Int, _ written: UnsafeMutablePointer<Int>?,
     _ allowKinds: UnsafeMutablePointer<UInt32>?
 ) -> Int32 {
     written?.pointee = 0
     allowKinds?.pointee = 0
     guard let table, length >= 0, count >= 0, capacity >= 0 else { return -1 }
     let out = UnsafeMutableBufferPointer(start: capacity > 0 ? rules : nil, count: rules == nil ? 0 : capacity)
-    var decision = TableDecision(UnsafeRawBufferPointer(start: table, count: length), port: port, deciding: out)
+    var decision = TableDecision(UnsafeRawBufferPointer(start: table, count: length), port: port, deciding: out,
+                                 blocks: BlockChecks(c: blocks))
     if let identities {
         for i in 0..<count { decision.add(identityInput(identities + i * identitySize)) }
     }
     let result = decision.result
     written?.pointee = result.written
-    if result.fault { return -1 }
+    if result.fault { return result.corrupt ? -2 : -1 }
     allowKinds?.pointee = result.allowKinds
     return result.verdict.rawValue
 }
@@ -66,15 +78,18 @@ public func safesockTableDecide(
 /// identities at some port, 0 when none could, -1 when the table could
 /// not be read.
 @_cdecl("safesock_table_name_possible")
-public func safesockTableNamePossible(_ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int) -> Int32 {
-    anyPortAnswer(table, length, identities, count, disallow: false)
+public func safesockTableNamePossible(_ table: UnsafeRawPointer?, _ length: Int, _ blocks: UnsafeRawPointer?,
+                                      _ identities: UnsafeRawPointer?, _ count: Int) -> Int32 {
+    anyPortAnswer(table, length, blocks, identities, count, disallow: false)
 }
 
 /// The any-port questions on C identities: 1 yes, 0 no, -1 unreadable.
-func anyPortAnswer(_ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int, disallow: Bool) -> Int32 {
+func anyPortAnswer(_ table: UnsafeRawPointer?, _ length: Int, _ blocks: UnsafeRawPointer?, _ identities: UnsafeRawPointer?,
+                   _ count: Int, disallow: Bool) -> Int32 {
     guard let table, length >= 0, count >= 0 else { return -1 }
     let bytes = UnsafeRawBufferPointer(start: table, count: length)
-    var decision = disallow ? TableDecision(anyPortDisallowOf: bytes) : TableDecision(anyPortOf: bytes)
+    let checks = BlockChecks(c: blocks)
+    var decision = disallow ? TableDecision(anyPortDisallowOf: bytes, blocks: checks) : TableDecision(anyPortOf: bytes, blocks: checks)
     if let identities {
         for i in 0..<count { decision.add(identityInput(identities + i * identitySize)) }
     }
@@ -86,8 +101,9 @@ func anyPortAnswer(_ table: UnsafeRawPointer?, _ length: Int, _ identities: Unsa
 /// port (a name the library's name memory must never forget), 0 when none
 /// could, -1 when the table could not be read.
 @_cdecl("safesock_table_disallow_possible")
-public func safesockTableDisallowPossible(_ table: UnsafeRawPointer?, _ length: Int, _ identities: UnsafeRawPointer?, _ count: Int) -> Int32 {
-    anyPortAnswer(table, length, identities, count, disallow: true)
+public func safesockTableDisallowPossible(_ table: UnsafeRawPointer?, _ length: Int, _ blocks: UnsafeRawPointer?,
+                                          _ identities: UnsafeRawPointer?, _ count: Int) -> Int32 {
+    anyPortAnswer(table, length, blocks, identities, count, disallow: true)
 }
 
 /// A `struct safesock_identity` in C memory, as the matcher takes it.
@@ -121,13 +137,13 @@ public func safesockSpecialReason(_ code: Int32) -> UnsafePointer<UInt8> {
 /// names it; length 0 when the table has none. 0 on success.
 @_cdecl("safesock_table_label")
 public func safesockTableLabel(
-    _ table: UnsafeRawPointer?, _ length: Int, _ text: UnsafeMutablePointer<UnsafePointer<UInt8>?>?,
+    _ table: UnsafeRawPointer?, _ length: Int, _ blocks: UnsafeRawPointer?, _ text: UnsafeMutablePointer<UnsafePointer<UInt8>?>?,
     _ textLength: UnsafeMutablePointer<Int>?
 ) -> Int32 {
     text?.pointee = nil
     textLength?.pointee = 0
     guard let table, length >= TableLayout.headerSize else { return -1 }
-    var v = TableView(UnsafeRawBufferPointer(start: table, count: length))
+    var v = TableView(UnsafeRawBufferPointer(start: table, count: length), blocks: BlockChecks(c: blocks))
     let h = TableHeader(&v)
     let label = v.string(h, h.label)
     guard !v.fault else { return -1 }
@@ -140,12 +156,12 @@ public func safesockTableLabel(
 /// The file and line of rule `index`, for audit records; 0 on success.
 @_cdecl("safesock_table_rule")
 public func safesockTableRule(
-    _ table: UnsafeRawPointer?, _ length: Int, _ index: UInt32,
+    _ table: UnsafeRawPointer?, _ length: Int, _ blocks: UnsafeRawPointer?, _ index: UInt32,
     _ file: UnsafeMutablePointer<UnsafePointer<UInt8>?>?, _ fileLength: UnsafeMutablePointer<Int>?,
     _ line: UnsafeMutablePointer<UInt32>?
 ) -> Int32 {
     guard let table, length >= TableLayout.headerSize else { return -1 }
-    var v = TableView(UnsafeRawBufferPointer(start: table, count: length))
+    var v = TableView(UnsafeRawBufferPointer(start: table, count: length), blocks: BlockChecks(c: blocks))
     let h = TableHeader(&v)
     guard Int(index) < h.ruleCount else { return -1 }
     let rule = RuleRecord(&v, h, Int(index))

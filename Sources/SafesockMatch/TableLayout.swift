@@ -56,6 +56,20 @@ public enum TableLayout {
     public static let singleRule: UInt32 = 0x8000_0000
     /// The most files one table names (the rule record's file is 16 bits).
     public static let maxFiles = 0xFFFF
+
+    /// Blocks (docs/table-format.md, "Blocks"): the bytes from the end of
+    /// the header to the block sums, in 4 KiB blocks, each with its sum;
+    /// an enforcer checks a block at its first read, not the whole table
+    /// at load. The header holds where the sums are, and the index
+    /// checksum: the header's words and the sums, in one chain.
+    public static let blockSumsOffset = 244
+    public static let indexChecksumOffset = 248
+    public static let blockShift = 12
+    public static let blockSize = 1 << blockShift
+
+    /// The number of blocks of a table whose sums start at `sumsAt`.
+    @inline(__always)
+    public static func blockCount(sumsAt: Int) -> Int { (sumsAt &- headerSize &+ blockSize &- 1) >> blockShift }
 }
 
 /// The options' byte values. Written out here, never taken from a Swift
@@ -121,6 +135,36 @@ public enum TableHash {
         return h
     }
 
+    @inline(__always) static func step(_ h: UInt64, _ w: UInt64) -> UInt64 {
+        let m = (h ^ w) &* 0x0000_0100_0000_01B3
+        return m ^ (m >> 29)
+    }
+
+    static let seed: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    /// Four chains over words [first, last) of `bytes`, word i in chain
+    /// i mod 4 (from `first`), started at `lanes`, stepped into one.
+    @inline(__always)
+    static func lanes(_ bytes: UnsafeRawBufferPointer, _ first: Int, _ last: Int,
+                      _ lanes: (UInt64, UInt64, UInt64, UInt64)) -> UInt64 {
+        @inline(__always) func word(_ i: Int) -> UInt64 {
+            UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))
+        }
+        var (a, b, c, d) = lanes
+        var i = first
+        while i &+ 4 <= last {
+            a = step(a, word(i))
+            b = step(b, word(i &+ 1))
+            c = step(c, word(i &+ 2))
+            d = step(d, word(i &+ 3))
+            i &+= 4
+        }
+        if i < last { a = step(a, word(i)) }
+        if i &+ 1 < last { b = step(b, word(i &+ 1)) }
+        if i &+ 2 < last { c = step(c, word(i &+ 2)) }
+        return step(step(step(step(seed, a), b), c), d)
+    }
+
     /// The table checksum: FNV-1a's step over 8-byte little-endian words,
     /// then a shift that folds high bits down (without it, a difference in
     /// bit 63 stays in bit 63 and two such flips cancel). Word i goes to
@@ -129,34 +173,65 @@ public enum TableHash {
     /// fifth of that); the lanes are then stepped into one. The checksum
     /// field reads as zero. `bytes.count` is a multiple of 8.
     public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        @inline(__always) func step(_ h: UInt64, _ w: UInt64) -> UInt64 {
-            let m = (h ^ w) &* 0x0000_0100_0000_01B3
-            return m ^ (m >> 29)
-        }
+        let words = bytes.count / 8
         @inline(__always) func word(_ i: Int) -> UInt64 {
             // The checksum field, word 3, is the one word read as zero.
-            i == TableLayout.checksumOffset / 8 ? 0 : UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))
+            i == TableLayout.checksumOffset / 8 || i >= words ? 0 : UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))
         }
-        let seed: UInt64 = 0xCBF2_9CE4_8422_2325
-        var a = seed, b = seed ^ 1, c = seed ^ 2, d = seed ^ 3
-        let words = bytes.count / 8
+        guard words >= 4 else {
+            // Shorter than any table: summed as the lanes would, for the
+            // validator's sake.
+            var (a, b, c) = (seed, seed ^ 1, seed ^ 2)
+            if words > 0 { a = step(a, word(0)) }
+            if words > 1 { b = step(b, word(1)) }
+            if words > 2 { c = step(c, word(2)) }
+            return step(step(step(step(seed, a), b), c), seed ^ 3)
+        }
+        // The header's first four words (the field among them), then the
+        // rest four at a time with no test for the field.
+        return lanes(bytes, 4, words, (step(seed, word(0)), step(seed ^ 1, word(1)), step(seed ^ 2, word(2)), step(seed ^ 3, word(3))))
+    }
+
+    /// Block `block`'s sum: its words in four chains seeded with its
+    /// number, so a block copied to another place does not keep its sum.
+    /// The table's bytes up to `sumsAt` (a multiple of 8).
+    @inline(__always)
+    public static func blockSum(_ bytes: UnsafeRawBufferPointer, block: Int, sumsAt: Int) -> UInt64 {
+        let start = TableLayout.headerSize &+ block &<< TableLayout.blockShift
+        let end = min(start &+ TableLayout.blockSize, sumsAt)
+        let s = seed ^ (UInt64(truncatingIfNeeded: block) &+ 1) &<< 8
+        return lanes(bytes, start / 8, end / 8, (s, s ^ 1, s ^ 2, s ^ 3))
+    }
+
+    /// The index checksum: one chain over the header's words, the two
+    /// checksum fields read as zero, then the block sums from `sumsAt` to
+    /// the end. An enforcer checks it at load: its cost is the header and
+    /// one word a block (8 bytes a 4 KiB).
+    public static func indexChecksum(_ bytes: UnsafeRawBufferPointer, sumsAt: Int) -> UInt64 {
+        var h = seed
+        let skip = (TableLayout.checksumOffset / 8, TableLayout.indexChecksumOffset / 8)
         var i = 0
-        // The header's first four words (the field among them), then the rest
-        // four at a time with no test for the field.
-        while i < min(4, words) {
-            switch i { case 0: a = step(a, word(0)); case 1: b = step(b, word(1)); case 2: c = step(c, word(2)); default: d = step(d, word(3)) }
-            i &+= 1
+        while i < bytes.count / 8 {
+            let w = i == skip.0 || i == skip.1 ? 0 : UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))
+            h = step(h, w)
+            i = i &+ 1 == TableLayout.headerSize / 8 ? max(i &+ 1, sumsAt / 8) : i &+ 1
         }
-        while i &+ 4 <= words {
-            a = step(a, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self)))
-            b = step(b, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: (i &+ 1) &* 8, as: UInt64.self)))
-            c = step(c, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: (i &+ 2) &* 8, as: UInt64.self)))
-            d = step(d, UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: (i &+ 3) &* 8, as: UInt64.self)))
-            i &+= 4
+        return h
+    }
+
+    /// Writes a table's block sums, then its index checksum, then its
+    /// checksum, over the bytes as they are: the compiler's last step, and
+    /// the tests' repair of a table they damaged (as anyone who can write
+    /// a table can). Its block sums' offset must already be in the header.
+    public static func seal(_ bytes: UnsafeMutableRawBufferPointer) {
+        let view = UnsafeRawBufferPointer(bytes)
+        guard bytes.count >= TableLayout.headerSize else { return }
+        let sumsAt = Int(UInt32(littleEndian: view.loadUnaligned(fromByteOffset: TableLayout.blockSumsOffset, as: UInt32.self)))
+        guard sumsAt >= TableLayout.headerSize, sumsAt % 8 == 0, sumsAt <= bytes.count else { return }
+        for b in 0..<TableLayout.blockCount(sumsAt: sumsAt) where sumsAt &+ b &* 8 &+ 8 <= bytes.count {
+            bytes.storeBytes(of: blockSum(view, block: b, sumsAt: sumsAt).littleEndian, toByteOffset: sumsAt &+ b &* 8, as: UInt64.self)
         }
-        if i < words { a = step(a, word(i)) }
-        if i &+ 1 < words { b = step(b, word(i &+ 1)) }
-        if i &+ 2 < words { c = step(c, word(i &+ 2)) }
-        return step(step(step(step(seed, a), b), c), d)
+        bytes.storeBytes(of: indexChecksum(view, sumsAt: sumsAt).littleEndian, toByteOffset: TableLayout.indexChecksumOffset, as: UInt64.self)
+        bytes.storeBytes(of: checksum(view).littleEndian, toByteOffset: TableLayout.checksumOffset, as: UInt64.self)
     }
 }

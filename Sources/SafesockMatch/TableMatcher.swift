@@ -35,6 +35,8 @@ public struct MatchResult {
     public var truncated: Bool
     /// The table could not be read where it had to be: denied.
     public var fault: Bool
+    /// With `fault`: a block it read does not match its sum.
+    public var corrupt: Bool
     /// Bit `1 << kind` (`HostKindCode`) for every host kind of an allow
     /// rule that matched: `privateNames deny` asks whether an address, a
     /// block or the origin allowed, or only names and globs.
@@ -47,9 +49,9 @@ public enum TableMatcher {
     /// `TableValidator`; if it did not, reads are still bounds-checked.
     public static func decide(
         _ table: UnsafeRawBufferPointer, identities: UnsafeBufferPointer<IdentityInput>, port: UInt16,
-        deciding: UnsafeMutableBufferPointer<UInt32>
+        deciding: UnsafeMutableBufferPointer<UInt32>, blocks: BlockChecks? = nil
     ) -> MatchResult {
-        var decision = TableDecision(table, port: port, deciding: deciding)
+        var decision = TableDecision(table, port: port, deciding: deciding, blocks: blocks)
         for identity in identities { decision.add(identity) }
         return decision.result
     }
@@ -60,23 +62,26 @@ public enum TableMatcher {
 public struct TableDecision {
     var d: Decider
 
-    public init(_ table: UnsafeRawBufferPointer, port: UInt16, deciding: UnsafeMutableBufferPointer<UInt32>) {
-        d = Decider(table: table, port: port, out: deciding)
+    /// `blocks`: the enforcer's checks of the table's blocks, each made at
+    /// its first read (nil: the whole table was checked).
+    public init(_ table: UnsafeRawBufferPointer, port: UInt16, deciding: UnsafeMutableBufferPointer<UInt32>,
+                blocks: BlockChecks? = nil) {
+        d = Decider(table: table, port: port, out: deciding, blocks: blocks)
         if table.count < TableLayout.headerSize { d.view.fault = true }
     }
 
     /// For `resolve strict`: ports are ignored and only allow rules count,
     /// so the verdict says whether any allow rule could match at some port.
-    public init(anyPortOf table: UnsafeRawBufferPointer) {
-        self.init(table, port: 0, deciding: UnsafeMutableBufferPointer(start: nil, count: 0))
+    public init(anyPortOf table: UnsafeRawBufferPointer, blocks: BlockChecks? = nil) {
+        self.init(table, port: 0, deciding: UnsafeMutableBufferPointer(start: nil, count: 0), blocks: blocks)
         d.anyPort = true
     }
 
     /// Ports are ignored and only disallow rules count: the verdict
     /// (`disallowPossible`) says whether a disallow rule could match at some
     /// port, as the kernel layer's name memory asks of a name it must keep.
-    public init(anyPortDisallowOf table: UnsafeRawBufferPointer) {
-        self.init(anyPortOf: table)
+    public init(anyPortDisallowOf table: UnsafeRawBufferPointer, blocks: BlockChecks? = nil) {
+        self.init(anyPortOf: table, blocks: blocks)
         d.disallowOnly = true
     }
 
@@ -91,7 +96,7 @@ public struct TableDecision {
     public var result: MatchResult {
         let allow = d.anyAllow && !d.anyDisallow && !d.view.fault
         return MatchResult(verdict: allow ? .allow : .deny, written: min(d.count, d.out.count),
-                           truncated: d.truncated, fault: d.view.fault, allowKinds: d.allowKinds)
+                           truncated: d.truncated, fault: d.view.fault, corrupt: d.view.corrupt, allowKinds: d.allowKinds)
     }
 }
 
@@ -115,8 +120,8 @@ struct Decider {
     /// ends the walk early (`finished`).
     var allowKinds: UInt32 = 0
 
-    init(table: UnsafeRawBufferPointer, port: UInt16, out: UnsafeMutableBufferPointer<UInt32>) {
-        var v = TableView(table)
+    init(table: UnsafeRawBufferPointer, port: UInt16, out: UnsafeMutableBufferPointer<UInt32>, blocks: BlockChecks?) {
+        var v = TableView(table, blocks: blocks)
         header = TableHeader(&v)
         tables = (HashTableDescriptor(&v, .exact), HashTableDescriptor(&v, .starSuffix), HashTableDescriptor(&v, .globSuffix),
                   HashTableDescriptor(&v, .globPrefix), HashTableDescriptor(&v, .cidr))

@@ -4,10 +4,13 @@
 // bytes returns 0 and marks the view faulted, and a faulted decision is a
 // denial. Tests: Tests/SafesockTableTests/CorruptionTests.swift.
 
+import Synchronization
+
 /// Why a table was refused.
 public enum TableFault: UInt8, Sendable {
     case tooShort = 1, badMagic, wrongVersion, badHeaderSize, lengthMismatch, badLength, checksumMismatch,
-         sectionOutOfBounds, badRule, badRange, badFile, badList, badSlot, badHashTable, badCidrMask, badLabel, formatOne
+         sectionOutOfBounds, badRule, badRange, badFile, badList, badSlot, badHashTable, badCidrMask, badLabel, formatOne,
+         badBlockSums, indexChecksumMismatch, blockSumMismatch
 
     public var reason: StaticString {
         switch self {
@@ -28,44 +31,151 @@ public enum TableFault: UInt8, Sendable {
         case .badCidrMask: return "a CIDR length mask is malformed"
         case .badLabel: return "the policy label is out of bounds"
         case .formatOne: return "table is format 1, which this safesock no longer reads: compile the policy again (safesock compile)"
+        case .badBlockSums: return "the table's block sums are missing or out of place (a table of an earlier format 2: compile the policy again)"
+        case .indexChecksumMismatch: return "table header or block sums do not match their checksum (corrupt)"
+        case .blockSumMismatch: return "a block of the table does not match its sum (corrupt)"
         }
+    }
+}
+
+/// Which of a table's blocks an enforcer has found right (the C side's
+/// `struct safesock_blocks`): a byte a block, `tag` once its sum matched.
+/// Threads that meet a block unchecked each sum it; the byte only ever
+/// goes from "not `tag`" to `tag`, after a sum that matched, so a race
+/// costs a second sum, never a block taken unchecked.
+public struct BlockChecks {
+    let checked: UnsafeMutablePointer<Atomic<UInt8>>
+    let tag: UInt8
+
+    public init(_ checked: UnsafeMutableRawPointer, tag: UInt8) {
+        self.checked = checked.assumingMemoryBound(to: Atomic<UInt8>.self)
+        self.tag = tag
+    }
+
+    /// The checked bytes' address and the tag, as a `struct
+    /// safesock_blocks` holds them.
+    public var checkedAddress: UnsafeMutableRawPointer { UnsafeMutableRawPointer(checked) }
+    public var tagValue: UInt8 { tag }
+
+    /// A `struct safesock_blocks *` of C memory (its pointer, then its
+    /// tag), or nil for none.
+    init?(c: UnsafeRawPointer?) {
+        guard let c, let checked = UnsafeMutableRawPointer(bitPattern: c.loadUnaligned(fromByteOffset: 0, as: UInt.self)) else { return nil }
+        self.init(checked, tag: c.load(fromByteOffset: 8, as: UInt8.self))
     }
 }
 
 /// Table bytes with checked little-endian reads.
 public struct TableView {
     public let bytes: UnsafeRawBufferPointer
-    /// Set by any read outside the bytes.
+    /// Set by any read outside the bytes, or of a block whose sum is wrong.
     public var fault = false
+    /// Set, with `fault`, by a block whose sum is wrong.
+    public var corrupt = false
+    /// nil: every block was checked before (the CLI, the tests). Else each
+    /// block is checked at its first read (docs/table-format.md, "Blocks"):
+    /// a byte a block, `tag` once checked.
+    let checked: UnsafeMutablePointer<Atomic<UInt8>>?
+    let tag: UInt8
+    /// The blocks' length: from the end of the header to the sums.
+    let blocksLength: UInt
+    /// Where the block sums start (0 with no block checks).
+    let sumsAt: Int
 
-    public init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+        checked = nil
+        tag = 0
+        blocksLength = 0
+        sumsAt = 0
+    }
+
+    /// A view that checks blocks as it reads them. The header must have
+    /// passed the integrity check (TableValidator, `structure` false): a
+    /// header whose block sums are out of place faults every read.
+    public init(_ bytes: UnsafeRawBufferPointer, blocks: BlockChecks?) {
+        self.bytes = bytes
+        checked = blocks?.checked
+        tag = blocks?.tag ?? 0
+        var at = 0
+        if blocks != nil, bytes.count >= TableLayout.headerSize {
+            at = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: TableLayout.blockSumsOffset, as: UInt32.self)))
+        }
+        let placed = at >= TableLayout.headerSize && at % 8 == 0 && at <= bytes.count
+            && bytes.count &- at == TableLayout.blockCount(sumsAt: at) &* 8
+        sumsAt = placed ? at : 0
+        blocksLength = placed ? UInt(at &- TableLayout.headerSize) : 0
+        if blocks != nil && !placed { fault = true }
+    }
 
     @inline(__always)
     func inBounds(_ offset: Int, _ size: Int) -> Bool {
         offset >= 0 && size >= 0 && offset <= bytes.count && size <= bytes.count - offset
     }
 
+    /// A read in bounds of `size` bytes at `offset`: the blocks it covers
+    /// are checked first, each once. Reads of the header and of the sums
+    /// (which the integrity check covered) need none. Every read pays this:
+    /// one test with no block checks, a dozen instructions with them.
+    @inline(__always)
+    mutating func touch(_ offset: Int, _ size: Int) {
+        guard _slowPath(checked != nil), let checked else { return }
+        // One unsigned test for "in the header" and "in the sums".
+        let at = UInt(bitPattern: offset &- TableLayout.headerSize)
+        guard at < blocksLength else { return }
+        let first = Int(truncatingIfNeeded: at &>> UInt(TableLayout.blockShift))
+        let last = Int(truncatingIfNeeded: (at &+ UInt(bitPattern: size) &- 1) &>> UInt(TableLayout.blockShift))
+        if last == first && checked[first].load(ordering: .relaxed) == tag { return }
+        check(at, size)
+    }
+
+    /// The blocks of a read at `at` (from the end of the header) of `size`
+    /// bytes, each summed unless its byte says it was.
+    @inline(never)
+    mutating func check(_ at: UInt, _ size: Int) {
+        guard let checked else { return }
+        let end = min(at &+ UInt(max(size, 1)), blocksLength)
+        var b = Int(truncatingIfNeeded: at &>> UInt(TableLayout.blockShift))
+        let last = Int(truncatingIfNeeded: (end &- 1) &>> UInt(TableLayout.blockShift))
+        while b <= last {
+            if checked[b].load(ordering: .relaxed) != tag {
+                let stored = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: sumsAt &+ b &* 8, as: UInt64.self))
+                guard TableHash.blockSum(bytes, block: b, sumsAt: sumsAt) == stored else {
+                    fault = true
+                    corrupt = true
+                    return
+                }
+                checked[b].store(tag, ordering: .relaxed)
+            }
+            b &+= 1
+        }
+    }
+
     @inline(__always)
     public mutating func u8(_ offset: Int) -> UInt8 {
         guard inBounds(offset, 1) else { fault = true; return 0 }
+        touch(offset, 1)
         return bytes[offset]
     }
 
     @inline(__always)
     public mutating func u16(_ offset: Int) -> UInt16 {
         guard inBounds(offset, 2) else { fault = true; return 0 }
+        touch(offset, 2)
         return UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
     }
 
     @inline(__always)
     public mutating func u32(_ offset: Int) -> UInt32 {
         guard inBounds(offset, 4) else { fault = true; return 0 }
+        touch(offset, 4)
         return UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
     }
 
     @inline(__always)
     public mutating func u64(_ offset: Int) -> UInt64 {
         guard inBounds(offset, 8) else { fault = true; return 0 }
+        touch(offset, 8)
         return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 
@@ -77,6 +187,7 @@ public struct TableView {
             fault = true
             return TableRecord(base: nil, size: 0)
         }
+        touch(offset, size)
         return TableRecord(base: base + offset, size: size)
     }
 
@@ -87,6 +198,7 @@ public struct TableView {
             fault = true
             return UnsafeBufferPointer(start: nil, count: 0)
         }
+        touch(offset, length)
         return UnsafeBufferPointer(start: (base + offset).assumingMemoryBound(to: UInt8.self), count: length)
     }
 }
@@ -178,16 +290,19 @@ extension TableView {
     @inline(__always)
     public mutating func string(_ header: TableHeader, _ offset: Int) -> UnsafeBufferPointer<UInt8> {
         let n = TableLayout.stringLengthSize
-        guard offset >= 0, offset <= header.stringsLength &- n else {
+        let at = header.stringsOffset &+ offset
+        guard offset >= 0, offset <= header.stringsLength &- n, inBounds(at, n), let base = bytes.baseAddress else {
             fault = true
             return UnsafeBufferPointer(start: nil, count: 0)
         }
-        let length = Int(u16(header.stringsOffset &+ offset))
-        guard length <= header.stringsLength &- offset &- n else {
+        let length = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+        guard length <= header.stringsLength &- offset &- n, inBounds(at &+ n, length) else {
             fault = true
             return UnsafeBufferPointer(start: nil, count: 0)
         }
-        return slice(header.stringsOffset &+ offset &+ n, length)
+        // Its length and bytes, one check of their blocks.
+        touch(at, n &+ length)
+        return UnsafeBufferPointer(start: (base + (at &+ n)).assumingMemoryBound(to: UInt8.self), count: length)
     }
 
     /// The ranges of the port set at word `index` of the pool: its count,
@@ -212,6 +327,7 @@ public struct HashTableDescriptor {
     /// with a count whose bit is clear is skipped.
     public var labels: UInt64
 
+    @inline(__always)
     public init(_ view: inout TableView, _ kind: HashTableKind) {
         let v = view.record(TableLayout.hashTablesOffset + kind.rawValue * TableLayout.hashTableDescriptorSize,
                             TableLayout.hashTableDescriptorSize)
@@ -258,12 +374,26 @@ public struct RuleRecord {
 }
 
 public enum TableValidator {
+    /// `.blockSumMismatch` when some block's sum is wrong, of a table that
+    /// passed the integrity check (`validate` with `structure` false).
+    public static func blocksFault(_ bytes: UnsafeRawBufferPointer) -> TableFault? {
+        let sumsAt = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: TableLayout.blockSumsOffset, as: UInt32.self)))
+        for b in 0..<TableLayout.blockCount(sumsAt: sumsAt) {
+            let stored = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: sumsAt &+ b &* 8, as: UInt64.self))
+            if TableHash.blockSum(bytes, block: b, sumsAt: sumsAt) != stored { return .blockSumMismatch }
+        }
+        return nil
+    }
+
     /// nil when the table may be used; else why not. With `structure`
-    /// false, only what costs nothing to check and the checksum: the
-    /// header, where the sections lie, and that the bytes are the ones
-    /// their writer summed (docs/table-format.md, "Loading": the enforcers
-    /// load so, the CLI checks whole tables before it writes or publishes
-    /// them, and every read of the matcher is bounds-checked either way).
+    /// false, the integrity check, whose cost does not grow with the
+    /// rules: the header, where the sections and the block sums lie, and
+    /// the index checksum over the header and the sums; the enforcers load
+    /// so and check each block at its first read (TableView with
+    /// `BlockChecks`). With `structure`, every block, the whole checksum
+    /// and every record (docs/table-format.md, "Loading": the CLI checks
+    /// whole tables before it writes or publishes them, and every read of
+    /// the matcher is bounds-checked either way).
     public static func validate(_ bytes: UnsafeRawBufferPointer, structure: Bool = true) -> TableFault? {
         typealias L = TableLayout
         guard bytes.count >= L.headerSize else { return .tooShort }
@@ -275,11 +405,19 @@ public enum TableValidator {
         guard v.u32(L.headerSizeOffset) == UInt32(L.headerSize) else { return .badHeaderSize }
         guard v.u64(L.totalLengthOffset) == UInt64(bytes.count) else { return .lengthMismatch }
         guard bytes.count % 8 == 0, bytes.count <= L.maxTableBytes else { return .badLength }
-        guard TableHash.checksum(bytes) == v.u64(L.checksumOffset) else { return .checksumMismatch }
+        if structure {
+            guard TableHash.checksum(bytes) == v.u64(L.checksumOffset) else { return .checksumMismatch }
+        }
+        let sumsAt = Int(v.u32(L.blockSumsOffset))
+        guard sumsAt >= L.headerSize, sumsAt % 8 == 0, sumsAt <= bytes.count,
+              bytes.count - sumsAt == L.blockCount(sumsAt: sumsAt) * 8 else { return .badBlockSums }
+        guard TableHash.indexChecksum(bytes, sumsAt: sumsAt) == v.u64(L.indexChecksumOffset) else { return .indexChecksumMismatch }
+        if structure, let fault = blocksFault(bytes) { return fault }
 
         let h = TableHeader(&v)
+        // Every section lies in the blocks, before the sums.
         func section(_ offset: Int, _ count: Int, _ size: Int) -> Bool {
-            count == 0 || (offset >= L.headerSize && offset % 8 == 0 && v.inBounds(offset, count * size))
+            count == 0 || (offset >= L.headerSize && offset % 8 == 0 && v.inBounds(offset, count * size) && offset + count * size <= sumsAt)
         }
         guard section(h.rulesOffset, h.ruleCount, L.ruleSize), section(h.portsOffset, h.portWords, 4),
               section(h.listsOffset, h.listWords, 4), section(h.stringsOffset, h.stringsLength, 1),

@@ -192,7 +192,7 @@ extension KernelSupervisor {
                 var file: UnsafePointer<CChar>?
                 var length = 0
                 var line: UInt32 = 0
-                guard safesock_table_rule(t.baseAddress, t.count, rule, &file, &length, &line) == 0, let file else { return "rule \(rule)" }
+                guard safesock_table_rule(t.baseAddress, t.count, nil, rule, &file, &length, &line) == 0, let file else { return "rule \(rule)" }
                 return "\(String(decoding: UnsafeRawBufferPointer(start: file, count: length), as: UTF8.self)):\(line)"
             }
         }

@@ -13,8 +13,9 @@ import SafesockABI
 /// The table the supervisor decides with. A file's is read once, at start.
 /// A publication's is followed: at each trapped call the control is read
 /// again (one pread), and a new table is copied out, checked unchanged, and
-/// its header and checksum checked before it is used (its publisher checked
-/// its structure; the matcher's reads are bounds-checked); one that fails, or a
+/// its header, index checksum and every block's sum checked before it is
+/// used (its publisher checked its structure; the matcher's reads are
+/// bounds-checked); one that fails, or a
 /// publication that can no longer be read (truncated, say), leaves the
 /// supervisor failing closed (every inet connect and send refused) until a
 /// good table can be read.
@@ -55,7 +56,9 @@ public final class SupervisedTable: @unchecked Sendable {
             seen = nil
         case .table(let copy, let active):
             seen = active
-            if let problem = copy.withUnsafeBytes({ TableValidator.validate($0, structure: false) }) {
+            // Every block now, as the library checks each at its first read:
+            // the decisions here hand the matcher no block checks.
+            if let problem = copy.withUnsafeBytes({ TableValidator.validate($0, structure: false) ?? TableValidator.blocksFault($0) }) {
                 let reason = "\(problem.reason)"
                 if fault != reason { say("safesock: kernel: generation \(active.generation) of the published table is not usable (\(reason)): denying every inet connection") }
                 bytes = []

@@ -523,7 +523,7 @@ public final class KernelSupervisor: @unchecked Sendable {
         let label: [UInt8] = table.withUnsafeBytes { t in
             var text: UnsafePointer<CChar>?
             var length = 0
-            guard safesock_table_label(t.baseAddress, t.count, &text, &length) == 0, let text else { return [] }
+            guard safesock_table_label(t.baseAddress, t.count, nil, &text, &length) == 0, let text else { return [] }
             return Array(UnsafeRawBufferPointer(start: text, count: length))
         }
         let ruleBytes = Array(rules.map { $0 + "\0" }.joined().utf8)

@@ -9,6 +9,8 @@ import SafesockPolicy
 /// `identities` (its address first, then its names), reached at `port` by
 /// a socket of `kind`, for a program whose origin is `origin` (canonical).
 /// Options that cannot be read are all at their most restrictive (zero).
+/// The table's every block was checked (no `struct safesock_blocks`): the
+/// supervisor checks each table whole when it reads it (SupervisedTable).
 public func coreDecision(table: UnsafeRawBufferPointer, identities: [Identity], origin: String?, port: UInt16,
                          kind: safesock_socket_kind) -> safesock_decision {
     let texts = identities.map { Array($0.description.utf8) }
@@ -32,7 +34,7 @@ public func coreDecision(table: UnsafeRawBufferPointer, identities: [Identity], 
         }
         originText.withUnsafeBufferPointer { o in
             o.withMemoryRebound(to: CChar.self) { o in
-                safesock_decide(table.baseAddress, table.count, &options, &laid, laid.count, o.baseAddress, o.count, port, kind, &decision)
+                safesock_decide(table.baseAddress, table.count, nil, &options, &laid, laid.count, o.baseAddress, o.count, port, kind, &decision)
             }
         }
     }

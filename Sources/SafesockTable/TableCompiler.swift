@@ -424,7 +424,8 @@ struct TableBuilder {
         // copied and its fresh pages zeroed several times over.
         func padded(_ n: Int) -> Int { (n + 7) / 8 * 8 }
         table.reserveCapacity(TableLayout.headerSize + padded(self.rules.count) + padded(self.ports.count * 4) + padded(lists.count * 4)
-                              + padded(files.count) + tables.reduce(0) { $0 + padded($1.slots.count) } + padded(self.strings.count))
+                              + padded(files.count) + tables.reduce(0) { $0 + padded($1.slots.count) } + padded(self.strings.count)
+                              + (self.rules.count + self.strings.count) / TableLayout.blockSize * 8 + 4096)
         func place(_ section: [UInt8]) -> UInt32 {
             while table.count % 8 != 0 { table.append(0) }
             let at = UInt32(table.count)
@@ -445,6 +446,9 @@ struct TableBuilder {
         let slotsAt = tables.map { place($0.slots) }
         let stringsAt = place(self.strings)
         while table.count % 8 != 0 { table.append(0) }
+        // The block sums last, written by `seal` below.
+        let sumsAt = table.count
+        table.append(contentsOf: repeatElement(0, count: TableLayout.blockCount(sumsAt: sumsAt) * 8))
         guard table.count <= TableLayout.maxTableBytes else {
             throw TableCompileError(description: "the table would be \(table.count) bytes, over the 1 GiB limit")
         }
@@ -472,8 +476,8 @@ struct TableBuilder {
             put(le32(t.count == 0 ? 0 : slotsAt[i]) + le32(UInt32(t.count)) + le32(UInt32(t.probe)) + le64(t.labels),
                 at: L.hashTablesOffset + i * L.hashTableDescriptorSize)
         }
-        let sum = table.withUnsafeBytes { TableHash.checksum($0) }
-        put(le64(sum), at: L.checksumOffset)
+        put(le32(UInt32(sumsAt)), at: L.blockSumsOffset)
+        table.withUnsafeMutableBytes { TableHash.seal($0) }
         return table
     }
 }

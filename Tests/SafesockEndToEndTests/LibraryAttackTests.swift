@@ -5,6 +5,7 @@
 // judges it. Run as root and as an ordinary user.
 
 import Foundation
+import SafesockABI
 import Testing
 
 @Suite(.endToEnd) struct LibraryAttackTests {
@@ -315,6 +316,65 @@ import Testing
         _ = dns.stop()
         #expect(unjudged.stdout == "connected\n", "\(unjudged)")
         #expect(evil.arrivals() == 1)
+    }
+
+    /// A block of a table damaged where its sums were not repaired (a
+    /// half-written file, a writer outside the publication protocol). A
+    /// publication's table the library loads (its header and block sums
+    /// are sound), checks each block at the first decision that reads it,
+    /// and denies every connect that needs the damaged one, saying the
+    /// table is corrupt, while the rest of the policy holds. A file's it
+    /// checks whole at the first decision: fail closed, saying why.
+    @Test func aDamagedBlockDeniesWhatNeedsItAndNothingElse() throws {
+        let other = try Listener("127.0.0.2"), needs = try Listener("127.0.0.3")
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let filler = (0..<3000).map { "    allow 10.\($0 >> 8 & 255).\($0 & 255).1 80\n" }.joined()
+        // The damaged rule first (its record in the first block, which the
+        // other destination's decision never reads).
+        let text = "section hosts ports\n    allow 127.0.0.3 \(needs.port)\n" + filler + "    allow 127.0.0.2 \(other.port)\n"
+        let path = try tableFile(text, in: dir)
+        var table = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        func u32(_ at: Int) -> Int { Int(table[at]) | Int(table[at + 1]) << 8 | Int(table[at + 2]) << 16 | Int(table[at + 3]) << 24 }
+        let damage = u32(56) + 8 // the first rule's line
+        table[damage] ^= 1
+        try Data(table).write(to: URL(fileURLWithPath: path))
+        let corrupt = "table corrupt: a block does not match its sum"
+
+        for port in [other.port, needs.port] {
+            let file = try SafesockEndToEndTests.client(["connect", "127.0.0.\(port == other.port ? 2 : 3)", "\(port)"], table: path)
+            #expect(file.stdout == "errno \(EACCES)\n" && file.stderr.contains("a block of the table does not match its sum (corrupt)")
+                    && file.stderr.contains("every network connection is denied"), "\(file)")
+        }
+
+        // The same table published, then its object written behind the
+        // publisher's back (the library reads it at its first decision).
+        let name = "attack-block-\(getpid())"
+        let policy = "\(dir)/published.cfg"
+        try text.write(toFile: policy, atomically: true, encoding: .utf8)
+        defer { shm_unlink("/safesock.\(name)") }
+        let reload = try run(safesockBinary, ["reload", name, policy])
+        try #require(reload.status == 0, "\(reload)")
+        var error = [CChar](repeating: 0, count: 256)
+        let reader = safesock_pub_open_reader(name, &error, error.count)
+        try #require(reader >= 0)
+        var active = safesock_pub_active()
+        try #require(safesock_pub_look(reader, &active) == 0)
+        close(reader)
+        let object = open("/dev/shm/safesock.\(name)", O_RDWR)
+        try #require(object >= 0)
+        var byte: UInt8 = 0
+        try #require(pread(object, &byte, 1, off_t(active.offset) + off_t(damage)) == 1)
+        byte ^= 1
+        try #require(pwrite(object, &byte, 1, off_t(active.offset) + off_t(damage)) == 1)
+        close(object)
+        let pubGood = try SafesockEndToEndTests.client(["connect", "127.0.0.2", "\(other.port)"], table: name)
+        #expect(pubGood.stdout == "ok\n" && pubGood.stderr.isEmpty, "\(pubGood)")
+        let pubBad = try SafesockEndToEndTests.client(["connect", "127.0.0.3", "\(needs.port)"], table: name)
+        #expect(pubBad.stdout == "errno \(EACCES)\n" && pubBad.stderr.contains(corrupt), "\(pubBad)")
+
+        #expect(other.arrivals() == 1, "the publication's other destination, only")
+        #expect(needs.arrivals() == 0, "a connect that needed the damaged block reached the listener")
     }
 
     /// A table file truncated under a running program killed it with

@@ -122,13 +122,13 @@ import Testing
         let truncated = "\(dir)/truncated.table", flipped = "\(dir)/flipped.table"
         try bytes.prefix(bytes.count - 8).write(to: URL(fileURLWithPath: truncated))
         var damaged = bytes
-        damaged[damaged.count - 3] ^= 0x40
+        damaged[damaged.count - 3] ^= 0x40 // in the block sums, which the check at load covers
         try damaged.write(to: URL(fileURLWithPath: flipped))
         // `allow * *` in format 1: refused, never read as today's format.
         let old = "\(dir)/format1.table"
         try Data(formatOneAllowAll).write(to: URL(fileURLWithPath: old))
         for (table, reason) in [(nil, "SAFESOCK_TABLE is not set"), ("\(dir)/missing.table", "No such file or directory"),
-                                (truncated, "truncated?"), (flipped, "checksum does not match"), (dir, "not a non-empty regular file"),
+                                (truncated, "truncated?"), (flipped, "block sums do not match their checksum (corrupt)"), (dir, "not a non-empty regular file"),
                                 (old, "table is format 1, which this safesock no longer reads: compile the policy again")] {
             let r = try client(["connect", "127.0.0.1", "\(listener.port)"], table: table)
             #expect(r.status == 1 && r.stdout == "errno \(EACCES)\n", "\(reason): \(r)")

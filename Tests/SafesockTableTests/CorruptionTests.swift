@@ -16,9 +16,29 @@ func withExactCopy<R>(_ bytes: ArraySlice<UInt8>, _ body: (UnsafeRawBufferPointe
     return body(UnsafeRawBufferPointer(block))
 }
 
-/// Decides a spread of destinations (names, both families, the origin);
-/// whether any decision hit a read outside the table.
+/// Repairs a damaged table's sums and checksums, as anyone who can write
+/// a table can (the compiler's own last step).
+func resealed(_ table: [UInt8]) -> [UInt8] {
+    var t = table
+    t.withUnsafeMutableBytes { TableHash.seal($0) }
+    return t
+}
+
+/// Decides a spread of destinations (names, both families, the origin),
+/// as the tests and the CLI do (the table checked whole) and as the
+/// enforcers do (each block checked at its first read, `BlockChecks`);
+/// whether any decision faulted: a read outside the table or, in the
+/// second pass, a block whose sum is wrong.
 func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
+    let checked = UnsafeMutableRawBufferPointer.allocate(byteCount: table.count / TableLayout.blockSize + 1, alignment: 1)
+    defer { checked.deallocate() }
+    checked.initializeMemory(as: UInt8.self, repeating: 0)
+    let first = decideSpread(table, blocks: nil)
+    let second = decideSpread(table, blocks: BlockChecks(checked.baseAddress!, tag: 7))
+    return first || second
+}
+
+func decideSpread(_ table: UnsafeRawBufferPointer, blocks: BlockChecks?) -> Bool {
     var faulted = false
     let cases: [(String, UInt8, [UInt8], Bool)] = [
         ("www.sun.com", 0, [], false), ("a.b.cs.mysite.edu", 0, [], false), ("www.x.com", 0, [], false),
@@ -34,7 +54,7 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
                 a.withUnsafeBufferPointer { ap in
                     out.withUnsafeMutableBufferPointer { o in
                         [IdentityInput(text: tp, family: family, address: ap, isOrigin: origin)].withUnsafeBufferPointer {
-                            TableMatcher.decide(table, identities: $0, port: port, deciding: o)
+                            TableMatcher.decide(table, identities: $0, port: port, deciding: o, blocks: blocks)
                         }
                     }
                 }
@@ -43,18 +63,20 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
             // What the enforcers read besides a decision: the deciding
             // rules' files and lines, the label, the options, the any-port
             // questions.
-            for k in 0..<result.written {
-                var file: UnsafePointer<UInt8>?, fileLength = 0, line: UInt32 = 0
-                _ = safesockTableRule(table.baseAddress, table.count, out[k], &file, &fileLength, &line)
+            withCBlocks(blocks) { c in
+                for k in 0..<result.written {
+                    var file: UnsafePointer<UInt8>?, fileLength = 0, line: UInt32 = 0
+                    _ = safesockTableRule(table.baseAddress, table.count, c, out[k], &file, &fileLength, &line)
+                }
+                var label: UnsafePointer<UInt8>?, labelLength = 0
+                _ = safesockTableLabel(table.baseAddress, table.count, c, &label, &labelLength)
             }
-            var label: UnsafePointer<UInt8>?, labelLength = 0
-            _ = safesockTableLabel(table.baseAddress, table.count, &label, &labelLength)
             var options = [UInt8](repeating: 0, count: 16)
             _ = options.withUnsafeMutableBytes { safesockTableOptions(table.baseAddress, table.count, $0.baseAddress) }
             t.withUTF8 { tp in
                 a.withUnsafeBufferPointer { ap in
                     for disallow in [false, true] {
-                        var d = disallow ? TableDecision(anyPortDisallowOf: table) : TableDecision(anyPortOf: table)
+                        var d = disallow ? TableDecision(anyPortDisallowOf: table, blocks: blocks) : TableDecision(anyPortOf: table, blocks: blocks)
                         d.add(IdentityInput(text: tp, family: family, address: ap, isOrigin: origin))
                         if d.result.fault { faulted = true }
                     }
@@ -63,6 +85,13 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
         }
     }
     return faulted
+}
+
+/// `blocks` as the C entries take it (a `struct safesock_blocks`), or nil.
+func withCBlocks(_ blocks: BlockChecks?, _ body: (UnsafeRawPointer?) -> Void) {
+    guard let blocks else { return body(nil) }
+    var c: (UInt, UInt64) = (UInt(bitPattern: blocks.checkedAddress), UInt64(blocks.tagValue))
+    withUnsafeBytes(of: &c) { body($0.baseAddress) }
 }
 
 @Suite struct CorruptionTests {
@@ -100,11 +129,12 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
         #expect(accepted == 0)
     }
 
-    /// Someone who can write the table can also fix its checksum: then the
-    /// structural checks must stand alone, and what they accept the matcher
-    /// must read without one out-of-bounds read. The enforcers load with
-    /// the integrity check, which accepts every one of these: under the
-    /// address sanitizer, each is decided on whatever the check says.
+    /// Someone who can write the table can also fix its sums and checksums:
+    /// then the structural checks must stand alone, and what they accept
+    /// the matcher must read without one out-of-bounds read. The enforcers
+    /// load with the integrity check, which accepts every one of these:
+    /// under the address sanitizer, each is decided on whatever the check
+    /// says.
     @Test func flipsWithARepairedChecksum() {
         var rng = SeededGenerator(seed: 0xC0_4408)
         var refused = 0, acceptedFaults = 0
@@ -115,8 +145,7 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
             for _ in 0..<Int.random(in: 1...3, using: &rng) {
                 damaged[Int.random(in: 0..<limit, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
             }
-            let sum = damaged.withUnsafeBytes { TableHash.checksum($0) }
-            withUnsafeBytes(of: sum.littleEndian) { damaged.replaceSubrange(24..<32, with: $0) }
+            damaged = resealed(damaged)
             withExactCopy(damaged[...]) { raw in
                 let faulted = decideSpread(raw)
                 if TableValidator.validate(raw) != nil { refused += 1 } else if faulted { acceptedFaults += 1 }
@@ -124,6 +153,51 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
         }
         #expect(acceptedFaults == 0, "tables the loader accepted made the matcher read out of bounds")
         #expect(refused > 10_000, "the structural checks refused only \(refused)")
+    }
+
+    /// The enforcers' check at load reads the header and the block sums,
+    /// whatever the rules; a block is checked at its first read. A damaged
+    /// block (its sum left as it was) passes that check, denies every
+    /// decision that reads it, saying the table is corrupt, and leaves the
+    /// others alone; blocks no decision read stay unchecked.
+    @Test func aDamagedBlockDeniesTheDecisionsThatReadIt() {
+        // The damaged rule first: its record is in block 0, which no other
+        // decision below reads (the port pool follows the last rule).
+        var text = "section hosts ports\n    allow damaged.example.com 443\n"
+        for i in 0..<3000 { text += "    allow host\(i).example.com 443\n" }
+        let t = try! TableCompiler.compile(parsedPolicy(text))
+        func u32(_ at: Int) -> Int { Int(t[at]) | Int(t[at + 1]) << 8 | Int(t[at + 2]) << 16 | Int(t[at + 3]) << 24 }
+        let sumsAt = u32(244), blockCount = TableLayout.blockCount(sumsAt: sumsAt)
+        var damaged = t
+        damaged[u32(56) + 8] ^= 1 // the line of the first rule
+        #expect(damaged.withUnsafeBytes { TableValidator.validate($0, structure: false) } == nil)
+        #expect(damaged.withUnsafeBytes { TableValidator.validate($0) } == .checksumMismatch)
+        #expect(resealed(damaged).withUnsafeBytes { TableValidator.validate($0) } == nil, "only the sums were wrong")
+
+        var checked = [UInt8](repeating: 0, count: blockCount)
+        func decide(_ name: String) -> MatchResult {
+            var text = name
+            var out = [UInt32](repeating: 0, count: 4)
+            return checked.withUnsafeMutableBytes { c in
+                text.withUTF8 { tp in
+                    out.withUnsafeMutableBufferPointer { o in
+                        [IdentityInput(text: tp, family: 0, address: UnsafeBufferPointer(start: nil, count: 0), isOrigin: false)]
+                            .withUnsafeBufferPointer { ids in
+                                damaged.withUnsafeBytes {
+                                    TableMatcher.decide($0, identities: ids, port: 443, deciding: o, blocks: BlockChecks(c.baseAddress!, tag: 3))
+                                }
+                            }
+                    }
+                }
+            }
+        }
+        let bad = decide("damaged.example.com")
+        #expect(bad.verdict == .deny && bad.fault && bad.corrupt)
+        let other = decide("host2999.example.com")
+        #expect(other.verdict == .allow && !other.fault, "a decision that never reads the damaged block")
+        #expect(decide("damaged.example.com").corrupt, "a damaged block stays unchecked: every decision that reads it denies")
+        let marked = checked.filter { $0 == 3 }.count
+        #expect(marked > 0 && marked < blockCount / 2, "\(marked) of \(blockCount) blocks checked for three decisions")
     }
 
     /// A table of the old format is refused by both checks, saying what to
@@ -157,8 +231,7 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
         #expect(decide(t).verdict == .allow)
         for action: UInt8 in [2, 0x80, 0xFF] {
             t[rulesAt] = action
-            let sum = t.withUnsafeBytes { TableHash.checksum($0) }
-            withUnsafeBytes(of: sum.littleEndian) { t.replaceSubrange(24..<32, with: $0) }
+            t = resealed(t)
             #expect(t.withUnsafeBytes { TableValidator.validate($0, structure: false) } == nil)
             #expect(t.withUnsafeBytes { TableValidator.validate($0) } == .badRule)
             let d = decide(t)
@@ -170,10 +243,7 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
         func fault(_ edit: (inout [UInt8]) -> Void, fixSum: Bool = true) -> TableFault? {
             var t = table
             edit(&t)
-            if fixSum {
-                let sum = t.withUnsafeBytes { TableHash.checksum($0) }
-                withUnsafeBytes(of: sum.littleEndian) { t.replaceSubrange(24..<32, with: $0) }
-            }
+            if fixSum { t = resealed(t) }
             return t.withUnsafeBytes { TableValidator.validate($0) }
         }
         #expect(fault({ $0 = Array($0[0..<100]) }) == .tooShort)
@@ -183,6 +253,19 @@ func decideSpread(_ table: UnsafeRawBufferPointer) -> Bool {
         #expect(fault({ $0[12] = 1 }) == .badHeaderSize)
         #expect(fault({ $0 += [0, 0, 0, 0, 0, 0, 0, 0] }) == .lengthMismatch)
         #expect(fault({ $0[200] ^= 1 }, fixSum: false) == .checksumMismatch)
+        let sumsAt = Int(table[244]) | Int(table[245]) << 8 | Int(table[246]) << 16
+        // The whole checksum repaired, not the index's or a block's.
+        func wholeSumOnly(_ edit: (inout [UInt8]) -> Void) -> TableFault? {
+            var t = table
+            edit(&t)
+            let sum = t.withUnsafeBytes { TableHash.checksum($0) }
+            withUnsafeBytes(of: sum.littleEndian) { t.replaceSubrange(24..<32, with: $0) }
+            return t.withUnsafeBytes { TableValidator.validate($0) }
+        }
+        #expect(wholeSumOnly({ $0[244] ^= 8 }) == .badBlockSums)
+        #expect(wholeSumOnly({ $0[244] = 0; $0[245] = 0; $0[246] = 0 }) == .badBlockSums) // an earlier format 2's table: no sums
+        #expect(wholeSumOnly({ $0[sumsAt] ^= 1 }) == .indexChecksumMismatch)
+        #expect(wholeSumOnly({ $0[300] ^= 1 }) == .blockSumMismatch)
         #expect(fault({ $0[59] = 0x7F }) == .sectionOutOfBounds)
         #expect(fault({ $0[113] = 0xFF; $0[116] = 2 }) == .badCidrMask)
         let rulesAt = Int(table[56]) | Int(table[57]) << 8

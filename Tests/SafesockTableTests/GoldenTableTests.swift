@@ -8,6 +8,7 @@
 // To regenerate after a deliberate change: SAFESOCK_UPDATE_GOLDEN=1 make test.
 
 import Foundation
+import SafesockMatch
 import SafesockPolicy
 import SafesockTable
 import Testing
@@ -52,7 +53,16 @@ func hex(_ bytes: [UInt8]) -> String {
         #expect(Array(table[53..<56]) == [0, 0, 0] && string(u32(108)) == "", "no label: compiled from a model, not a command line")
         #expect(u32(60) == 4, "four rules")
         for section in [56, 64, 72, 80, 88] { #expect(u32(section) % 8 == 0 && u32(section) >= 256) }
-        #expect(table[244..<256].allSatisfy { $0 == 0 }, "reserved")
+        // The block sums end the table: one 8-byte sum a 4 KiB block from
+        // the end of the header, each as docs/table-format.md, "Blocks", says.
+        let sums = u32(244), blocks = (sums - 256 + 4095) / 4096
+        #expect(sums % 8 == 0 && sums > 256 && table.count == sums + 8 * blocks, "block sums at \(sums)")
+        for section in [56, 64, 72, 80, 88] { #expect(u32(section) + 8 <= sums) }
+        table.withUnsafeBytes { raw in
+            for b in 0..<blocks { #expect(u64(sums + 8 * b) == TableHash.blockSum(raw, block: b, sumsAt: sums)) }
+            #expect(u64(248) == TableHash.indexChecksum(raw, sumsAt: sums))
+            #expect(u64(24) == TableHash.checksum(raw))
+        }
     }
 
     @Test func rulesReadAsDocumented() {

@@ -29,7 +29,8 @@ enum safesock_socket_kind {
 struct safesock_decision {
 	int32_t allowed;     /* 1 allow, 0 deny */
 	const char *reason;  /* static text when no rule decided ("datagrams deny",
-	                        "servers deny", "table unreadable") or when
+	                        "servers deny", "table unreadable", "table
+	                        corrupt: ...") or when
 	                        `privateNames deny` overruled the allow rules
 	                        in `rules`; else NULL */
 	uint32_t rules[SAFESOCK_DECISION_RULES]; /* deciding rule indexes */
@@ -46,7 +47,7 @@ struct safesock_decision {
  * under `privateNames deny`, an allow that reaches a special address by
  * a name or glob rule alone, not the origin: deny.
  */
-void safesock_decide(const void *table, size_t length, const struct safesock_options *options,
+void safesock_decide(const void *table, size_t length, const struct safesock_blocks *blocks, const struct safesock_options *options,
 		     struct safesock_identity *identities, size_t count, const char *origin, size_t origin_length,
 		     uint16_t port, enum safesock_socket_kind kind, struct safesock_decision *out);
 

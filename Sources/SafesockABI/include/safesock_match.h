@@ -28,14 +28,39 @@ _Static_assert(offsetof(struct safesock_identity, is_origin) == 13, "identity la
 _Static_assert(offsetof(struct safesock_identity, address) == 16, "identity layout");
 
 /* 0 when the table may be used, else a fault code for the reason below:
- * every structural check of docs/table-format.md, "Loading". */
+ * every structural check of docs/table-format.md, "Loading", every block
+ * and both checksums. */
 int32_t safesock_table_check(const void *table, size_t length);
-/* The same for the enforcers' loads, at the cost of the checksum alone:
- * header, sections' bounds, checksum. The structure is checked by the CLI
- * before it writes or publishes a table, and every read of the matcher is
- * bounds-checked whatever the table holds (a read outside it denies). */
+/* The enforcers' check at load, whose cost does not grow with the rules:
+ * the header, where the sections and the block sums lie, and the index
+ * checksum over the header and the sums. Each block is then checked at its
+ * first read, through the enforcer's `struct safesock_blocks`. The
+ * structure is checked by the CLI before it writes or publishes a table,
+ * and every read of the matcher is bounds-checked whatever the table holds
+ * (a read outside it denies). */
 int32_t safesock_table_check_integrity(const void *table, size_t length);
+/* Every block's sum, of a table that passed the integrity check: 0 or a
+ * fault code. For a table decided on with no block checks. */
+int32_t safesock_table_check_blocks(const void *table, size_t length);
 const char *safesock_table_fault_reason(int32_t code);
+
+/* Which blocks of a table an enforcer has found right (docs/table-format.md,
+ * "Blocks"): `checked` holds a byte a block (TableLayout.blockCount of
+ * them), `tag` where the block's sum matched. A read of a block whose byte
+ * is not `tag` sums it first; a wrong sum denies the decision. The bytes
+ * start not `tag` (zero, say) for each new table; a new tag for each new
+ * table in the same bytes keeps a late store of an earlier table's from
+ * counting. The entries below take NULL for a table whose every block was
+ * checked (safesock_table_check). */
+struct safesock_blocks {
+	uint8_t *checked;
+	uint8_t tag; /* never 0 */
+};
+_Static_assert(offsetof(struct safesock_blocks, tag) == 8, "blocks layout");
+#define SAFESOCK_BLOCK_SHIFT 12
+#define SAFESOCK_TABLE_HEADER 256
+/* The bytes `checked` needs for a table of `length` bytes (at least). */
+#define SAFESOCK_BLOCKS_FOR(length) (((length) >> SAFESOCK_BLOCK_SHIFT) + 1)
 
 /* Host kinds of rules (the table's rule record), as bits of `allow_kinds`. */
 enum safesock_host_kind {
@@ -47,11 +72,12 @@ enum safesock_host_kind {
 	SAFESOCK_HOST_BLOCK = 5,
 };
 
-/* 1 allow, 0 deny, -1 deny because the table could not be read. Writes up
+/* 1 allow, 0 deny, -1 deny because the table could not be read, -2 deny
+ * because a block it read does not match its sum. Writes up
  * to `capacity` deciding rule indexes, and to `allow_kinds` bit
  * 1 << kind for each host kind of an allow rule that matched. No
  * allocation, no lock, no call. */
-int32_t safesock_table_decide(const void *table, size_t length,
+int32_t safesock_table_decide(const void *table, size_t length, const struct safesock_blocks *blocks,
 			      const struct safesock_identity *identities, size_t count,
 			      uint16_t port, uint32_t *rules, size_t capacity, size_t *written,
 			      uint32_t *allow_kinds);
@@ -64,13 +90,13 @@ const char *safesock_special_reason(int32_t code);
 
 /* resolve strict: 1 when some allow rule could match one of the identities
  * at some port, 0 when none could, -1 when the table could not be read. */
-int32_t safesock_table_name_possible(const void *table, size_t length,
+int32_t safesock_table_name_possible(const void *table, size_t length, const struct safesock_blocks *blocks,
 				     const struct safesock_identity *identities, size_t count);
 
 /* 1 when some disallow rule could match one of the identities at some
  * port (the name memory keeps such a name), 0 when none could, -1 when the
  * table could not be read. */
-int32_t safesock_table_disallow_possible(const void *table, size_t length,
+int32_t safesock_table_disallow_possible(const void *table, size_t length, const struct safesock_blocks *blocks,
 					 const struct safesock_identity *identities, size_t count);
 
 /* The options' values (TableLayout.swift's OptionCode, the table's header).
@@ -102,10 +128,11 @@ int32_t safesock_table_options(const void *table, size_t length, struct safesock
 
 /* The policy's label: explain's words for it (`ci.cfg`, `--profile pypi`);
  * length 0 when the table has none. 0 on success. */
-int32_t safesock_table_label(const void *table, size_t length, const char **text, size_t *text_length);
+int32_t safesock_table_label(const void *table, size_t length, const struct safesock_blocks *blocks, const char **text,
+			     size_t *text_length);
 
 /* The file and line of a rule; 0 on success. */
-int32_t safesock_table_rule(const void *table, size_t length, uint32_t rule,
+int32_t safesock_table_rule(const void *table, size_t length, const struct safesock_blocks *blocks, uint32_t rule,
 			    const char **file, size_t *file_length, uint32_t *line);
 
 #endif
