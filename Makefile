@@ -17,7 +17,10 @@ SWIFTFLAGS := -c $(CONFIG)
 # tried with (KernelProgramsTests): Go (a static client with its own
 # resolver), ruby, perl's LWP, wget, git, dig, a JDK for `java Client.java`.
 TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2 libc6-dev \
-                 golang-go ruby libwww-perl wget git bind9-dnsutils python3-pip libcap2-bin
+                 golang-go ruby libwww-perl wget git bind9-dnsutils python3-pip libcap2-bin \
+                 dpkg-dev systemd
+# (dpkg-dev: dpkg-shlibdeps computes the .deb's Depends; systemd:
+# systemd-analyze verifies the unit docs/deploy.md shows.)
 
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
@@ -42,7 +45,7 @@ TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/swift_probe \
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all cli lib test-programs test unit bench bench-deps demo deps install clean
+.PHONY: all cli lib test-programs test unit bench bench-deps demo deps install deb clean
 
 all: cli lib
 
@@ -196,6 +199,11 @@ install: all
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/safesock/libsafesock.so
 	install -m 0644 docs/man/safesock.1 $(DESTDIR)$(PREFIX)/share/man/man1/safesock.1
 	install -m 0644 docs/man/safesock-policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/safesock-policy.5
+
+# build/safesock_VERSION_amd64.deb: the `install` layout under /usr, Depends
+# computed from the binaries (packaging/deb.sh says how).
+deb: all
+	packaging/deb.sh
 
 # Installs the test tools that are missing (needs root, as CI has).
 deps:

@@ -48,6 +48,7 @@ struct AuditLog {
 /// The summary, as `--json` prints it.
 struct LogSummary: Encodable {
     struct Denied: Encodable {
+        var op: String
         var host: String
         var port: Int?
         var count: Int
@@ -88,20 +89,20 @@ func summariseLogs(_ arguments: ParsedArguments) -> Int32 {
 }
 
 func summarise(_ records: [AuditRecord], files: [String], skipped: Int) -> LogSummary {
-    struct Key: Hashable { var host: String; var port: Int?; var decidedBy: String }
+    struct Key: Hashable { var op: String; var host: String; var port: Int?; var decidedBy: String }
     var denied: [Key: (count: Int, programs: Set<String>)] = [:]
     var verdicts: [String: Int] = [:]
     for record in records {
         verdicts[record.verdict, default: 0] += 1
         guard record.verdict == "deny" else { continue }
         let decidedBy = record.rules.isEmpty ? (record.reason ?? "?") : record.rules.joined(separator: ", ")
-        let key = Key(host: record.host, port: record.port, decidedBy: decidedBy)
+        let key = Key(op: record.op, host: record.host, port: record.port, decidedBy: decidedBy)
         denied[key, default: (0, [])].count += 1
         denied[key]!.programs.insert(record.program.isEmpty ? "?" : record.program)
     }
-    let rows = denied.map { LogSummary.Denied(host: $0.key.host, port: $0.key.port, count: $0.value.count, decidedBy: $0.key.decidedBy,
+    let rows = denied.map { LogSummary.Denied(op: $0.key.op, host: $0.key.host, port: $0.key.port, count: $0.value.count, decidedBy: $0.key.decidedBy,
                                               programs: $0.value.programs.sorted()) }
-        .sorted { ($1.count, $0.host, $0.port ?? -1, $0.decidedBy) < ($0.count, $1.host, $1.port ?? -1, $1.decidedBy) }
+        .sorted { ($1.count, $0.host, $0.port ?? -1, $0.op, $0.decidedBy) < ($0.count, $1.host, $1.port ?? -1, $1.op, $1.decidedBy) }
     let learned = records.filter { $0.mode == "learn" }
     var suggested: [LogSummary.Suggested]?
     if !learned.isEmpty {
@@ -121,15 +122,15 @@ func summaryText(_ summary: LogSummary) -> String {
     text += "verdicts: \(verdicts.isEmpty ? "none" : verdicts)"
     text += summary.learn > 0 ? "; \(summary.learn) in learn mode (nothing refused)\n" : "\n"
     if !summary.denied.isEmpty {
-        let table = [["count", "destination", "decided by", "programs"]] + summary.denied.map {
-            [String($0.count), printable($0.host.isEmpty ? "(none)" : $0.host) + ($0.port.map { " \($0)" } ?? ""),
+        let table = [["count", "call", "destination", "decided by", "programs"]] + summary.denied.map {
+            [String($0.count), $0.op, printable($0.host.isEmpty ? "-" : $0.host) + ($0.port.map { " \($0)" } ?? ""),
              printable($0.decidedBy), $0.programs.map(printable).joined(separator: ", ")]
         }
-        let widths = (0..<3).map { column in table.map { $0[column].count }.max() ?? 0 }
+        let widths = (0..<4).map { column in table.map { $0[column].count }.max() ?? 0 }
         text += "denied, most first:\n"
         for row in table {
             text += "  " + String(repeating: " ", count: widths[0] - row[0].count) + row[0]
-            text += "  " + row[1].padded(widths[1]) + "  " + row[2].padded(widths[2]) + "  " + row[3] + "\n"
+            text += (1..<4).map { "  " + row[$0].padded(widths[$0]) }.joined() + "  " + row[4] + "\n"
         }
     }
     if let suggested = summary.suggest {
