@@ -125,10 +125,12 @@ TEST_ENV := SAFESOCK_BIN="$(CURDIR)/$(BUILD)/bin/safesock" SAFESOCK_LIB="$(CURDI
             SAFESOCK_TESTBIN="$(CURDIR)/$(BUILD)/test" SAFESOCK_ROOT="$(CURDIR)" \
             SAFESOCK_INSTALLED="$(CURDIR)/$(BUILD)/test/prefix"
 # `make install` is tested on a scratch prefix, installed before the suites
-# run (a build inside `swift test` would wait on its lock forever).
+# run (a build inside `swift test` would wait on its lock forever); the
+# .deb is built before them too (PackageTests installs it).
 test: all test-programs
 	rm -rf $(BUILD)/test/prefix
 	$(MAKE) -s install PREFIX="$(CURDIR)/$(BUILD)/test/prefix"
+	$(MAKE) -s deb
 	$(TEST_ENV) SAFESOCK_TEST_ALL=1 $(SWIFT) test $(SWIFTFLAGS) --disable-xctest
 	$(TEST_ENV) SAFESOCK_TEST_ALL=1 $(SWIFT) test $(SWIFTFLAGS) --disable-xctest --sanitize=address \
 	  --scratch-path .build-asan --filter CorruptionTests

@@ -44,7 +44,7 @@ Description: hold unmodified programs to a Safe-Tcl network policy
  safesock runs a program under the network policy of the Tcl plugin's
  Safe-Tcl network feature: it may open TCP connections only to the hosts
  and ports its policy allows. A preload library enforces it in every
- dynamically linked program; `safesock run --kernel` holds any program,
+ dynamically linked program; "safesock run --kernel" holds any program,
  static or hostile, to it in a network namespace of its own under a
  seccomp supervisor. Audit records go to a file, the journal or syslog.
 CONTROL
