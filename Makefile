@@ -172,6 +172,7 @@ $(BUILD)/bench/rss: Tests/bench/rss.c
 bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/netbench-static $(BUILD)/bench/notify_floor $(BUILD)/bench/empty $(BUILD)/bench/rss \
        $(BUILD)/bench/venv/sandlock-0.9.0
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock-bench
+	$(SWIFT) build $(SWIFTFLAGS) --product safesock  # the dynamic CLI, for the start-up row (CLIStartup)
 	"$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock-bench"
 
 # sandlock, `run --kernel`'s closest peer, from PyPI into a venv of the
