@@ -91,6 +91,53 @@ func withoutPolicy(_ record: AuditRecord) -> AuditRecord {
         }
     }
 
+    /// A real systemd-journald, in a mount namespace of the test's own
+    /// (its sockets on a fresh /run, its files on tmpfs): `--log journal`
+    /// at the default socket, and `journalctl -o json` shows the records
+    /// the JSON log of the same run holds, field for field, and `safesock
+    /// log` reads them alike.
+    @Test(.requires(.program("/lib/systemd/systemd-journald"), .program("/usr/bin/journalctl")), arguments: [false, true])
+    func theRealJournalShowsWhatTheFileSays(kernel: Bool) throws {
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try closedPolicy.write(toFile: "\(dir)/policy.cfg", atomically: true, encoding: .utf8)
+        try hostileProgram.write(toFile: "\(dir)/program.py", atomically: true, encoding: .utf8)
+        let run = "\(safesockBinary) run \(kernel ? "--kernel " : "")--policy \(dir)/policy.cfg"
+        let script = """
+        set -eu
+        mount -t tmpfs tmpfs /run
+        mount -t tmpfs tmpfs /var/log
+        mkdir -p /run/systemd/journal
+        /lib/systemd/systemd-journald 2>\(dir)/journald.err &
+        journald=$!
+        for i in $(seq 100); do [ -S /run/systemd/journal/socket ] && break; sleep 0.05; done
+        \(run) --log \(dir)/records.log -- /usr/bin/python3.11 \(dir)/program.py >\(dir)/file.out 2>&1
+        \(run) --log journal -- /usr/bin/python3.11 \(dir)/program.py >\(dir)/journal.out 2>&1
+        for i in $(seq 100); do [ "$(journalctl -q -o json SYSLOG_IDENTIFIER=safesock | wc -l)" -ge 2 ] && break; sleep 0.05; done
+        journalctl -q -o json SYSLOG_IDENTIFIER=safesock >\(dir)/journal.json
+        kill $journald
+        wait $journald || true
+        """
+        let ran = try SafesockTestSupport.run("/usr/bin/unshare", ["-m", "--propagation", "private", "/bin/sh", "-c", script])
+        #expect(ran.status == 0, "\(ran)")
+        let read = { (name: String) in try String(contentsOfFile: "\(dir)/\(name)", encoding: .utf8) }
+        #expect(try read("journal.out").contains("connect 13\nresolve -2\n") && read("file.out").contains("connect 13\nresolve -2\n"))
+        let fromFile = try read("records.log").split(separator: "\n").map { try AuditRecord.decode($0) }
+        let fromJournal = try read("journal.json").split(separator: "\n").map { try AuditRecord.decode($0) }
+        #expect(fromFile.count == 2 && fromJournal.map(\.decision) == fromFile.map(\.decision), "\(fromJournal) vs \(fromFile)")
+        #expect(fromJournal.last?.host.hasPrefix("evil\npriority=0\n") == true)
+        // journalctl's own view: our fields, the priority, the identifier.
+        let entries = try read("journal.json").split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(entries.allSatisfy { $0["PRIORITY"] as? String == "4" && $0["SYSLOG_IDENTIFIER"] as? String == "safesock" && $0["SAFESOCK_V"] as? String == "1" })
+        #expect(!entries.contains { $0.keys.contains { $0.lowercased() == "priority" && $0 != "PRIORITY" } })
+        let journalSummary = try SafesockTestSupport.run(safesockBinary, ["log", "\(dir)/journal.json"])
+        let fileSummary = try SafesockTestSupport.run(safesockBinary, ["log", "\(dir)/records.log"])
+        #expect(journalSummary.stderr.isEmpty && journalSummary.stdout.split(separator: "\n").dropFirst() == fileSummary.stdout.split(separator: "\n").dropFirst(),
+                "\(journalSummary) \(fileSummary)")
+    }
+
     /// No listener, then one that never reads: every record the program
     /// makes is dropped without waiting, said once, and the program runs
     /// to its end as it would without a log.
