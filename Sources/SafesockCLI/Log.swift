@@ -124,7 +124,7 @@ func summaryText(_ summary: LogSummary) -> String {
     if !summary.denied.isEmpty {
         let table = [["count", "call", "destination", "decided by", "programs"]] + summary.denied.map {
             [String($0.count), $0.op, printable($0.host.isEmpty ? "-" : $0.host) + ($0.port.map { " \($0)" } ?? ""),
-             printable($0.decidedBy), $0.programs.map(printable).joined(separator: ", ")]
+             $0.decidedBy == "default" ? "no rule (default)" : printable($0.decidedBy), $0.programs.map(printable).joined(separator: ", ")]
         }
         let widths = (0..<4).map { column in table.map { $0[column].count }.max() ?? 0 }
         text += "denied, most first:\n"
