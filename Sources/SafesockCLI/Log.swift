@@ -10,7 +10,7 @@ import SafesockPolicy
 
 let logCommand = Command(
     name: "log",
-    brief: "totals of audit logs: verdicts, denied destinations, what suggest would add",
+    brief: "totals of audit logs: verdicts, what was denied, by whom",
     summary: """
     Summarise audit logs: `run --log FILE` records, or the journal's as
     `journalctl -o json SYSLOG_IDENTIFIER=safesock` prints them (`-` reads
@@ -27,7 +27,7 @@ struct AuditLog {
 
     /// nil when `path` cannot be read (said, as `safesock COMMAND: ...`).
     static func read(_ path: String, for command: String) -> AuditLog? {
-        guard let data = FileManager.default.contents(atPath: path == "-" ? "/dev/stdin" : path) else {
+        guard let data = path == "-" ? System.readAll(0).map({ Data($0) }) : FileManager.default.contents(atPath: path) else {
             Output.err("safesock \(command): cannot read \(path): \(String(cString: strerror(errno)))")
             return nil
         }

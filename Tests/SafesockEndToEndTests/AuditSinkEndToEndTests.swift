@@ -210,6 +210,9 @@ func withoutPolicy(_ record: AuditRecord) -> AuditRecord {
         let fromFile = try run(safesockBinary, ["log", "\(dir)/enforced.log"])
         #expect(fromJournal.stdout.split(separator: "\n").dropFirst() == fromFile.stdout.split(separator: "\n").dropFirst(), "\(fromJournal) \(fromFile)")
         #expect(fromJournal.stdout.hasPrefix("4 records in \(dir)/journal.json\n"), "\(fromJournal)")
+        // `-`: standard input, a pipe (journalctl -o json | safesock log -).
+        let piped = try run(safesockBinary, ["log", "-"], input: exported)
+        #expect(piped.status == 0 && piped.stdout == fromJournal.stdout.replacingOccurrences(of: "\(dir)/journal.json", with: "-"), "\(piped)")
         #expect(try run(safesockBinary, ["log", "\(dir)/absent.log"]).status == 1)
         #expect(try run(safesockBinary, ["log"]).status == 2)
     }
