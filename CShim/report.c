@@ -6,7 +6,7 @@
  * datagram socket opened at load (safesock_audit.h): each record is one
  * datagram sent with the library's own system call (raw.c), never through
  * its own sendto, and MSG_DONTWAIT: a full socket or a missing listener
- * drops the record, counted, and said once on standard error.
+ * drops the record, said once on standard error.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +33,7 @@ static ino_t log_ino;
 static enum safesock_audit_sink log_sink;
 static struct sockaddr_un log_socket;
 static char log_hostname[sizeof ((struct utsname *)0)->nodename];
-static _Atomic unsigned long log_dropped;
+static _Atomic int said_dropped;
 
 /* A datagram socket for a journal or syslog listener at `path`; -1 when
  * the path cannot be a socket's. Not connected: a listener that starts
@@ -54,7 +54,8 @@ void safesock_log_open(const char *spec)
 {
 	if (spec == NULL || *spec == '\0' || strlen(spec) >= sizeof log_path)
 		return;
-	strcpy(log_path, spec);
+	if (spec != log_path) /* a reopen passes log_path itself */
+		strcpy(log_path, spec);
 	const char *path;
 	log_sink = safesock_audit_sink_of(log_path, &path);
 	int fd = log_sink == SAFESOCK_AUDIT_FILE ? open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600) : open_socket(path);
@@ -129,6 +130,8 @@ static void json_record(const struct safesock_record *r, int fd)
 /* Said once: records the listener did not take. */
 static void say_dropped(int error)
 {
+	if (atomic_exchange(&said_dropped, 1))
+		return;
 	struct safesock_line line = { .length = 0 };
 	safesock_line_add(&line, "safesock: the audit log ");
 	safesock_line_add(&line, log_socket.sun_path);
@@ -150,11 +153,9 @@ static void socket_record(const struct safesock_record *r, int fd)
 			line.text[line.length++] = '\n';
 		long sent = safesock_raw_syscall(SYS_sendto, fd, (long)line.text, (long)line.length, MSG_DONTWAIT | MSG_NOSIGNAL,
 						 (long)&log_socket, sizeof log_socket);
-		if (sent < 0 && atomic_fetch_add(&log_dropped, 1) == 0)
+		if (sent < 0)
 			say_dropped(errno);
-	} else {
-		atomic_fetch_add(&log_dropped, 1); /* its fields did not fit: not sent, as for the file */
-	}
+	} /* else its fields did not fit: not sent, as for the file */
 	errno = saved;
 }
 

@@ -1,8 +1,8 @@
 // AuditSocket: `--log journal` and `--log syslog` for the supervisor, as
 // the library does it (CShim/report.c): one unix datagram socket, each
 // record built by the one writer (safesock_audit.h) and sent without
-// waiting; a record the listener does not take is dropped, counted, and
-// said once.
+// waiting; a record the listener does not take is dropped, and said
+// once.
 
 import Glibc
 import Synchronization
@@ -13,7 +13,7 @@ public final class AuditSocket: Sendable {
     let sink: safesock_audit_sink
     let path: String
     let hostname: String
-    let dropped = Atomic<Int>(0)
+    let saidDropped = Atomic<Bool>(false)
 
     /// nil for a file: `spec` names no socket, or none can be made.
     public init?(_ spec: String) {
@@ -32,17 +32,12 @@ public final class AuditSocket: Sendable {
         guard fd >= 0 else { return nil }
     }
 
-    public var droppedRecords: Int { dropped.load(ordering: .relaxed) }
-
     func send(_ d: inout safesock_denial) {
         var line = safesock_line()
         let made = hostname.withCString { host in
             sink == SAFESOCK_AUDIT_JOURNAL ? safesock_audit_journal(&line, &d) : safesock_audit_syslog(&line, &d, host)
         }
-        guard made == 0 else {
-            dropped.add(1, ordering: .relaxed) // its fields did not fit: not sent, as for the file
-            return
-        }
+        guard made == 0 else { return } // its fields did not fit: not sent, as for the file
         if sink == SAFESOCK_AUDIT_JOURNAL {
             withUnsafeMutableBytes(of: &line.text) { $0[line.length] = UInt8(ascii: "\n") }
             line.length += 1
@@ -58,8 +53,9 @@ public final class AuditSocket: Sendable {
                 }
             }
         }
-        if sent < 0 && dropped.add(1, ordering: .relaxed).oldValue == 0 {
-            let why = errno == EAGAIN ? "is full" : errno == ENOENT || errno == ECONNREFUSED ? "has no listener" : "refused a record"
+        let error = sent < 0 ? errno : 0
+        if error != 0 && !saidDropped.exchange(true, ordering: .relaxed) {
+            let why = error == EAGAIN ? "is full" : error == ENOENT || error == ECONNREFUSED ? "has no listener" : "refused a record"
             say("safesock: kernel: the audit log \(path) \(why): records it does not take are dropped")
         }
     }

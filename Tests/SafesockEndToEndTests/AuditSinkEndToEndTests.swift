@@ -151,6 +151,14 @@ func withoutPolicy(_ record: AuditRecord) -> AuditRecord {
         #expect(gone.status == 0 && gone.stdout == "done\n", "\(gone)")
         #expect(gone.stderr == "safesock: the audit log \(dir)/none.socket has no listener: records it does not take are dropped\n")
 
+        // The supervisor's records (a static program: the library is not in
+        // it), two denials, one supervisor: said once.
+        let kernel = try underSafesock(closedPolicy, origin: nil, extra: ["--kernel", "--log", "journal:\(dir)/none.socket"],
+                                       ["/bin/sh", "-c", "\(testBin)/static_client connect 127.0.0.2 1029; \(testBin)/static_client connect 127.0.0.2 1029"])
+        #expect(kernel.stderr.contains("safesock: kernel: the audit log \(dir)/none.socket has no listener: records it does not take are dropped\n"),
+                "\(kernel)")
+        #expect(kernel.stderr.components(separatedBy: "has no listener").count == 2, "said once: \(kernel)")
+
         let full = try UnixDatagramListener("\(dir)/full.socket", buffer: 4096)
         let start = Date()
         let filled = try underSafesock(closedPolicy, origin: nil, extra: ["--log", "syslog:\(dir)/full.socket"], program)
