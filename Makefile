@@ -17,7 +17,10 @@ SWIFTFLAGS := -c $(CONFIG)
 # tried with (KernelProgramsTests): Go (a static client with its own
 # resolver), ruby, perl's LWP, wget, git, dig, a JDK for `java Client.java`.
 TEST_PACKAGES := tcl curl python3.11 util-linux mount binutils iproute2 libc6-dev \
-                 golang-go ruby libwww-perl wget git bind9-dnsutils python3-pip libcap2-bin
+                 golang-go ruby libwww-perl wget git bind9-dnsutils python3-pip libcap2-bin \
+                 dpkg-dev systemd
+# (dpkg-dev: dpkg-shlibdeps computes the .deb's Depends; systemd:
+# systemd-analyze verifies the unit docs/deploy.md shows.)
 
 CC     ?= cc
 LIB    := $(BUILD)/lib/libsafesock.so
@@ -42,7 +45,7 @@ TEST_PROGRAMS := $(BUILD)/test/probe $(BUILD)/test/swift_probe \
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all cli lib test-programs test unit bench bench-deps demo deps install clean
+.PHONY: all cli lib test-programs test unit bench bench-deps demo deps install deb clean
 
 all: cli lib
 
@@ -132,10 +135,12 @@ TEST_ENV := SAFESOCK_BIN="$(CURDIR)/$(BUILD)/bin/safesock" SAFESOCK_LIB="$(CURDI
             SAFESOCK_TESTBIN="$(CURDIR)/$(BUILD)/test" SAFESOCK_ROOT="$(CURDIR)" \
             SAFESOCK_INSTALLED="$(CURDIR)/$(BUILD)/test/prefix"
 # `make install` is tested on a scratch prefix, installed before the suites
-# run (a build inside `swift test` would wait on its lock forever).
+# run (a build inside `swift test` would wait on its lock forever); the
+# .deb is built before them too (PackageTests installs it).
 test: all test-programs
 	rm -rf $(BUILD)/test/prefix
 	$(MAKE) -s install PREFIX="$(CURDIR)/$(BUILD)/test/prefix"
+	$(MAKE) -s deb
 	$(TEST_ENV) SAFESOCK_TEST_ALL=1 $(SWIFT) test $(SWIFTFLAGS) --disable-xctest
 	$(TEST_ENV) SAFESOCK_TEST_ALL=1 $(SWIFT) test $(SWIFTFLAGS) --disable-xctest --sanitize=address \
 	  --scratch-path .build-asan --filter CorruptionTests
@@ -177,6 +182,7 @@ $(BUILD)/bench/rss: Tests/bench/rss.c
 bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/netbench-static $(BUILD)/bench/notify_floor $(BUILD)/bench/empty $(BUILD)/bench/rss \
        $(BUILD)/bench/venv/sandlock-0.9.0
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock-bench
+	$(SWIFT) build $(SWIFTFLAGS) --product safesock  # the dynamic CLI, for the start-up row (CLIStartup)
 	"$$($(SWIFT) build $(SWIFTFLAGS) --show-bin-path)/safesock-bench"
 
 # sandlock, `run --kernel`'s closest peer, from PyPI into a venv of the
@@ -206,6 +212,11 @@ install: all
 	install -m 0644 $(LIB) $(DESTDIR)$(PREFIX)/lib/safesock/libsafesock.so
 	install -m 0644 docs/man/safesock.1 $(DESTDIR)$(PREFIX)/share/man/man1/safesock.1
 	install -m 0644 docs/man/safesock-policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/safesock-policy.5
+
+# build/safesock_VERSION_amd64.deb: the `install` layout under /usr, Depends
+# computed from the binaries (packaging/deb.sh says how).
+deb: all
+	packaging/deb.sh
 
 # Installs the test tools that are missing (needs root, as CI has).
 deps:

@@ -32,7 +32,7 @@ public enum CLI {
     public static let version = "0.1.0"
 
     static let commands: [Command] = [
-        checkCommand, lintCommand, explainCommand, compileCommand, showCommand, runCommand, reloadCommand, suggestCommand,
+        checkCommand, lintCommand, explainCommand, compileCommand, showCommand, runCommand, reloadCommand, suggestCommand, logCommand,
         verifyCommand, doctorCommand, profilesCommand, verifyInsideCommand, probeCommand,
     ]
 

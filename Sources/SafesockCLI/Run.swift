@@ -26,7 +26,7 @@ let runCommand = Command(
     options: PolicyChoice.options + [
         .value("--table", "T", "a table compiled by `safesock compile` (a file), or one published by `safesock reload`"),
         .value("--origin", "H", "the origin host: the empty host and $originSocketHost"),
-        .value("--log", "F", "append a JSON audit record per denial to F"),
+        .value("--log", "F", "append a JSON audit record per denial to F; `journal` or `syslog` (`journal:SOCKET`, `syslog:SOCKET`): send it to the systemd journal or to /dev/log"),
         .flag("--learn", "deny nothing; record every decision (with --log)"),
         .flag("--kernel", "for code that may be hostile: CMD in a network namespace of its own, under seccomp, with no capability; safesock makes its allowed connections and answers its DNS"),
         .flag("--strict", "accepted for compatibility: every call is judged under --kernel"),
@@ -55,6 +55,15 @@ func tableDirectory() throws -> String {
         return try System.privateDirectory("\(runtime)/safesock")
     }
     return try System.privateDirectory("/tmp/safesock-\(getuid())")
+}
+
+/// --log as the library and the supervisor take it: `journal[:SOCKET]`
+/// and `syslog[:SOCKET]` as they are (safesock_audit_sink_of), a file made
+/// absolute, as the command may change directory.
+func logDestination(_ value: String) -> String {
+    var path: UnsafePointer<CChar>?
+    let sink = value.withCString { safesock_audit_sink_of($0, &path) }
+    return sink == SAFESOCK_AUDIT_FILE ? absolute(value) : value
 }
 
 func absolute(_ path: String) -> String {
@@ -104,7 +113,7 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
     environment["SAFESOCK_TABLE_FD"] = sharedTable.map { "\($0)" }
     environment["SAFESOCK_MODE"] = arguments.has("--learn") ? "learn" : "enforce"
     environment["SAFESOCK_ORIGIN"] = arguments.value("--origin")
-    environment["SAFESOCK_LOG"] = arguments.value("--log").map(absolute)
+    environment["SAFESOCK_LOG"] = arguments.value("--log").map(logDestination)
     let preloads = (environment["LD_PRELOAD"] ?? "").split(whereSeparator: { $0 == ":" || $0 == " " }).map(String.init)
     environment["LD_PRELOAD"] = ([library] + preloads.filter { $0 != library }).joined(separator: ":")
     if arguments.has("--kernel") {
@@ -125,7 +134,7 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
         }
         environment["SAFESOCK_KERNEL"] = "1"
         return KernelSupervisor(table: table, origin: arguments.value("--origin"),
-                                log: arguments.value("--log").map(absolute), learn: arguments.has("--learn"),
+                                log: arguments.value("--log").map(logDestination), learn: arguments.has("--learn"),
                                 requireNamespace: arguments.has("--require-namespace"))
             .run(path: path, argv: command, environment: environment)
     }

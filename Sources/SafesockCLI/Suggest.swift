@@ -26,48 +26,54 @@ struct Use {
     var programs: Set<String> = []
 }
 
-func suggest(_ arguments: ParsedArguments) -> Int32 {
-    guard arguments.positionals.count == 1 else { return CLI.usageError("suggest", "name one log") }
-    let path = arguments.positionals[0]
-    guard let data = FileManager.default.contents(atPath: path) else {
-        Output.err("safesock suggest: cannot read \(path): \(String(cString: strerror(errno)))")
-        return ExitStatus.failure
-    }
-    let origin = arguments.value("--origin").map { Identity(host: $0).description }
+/// What a suggested policy allows: the destinations a log's records used,
+/// and the options they needed.
+struct Suggestion {
     var destinations: [String: [UInt16: Use]] = [:]
     var options: [String: (value: String, use: Use)] = [:]
-    var records = 0
-    for (number, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated()
-    where !line.isEmpty {
-        let record: AuditRecord
-        do {
-            record = try AuditRecord.decode(line)
-        } catch {
-            Output.err("\(path):\(number + 1): warning: \(error); skipped")
-            continue
-        }
-        records += 1
+
+    init(_ records: [AuditRecord], origin: String?) {
+        for record in records { add(record, origin: origin) }
+    }
+
+    private mutating func note(_ key: String, _ value: String, _ program: String) {
+        options[key, default: (value, Use())].use.count += 1
+        options[key]!.use.programs.insert(program)
+    }
+
+    private mutating func add(_ record: AuditRecord, origin: String?) {
         let op = record.op, program = record.program.isEmpty ? "?" : record.program
-        func note(_ key: String, _ value: String) {
-            options[key, default: (value, Use())].use.count += 1
-            options[key]!.use.programs.insert(program)
-        }
         switch (op, record.reason) {
-        case ("getpeername", _): note("peername", "mask")
-        case ("bind", _), ("listen", _): note("servers", "allow")
+        case ("getpeername", _): note("peername", "mask", program)
+        case ("bind", _), ("listen", _): note("servers", "allow", program)
         case ("connect", _), ("sendto", _), ("sendmsg", _), ("sendmmsg", _):
-            guard !record.host.isEmpty, let port = record.port, (0...65535).contains(port) else { continue }
+            guard !record.host.isEmpty, let port = record.port, (0...65535).contains(port) else { return }
             let host = record.host
-            if record.reason == "datagrams deny" || op != "connect" { note("datagrams", "allow") }
+            if record.reason == "datagrams deny" || op != "connect" { note("datagrams", "allow", program) }
             let identity = Identity(host: host).description
             let key = identity == origin ? "$originSocketHost" : identity
             destinations[key, default: [:]][UInt16(port), default: Use()].count += 1
             destinations[key]![UInt16(port)]!.programs.insert(program)
         default:
-            continue // resolver records: a name used for a connection shows up there
+            return // resolver records: a name used for a connection shows up there
         }
     }
-    let connections = destinations.values.flatMap(\.values).map(\.count).reduce(0, +)
+
+    /// The allow rules, by host and port.
+    var rows: [(host: String, port: UInt16, use: Use)] {
+        destinations.flatMap { host, ports in ports.map { (host, $0.key, $0.value) } }
+            .sorted { ($0.host, $0.port) < ($1.host, $1.port) }
+    }
+}
+
+func suggest(_ arguments: ParsedArguments) -> Int32 {
+    guard arguments.positionals.count == 1 else { return CLI.usageError("suggest", "name one log") }
+    let path = arguments.positionals[0]
+    guard let log = AuditLog.read(path, for: "suggest") else { return ExitStatus.failure }
+    let origin = arguments.value("--origin").map { Identity(host: $0).description }
+    let suggestion = Suggestion(log.records, origin: origin)
+    let records = log.records.count
+    let connections = suggestion.destinations.values.flatMap(\.values).map(\.count).reduce(0, +)
     var text = """
     # Suggested by `safesock suggest \(path)`: \(records) records, \(connections) connections.
     # Exact names and ports only, as the network manual page's SECURITY
@@ -76,10 +82,9 @@ func suggest(_ arguments: ParsedArguments) -> Int32 {
     section hosts ports
 
     """
-    let rows = destinations.flatMap { host, ports in ports.map { (host, $0.key, $0.value) } }
-        .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+    let rows = suggestion.rows
     var skipped = 0
-    let width = max(4, rows.map { policyWord($0.0)?.count ?? 0 }.max() ?? 0)
+    let width = max(4, rows.map { policyWord($0.host)?.count ?? 0 }.max() ?? 0)
     for (host, port, use) in rows {
         guard let word = policyWord(host) else {
             skipped += 1
@@ -89,9 +94,9 @@ func suggest(_ arguments: ParsedArguments) -> Int32 {
         text += "    allow  \(word.padded(width))  \(String(port).padded(5))  # \(describe(use))\n"
     }
     if rows.isEmpty { text += "    # no connections were recorded\n" }
-    if !options.isEmpty {
+    if !suggestion.options.isEmpty {
         text += "\nsection options\n"
-        for (key, option) in options.sorted(by: { $0.key < $1.key }) {
+        for (key, option) in suggestion.options.sorted(by: { $0.key < $1.key }) {
             text += "    \(key.padded(10)) \(option.value.padded(6))  # \(describe(option.use))\n"
         }
     }

@@ -55,6 +55,20 @@ enum System {
         return true
     }
 
+    /// Everything `fd` gives until its end (a pipe, which FileManager
+    /// cannot read: it sizes a file by fstat); nil when it refuses.
+    static func readAll(_ fd: Int32) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && Glibc.errno == EINTR { continue }
+            if n < 0 { return nil }
+            if n == 0 { return bytes }
+            bytes += buffer[0..<n]
+        }
+    }
+
     /// The directory part of `path` ("/a/b" -> "/a", "b" -> ".", "/a" -> "/").
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

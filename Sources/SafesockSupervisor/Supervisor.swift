@@ -26,6 +26,8 @@ public final class KernelSupervisor: @unchecked Sendable {
     let origin: String?
     /// --log: the JSON audit log; nil, lines on standard error.
     let log: String?
+    /// --log journal or syslog: the socket records are sent to.
+    let logSocket: AuditSocket?
     /// --learn: record what would be denied, deny nothing.
     let learn: Bool
     /// --require-namespace: no seccomp-only fallback.
@@ -49,6 +51,7 @@ public final class KernelSupervisor: @unchecked Sendable {
     public init(table: SupervisedTable, origin: String?, log: String?, learn: Bool, requireNamespace: Bool) {
         tables = table
         self.log = log
+        logSocket = log.flatMap(AuditSocket.init)
         self.learn = learn
         self.requireNamespace = requireNamespace
         nameservers = Nameservers.parse((try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? "")
@@ -520,6 +523,20 @@ public final class KernelSupervisor: @unchecked Sendable {
     /// when `record` says who and when.
     func denialText(op: String, host: String?, destination: Destination?, rules: [String], reason: String?,
                     record: (pid: Int32, program: String, allowed: Bool)? = nil) -> String {
+        withDenial(op: op, host: host, destination: destination, rules: rules, reason: reason, record: record) { d in
+            var line = safesock_line()
+            if record == nil {
+                safesock_denial_line(&line, &d)
+            } else if safesock_audit_record(&line, &d) != 0 {
+                return "" // cut short by the buffer: no JSON, not written
+            }
+            return withUnsafeBytes(of: &line.text) { String(decoding: $0.prefix(line.length), as: UTF8.self) }
+        }
+    }
+
+    /// The decision as the C writer takes it, for `body`.
+    func withDenial<R>(op: String, host: String?, destination: Destination?, rules: [String], reason: String?,
+                       record: (pid: Int32, program: String, allowed: Bool)?, _ body: (inout safesock_denial) -> R) -> R {
         let label: [UInt8] = table.withUnsafeBytes { t in
             var text: UnsafePointer<CChar>?
             var length = 0
@@ -542,13 +559,7 @@ public final class KernelSupervisor: @unchecked Sendable {
                                                 policy: l.baseAddress, policy_length: l.count, origin: origin,
                                                 allowed: record?.allowed == true ? 1 : 0, pid: record?.pid ?? 0, program: program,
                                                 time_ms: now)
-                        var line = safesock_line()
-                        if record == nil {
-                            safesock_denial_line(&line, &d)
-                        } else if safesock_audit_record(&line, &d) != 0 {
-                            return "" // cut short by the buffer: no JSON, not written
-                        }
-                        return withUnsafeBytes(of: &line.text) { String(decoding: $0.prefix(line.length), as: UTF8.self) }
+                        return body(&d)
                     } }
                 } }
             } } }
@@ -572,6 +583,12 @@ public final class KernelSupervisor: @unchecked Sendable {
         }
         var comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? ""
         while comm.last?.isNewline == true { comm.removeLast() }
+        if let socket = logSocket {
+            withDenial(op: op, host: host, destination: destination, rules: rules, reason: reason, record: (pid, comm, allowed)) { d in
+                socket.send(&d)
+            }
+            return
+        }
         let record = denialText(op: op, host: host, destination: destination, rules: rules, reason: reason,
                                 record: (pid, comm, allowed))
         guard !record.isEmpty else { return }

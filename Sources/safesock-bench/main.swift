@@ -176,6 +176,18 @@ if !matcherOnly && getenv("SAFESOCK_BENCH_INSIDE") != nil {
     }
 }
 
+// The CLI's start-up: the static build against the dynamic one (issue 19).
+let cliStartup = kernelOnly ? nil : try CLIStartup.measure()
+if let c = cliStartup {
+    print("\nCLI start-up, `safesock \(CLIStartup.argv.joined(separator: " "))` run whole (median of \(CLIStartup.rounds) rounds, min-max in brackets)")
+    print(row([("build", 44), ("time", 22), ("ratio to dynamic", 22), ("bytes", 22)]))
+    print(row([("static (make: runtime linked in)", 44), ("\(f(c.static_ns.median / 1000, 0)) us", 22),
+               ("\(f(c.ratio.median, 3)) [\(f(c.ratio.min, 2))-\(f(c.ratio.max, 2))]", 22),
+               ("\(c.static_bytes) (\(c.static_stripped_bytes.map(String.init) ?? "-") stripped)", 22)]))
+    print(row([("dynamic (\(c.dynamic_shared_libraries) shared libraries)", 44), ("\(f(c.dynamic_ns.median / 1000, 0)) us", 22), ("1", 22),
+               ("\(c.dynamic_bytes)", 22)]))
+}
+
 print("\ngoals (the issue that set each; issue 18's replace issue 8's where both set one)")
 print(row([("figure", 60), ("measured", 12), ("goal", 12), ("", 7), ("issue", 6)]))
 for g in goals { print(row([(g.figure, 60), (g.measured, 12), (g.goal, 12), (g.met ? "met" : "MISSED", 7), ("#\(g.issue)", 6)])) }
@@ -184,11 +196,12 @@ struct Report: Encodable {
     var cores: Int
     var matcher: [Row]
     var system: SystemFigures?
+    var cli_startup: CLIStartup.Figures?
     var goals: [Goal]
 }
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
 try FileManager.default.createDirectory(atPath: "build", withIntermediateDirectories: true)
-try encoder.encode(Report(cores: ProcessInfo.processInfo.processorCount, matcher: matcher, system: system, goals: goals))
+try encoder.encode(Report(cores: ProcessInfo.processInfo.processorCount, matcher: matcher, system: system, cli_startup: cliStartup, goals: goals))
     .write(to: URL(fileURLWithPath: "build/bench.json"))
 print("written: build/bench.json")

@@ -11,6 +11,15 @@ import Testing
 /// The record the writer makes of these fields, or nil when it refused.
 func written(host: String, program: String = "curl", rules: [String] = ["ci.cfg:4"], reason: String? = nil,
              allowed: Bool = false, learn: Bool = false, layer: String = "") -> String? {
+    writtenBytes(host: host, program: program, rules: rules, reason: reason, allowed: allowed, learn: learn, layer: layer)
+        .map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// The bytes `form` writes of these fields (the JSON record, the journal's
+/// datagram, the syslog message), or nil when it refused.
+func writtenBytes(host: String, program: String = "curl", rules: [String] = ["ci.cfg:4"], reason: String? = nil,
+                  allowed: Bool = false, learn: Bool = false, layer: String = "",
+                  form: (inout safesock_line, inout safesock_denial) -> Int32 = { safesock_audit_record(&$0, &$1) }) -> [UInt8]? {
     let ruleBytes = Array(rules.map { $0 + "\0" }.joined().utf8)
     let label = Array("ci.cfg".utf8)
     return layer.withCString { layer in "connect".withCString { op in host.withCString { host in "192.0.2.7".withCString { address in
@@ -22,8 +31,8 @@ func written(host: String, program: String = "curl", rules: [String] = ["ci.cfg:
                                             policy: l.baseAddress, policy_length: l.count, origin: nil,
                                             allowed: allowed ? 1 : 0, pid: 42, program: program, time_ms: 1_795_000_000_123)
                     var line = safesock_line()
-                    guard safesock_audit_record(&line, &d) == 0 else { return nil }
-                    return withUnsafeBytes(of: &line.text) { String(decoding: $0.prefix(line.length), as: UTF8.self) }
+                    guard form(&line, &d) == 0 else { return nil }
+                    return withUnsafeBytes(of: &line.text) { Array($0.prefix(line.length)) }
                 } }
             } }
         } }

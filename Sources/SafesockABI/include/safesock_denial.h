@@ -20,8 +20,17 @@
 struct safesock_line {
 	char text[2048];
 	size_t length;
-	int json; /* escape `"` and `\` as text is added: the line is inside a JSON string */
+	int escape; /* SAFESOCK_ESCAPE_*: how text is escaped as it is added */
 };
+/* Inside a JSON string: `"` and `\` escaped (the text added is printable ASCII). */
+#define SAFESOCK_ESCAPE_JSON 1
+/* Inside an RFC 5424 PARAM-VALUE: `"`, `\` and `]` escaped, a control byte
+ * written \xHH, a byte above 0x7e as the UTF-8 of the code point of its
+ * value (what the JSON reader gets for it). */
+#define SAFESOCK_ESCAPE_SD 2
+/* A line a person reads (the journal's MESSAGE, syslog's MSG): control
+ * bytes and bytes above 0x7e written \xHH, so a name cannot end it. */
+#define SAFESOCK_ESCAPE_TEXT 3
 void safesock_line_add(struct safesock_line *line, const char *text);
 void safesock_line_add_n(struct safesock_line *line, const char *text, size_t n);
 void safesock_line_add_uint(struct safesock_line *line, uint64_t value);
