@@ -40,7 +40,7 @@ static _Atomic int said_dropped;
  * later still gets the records after it. */
 static int open_socket(const char *path)
 {
-	if (strlen(path) >= sizeof log_socket.sun_path)
+	if (path == NULL || strlen(path) >= sizeof log_socket.sun_path)
 		return -1;
 	log_socket.sun_family = AF_UNIX;
 	strcpy(log_socket.sun_path, path);
@@ -128,16 +128,19 @@ static void json_record(const struct safesock_record *r, int fd)
 }
 
 /* Said once: records the listener did not take. */
-static void say_dropped(int error)
+/* Said once: records the listener did not take. In `line`, the record's
+ * own, which the failed send leaves free: a second 2 KB line on the deny
+ * path's stack would be too many for a signal handler's. */
+static void say_dropped(int error, struct safesock_line *line)
 {
 	if (atomic_exchange(&said_dropped, 1))
 		return;
-	struct safesock_line line = { .length = 0 };
-	safesock_line_add(&line, "safesock: the audit log ");
-	safesock_line_add(&line, log_socket.sun_path);
-	safesock_line_add(&line, error == EAGAIN ? " is full" : error == ENOENT || error == ECONNREFUSED ? " has no listener" : " refused a record");
-	safesock_line_add(&line, ": records it does not take are dropped");
-	emit(STDERR_FILENO, &line);
+	*line = (struct safesock_line){ .length = 0 };
+	safesock_line_add(line, "safesock: the audit log ");
+	safesock_line_add(line, log_socket.sun_path);
+	safesock_line_add(line, error == EAGAIN ? " is full" : error == ENOENT || error == ECONNREFUSED ? " has no listener" : " refused a record");
+	safesock_line_add(line, ": records it does not take are dropped");
+	emit(STDERR_FILENO, line);
 }
 
 static void socket_record(const struct safesock_record *r, int fd)
@@ -154,7 +157,7 @@ static void socket_record(const struct safesock_record *r, int fd)
 		long sent = safesock_raw_syscall(SYS_sendto, fd, (long)line.text, (long)line.length, MSG_DONTWAIT | MSG_NOSIGNAL,
 						 (long)&log_socket, sizeof log_socket);
 		if (sent < 0)
-			say_dropped(errno);
+			say_dropped(errno, &line);
 	} /* else its fields did not fit: not sent, as for the file */
 	errno = saved;
 }

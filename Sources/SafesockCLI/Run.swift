@@ -60,6 +60,14 @@ func tableDirectory() throws -> String {
 /// --log as the library and the supervisor take it: `journal[:SOCKET]`
 /// and `syslog[:SOCKET]` as they are (safesock_audit_sink_of), a file made
 /// absolute, as the command may change directory.
+/// Whether `value` names a socket by a path that is not absolute, which
+/// names nothing (an empty one is an abstract name anyone may bind).
+func logSocketIsRelative(_ value: String) -> Bool {
+    var path: UnsafePointer<CChar>?
+    let sink = value.withCString { safesock_audit_sink_of($0, &path) }
+    return sink != SAFESOCK_AUDIT_FILE && path == nil
+}
+
 func logDestination(_ value: String) -> String {
     var path: UnsafePointer<CChar>?
     let sink = value.withCString { safesock_audit_sink_of($0, &path) }
@@ -78,6 +86,9 @@ func runUnderPolicy(_ arguments: ParsedArguments) -> Int32 {
     }
     for mode in ["--strict", "--require-namespace"] where arguments.has(mode) && !arguments.has("--kernel") {
         return CLI.usageError("run", "\(mode) is a mode of --kernel")
+    }
+    if let log = arguments.value("--log"), logSocketIsRelative(log) {
+        return CLI.usageError("run", "--log \(log): a journal or syslog socket is an absolute path (journal:/run/...)")
     }
     if let origin = arguments.value("--origin"), origin.isEmpty {
         return CLI.usageError("run", "--origin needs a host")

@@ -19,7 +19,9 @@ static size_t escaped(unsigned char c, int mode, char out[4])
 		out[1] = (char)c;
 		return 2;
 	}
-	if ((mode == SAFESOCK_ESCAPE_SD && control) || (mode == SAFESOCK_ESCAPE_TEXT && (control || c > 0x7e))) {
+	/* In text, a backslash too: a name holding the four bytes \x0a must
+	 * not read as one holding a newline. */
+	if ((mode == SAFESOCK_ESCAPE_SD && control) || (mode == SAFESOCK_ESCAPE_TEXT && (control || c > 0x7e || c == '\\'))) {
 		out[0] = '\\';
 		out[1] = 'x';
 		out[2] = hex[c >> 4];
@@ -316,37 +318,40 @@ static void field_uint(struct audit *a, const char *key, uint64_t value)
 /* Its bytes as the journal stores them: a byte above 0x7e as the UTF-8 of
  * the code point of its value, which is what the JSON reader gets for it
  * (docs/audit-log.md); how many bytes that is, when `line` is NULL. */
-static size_t add_latin1(struct safesock_line *line, const unsigned char *text)
+static void add_latin1(struct safesock_line *line, const unsigned char *text)
 {
-	size_t n = 0;
-	for (const unsigned char *p = text; *p; p++) {
-		char e[2] = { (char)(0xc0 | *p >> 6), (char)(0x80 | (*p & 0x3f)) };
-		size_t k = *p > 0x7f ? 2 : 1;
-		if (line)
-			safesock_line_add_n(line, k == 2 ? e : (const char *)p, k);
-		n += k;
+	for (const unsigned char *p = text;; p++) {
+		/* Each byte read once: another thread of the program may be
+		 * rewriting the text (its argv, its own buffer). */
+		unsigned char c = *(const volatile unsigned char *)p;
+		if (c == '\0')
+			return;
+		char e[2] = { (char)(0xc0 | c >> 6), (char)(0x80 | (c & 0x3f)) };
+		if (c > 0x7f)
+			safesock_line_add_n(line, e, 2);
+		else
+			safesock_line_add_n(line, (const char *)&c, 1);
 	}
-	return n;
 }
 
-/* A value with a newline in the journal's binary form (NAME\n, its length
- * as 64 bits little-endian, the bytes, \n): a newline in a program's name
- * must not start a field of its own. */
+/* A value a program may have chosen, always in the journal's binary form
+ * (NAME\n, its length as 64 bits little-endian, the bytes, \n), its
+ * length that of the bytes as written, filled in after them: the text is
+ * read once, so a newline a racing thread writes into it stays inside the
+ * value, and the length always matches (a choice of form made by looking
+ * for a newline first let a change between the looks end the value early). */
 static void journal_string(struct safesock_line *line, const char *key, const char *text)
 {
-	if (strchr(text, '\n') == NULL) {
-		add_journal_name(line, key);
-		safesock_line_add(line, "=");
-	} else {
-		add_journal_name(line, key);
-		safesock_line_add(line, "\n");
-		uint64_t n = add_latin1(NULL, (const unsigned char *)text);
-		char length[8];
-		for (int i = 0; i < 8; i++)
-			length[i] = (char)(n >> (8 * i));
-		safesock_line_add_n(line, length, sizeof length);
-	}
+	add_journal_name(line, key);
+	safesock_line_add(line, "\n");
+	size_t at = line->length;
+	safesock_line_add_n(line, "\0\0\0\0\0\0\0\0", 8);
+	size_t start = line->length;
 	add_latin1(line, (const unsigned char *)text);
+	uint64_t n = line->length - start;
+	if (start == at + 8) /* else the line is full: the record is not sent */
+		for (int i = 0; i < 8; i++)
+			line->text[at + i] = (char)(n >> (8 * i));
 	safesock_line_add(line, "\n");
 }
 
@@ -509,7 +514,9 @@ int safesock_audit_journal(struct safesock_line *line, const struct safesock_den
 	safesock_line_add(line, "PRIORITY=");
 	safesock_line_add_uint(line, (uint64_t)safesock_audit_priority(d));
 	safesock_line_add(line, "\nSYSLOG_IDENTIFIER=safesock\n");
-	if (full(line))
+	/* Room for the whole name and a byte of it: a name cut short would
+	 * read as a binary field's, and end the parse. */
+	if (full(line) || sizeof line->text - 2 - line->length <= sizeof "MESSAGE=")
 		return -1;
 	/* Last, and the only field that may be cut short: the writer ends it. */
 	safesock_line_add(line, "MESSAGE=");
@@ -585,6 +592,10 @@ enum safesock_audit_sink safesock_audit_sink_of(const char *spec, const char **p
 		if (strncmp(spec, sockets[i].name, n) != 0 || (spec[n] != '\0' && spec[n] != ':'))
 			continue;
 		*path = spec[n] == ':' ? spec + n + 1 : sockets[i].socket;
+		/* Absolute only: an empty one is the abstract name anyone may
+		 * bind, a relative one follows the program's chdir. */
+		if ((*path)[0] != '/')
+			*path = NULL;
 		return sockets[i].sink;
 	}
 	*path = spec;

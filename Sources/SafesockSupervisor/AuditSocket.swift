@@ -22,7 +22,8 @@ public final class AuditSocket: Sendable {
             let sink = safesock_audit_sink_of(text, &socketPath)
             return (sink, socketPath.map { String(cString: $0) } ?? "")
         }
-        guard sink != SAFESOCK_AUDIT_FILE, path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else { return nil }
+        // A socket path that is not absolute names nothing (safesock_audit.h).
+        guard sink != SAFESOCK_AUDIT_FILE, path.hasPrefix("/"), path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else { return nil }
         self.sink = sink
         self.path = path
         var names = utsname()

@@ -134,6 +134,10 @@ func jsonObject(_ text: String) throws -> [String: Any] {
         let fewArguments = try safesock("explain", "policies/home.cfg", "h")
         #expect(fewArguments.status == 2 && fewArguments.stderr.contains("usage: safesock explain"))
         #expect(try safesock("check").status == 2)
+        for log in ["journal:", "syslog:dev/log"] {
+            let relative = try safesock("run", "--log", log, "--", "/bin/true")
+            #expect(relative.status == 2 && relative.stderr.contains("socket is an absolute path"), "\(log): \(relative)")
+        }
         let missing = try safesock("check", "no/such.cfg")
         #expect(missing.status == 1 && missing.stderr.contains("no/such.cfg:1:1: error: cannot read policy: No such file or directory"))
     }

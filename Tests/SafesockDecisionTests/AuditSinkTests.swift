@@ -5,6 +5,7 @@
 // value or start a second message.
 
 import Foundation
+import Synchronization
 import SafesockABI
 import SafesockCLI
 import SafesockTestSupport
@@ -31,6 +32,11 @@ func syslogOf(host: String, learn: Bool = false) -> SyslogMessage? {
 
 /// A name no receiver may take as more than one value.
 let hostileName = "a\"b\\c]\nSAFESOCK_VERDICT=allow\n\r\t\u{1}\u{7F}é] [x@1 v=\"2\"] \nPRIORITY=0"
+
+final class StopFlag: Sendable {
+    let value = Atomic<Bool>(false)
+    let done = Atomic<Bool>(false)
+}
 
 @Suite struct AuditSinkTests {
     @Test func theJournalHasEveryFieldOfTheRecord() throws {
@@ -70,6 +76,63 @@ let hostileName = "a\"b\\c]\nSAFESOCK_VERDICT=allow\n\r\t\u{1}\u{7F}é] [x@1 v=\
         let json = try AuditRecord.decode(Substring(try #require(written(host: hostileName, program: "x\ny=1"))))
         let read = try AuditRecord.decode(Substring(journalctlJSON(fields)))
         #expect(read == json && read.host.unicodeScalars.map { UInt8($0.value) } == Array(hostileName.utf8))
+    }
+
+    /// The attacker's test with a thread of the program rewriting the name
+    /// while the record is written (its argv, its own buffer): every
+    /// datagram still reads as one entry of the fields the record has, one
+    /// PRIORITY, the right one. The writer once looked for a newline, then
+    /// wrote the bytes: a newline written between the two looks ended the
+    /// value and began fields of the program's choosing.
+    @Test func aNameRewrittenWhileWrittenIsStillOneValue() throws {
+        let calm = Array("aaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8), hostile = Array("\n\nPRIORITY=0\nSAFESOCK_X=\u{1}".utf8)
+        let size = max(calm.count, hostile.count) + 1
+        let name = UnsafeMutablePointer<UInt8>.allocate(capacity: size)
+        defer { name.deallocate() }
+        name.initialize(repeating: 0, count: size)
+        calm.withUnsafeBufferPointer { name.update(from: $0.baseAddress!, count: calm.count) }
+        let stop = StopFlag()
+        let address = UInt(bitPattern: name)
+        let flipper = Thread {
+            let name = UnsafeMutablePointer<UInt8>(bitPattern: address)!
+            var flips = 0
+            while !stop.value.load(ordering: .relaxed) && flips < 50_000_000 {
+                let text = flips % 2 == 0 ? hostile : calm
+                for (i, b) in text.enumerated() { (name + i).pointee = b }
+                (name + text.count).pointee = 0
+                flips += 1
+            }
+            stop.done.store(true, ordering: .releasing)
+        }
+        flipper.start()
+        defer {
+            stop.value.store(true, ordering: .relaxed)
+            // The buffer is freed after this: wait (bounded) for the thread.
+            for _ in 0..<10_000 where !stop.done.load(ordering: .acquiring) { usleep(1000) }
+        }
+        let allowed: Set<String> = ["SAFESOCK_V", "SAFESOCK_TIME", "SAFESOCK_PID", "SAFESOCK_PROGRAM", "SAFESOCK_OP", "SAFESOCK_HOST",
+                                    "SAFESOCK_ADDR", "SAFESOCK_PORT", "SAFESOCK_VERDICT", "SAFESOCK_RULE", "SAFESOCK_POLICY",
+                                    "SAFESOCK_EXPLAIN", "PRIORITY", "SYSLOG_IDENTIFIER", "MESSAGE"]
+        var broken = 0
+        for _ in 0..<20_000 {
+            let bytes: [UInt8]? = "connect".withCString { op in
+                name.withMemoryRebound(to: CChar.self, capacity: size) { host in
+                    var d = safesock_denial(layer: "", learn: 0, op: op, host: host, address: nil, port: 443, reason: nil, rules: nil,
+                                            rules_length: 0, policy: nil, policy_length: 0, origin: nil, allowed: 0, pid: 42,
+                                            program: host, time_ms: 1_795_000_000_123)
+                    var line = safesock_line()
+                    guard journal(&line, &d) == 0 else { return nil }
+                    return withUnsafeBytes(of: &line.text) { Array($0.prefix(line.length)) }
+                }
+            }
+            guard let bytes else { continue }
+            guard let fields = journalFields(bytes), fields.allSatisfy({ allowed.contains($0.name) }),
+                  fields.filter({ $0.name == "PRIORITY" }).map(\.value) == [Array("4".utf8)] else {
+                broken += 1
+                continue
+            }
+        }
+        #expect(broken == 0, "\(broken) of 20,000 datagrams read as more or other than the record")
     }
 
     @Test func syslogIsOneRFC5424Message() throws {
@@ -117,6 +180,15 @@ let hostileName = "a\"b\\c]\nSAFESOCK_VERDICT=allow\n\r\t\u{1}\u{7F}é] [x@1 v=\
         #expect(sink("journal:/tmp/j") == (SAFESOCK_AUDIT_JOURNAL, "/tmp/j"))
         #expect(sink("syslog:/tmp/s") == (SAFESOCK_AUDIT_SYSLOG, "/tmp/s"))
         #expect(sink("journals") == (SAFESOCK_AUDIT_FILE, "journals"))
+        // Not absolute: no socket at all (an empty path is the abstract
+        // name any process may bind; a relative one follows chdir).
+        for spec in ["journal:", "syslog:", "journal:run/j", "syslog:dev/log"] {
+            let none = spec.withCString { s -> Bool in
+                var path: UnsafePointer<CChar>?
+                return safesock_audit_sink_of(s, &path) != SAFESOCK_AUDIT_FILE && path == nil
+            }
+            #expect(none, "\(spec)")
+        }
         #expect(sink("/var/log/journal") == (SAFESOCK_AUDIT_FILE, "/var/log/journal"))
     }
 }

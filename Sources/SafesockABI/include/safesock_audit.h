@@ -26,7 +26,8 @@ enum safesock_audit_sink {
 #define SAFESOCK_SYSLOG_SD_ID "safesock@32473"
 
 /* What a --log value names: "journal", "journal:PATH", "syslog",
- * "syslog:PATH", else a file. `*path` is the file, or the socket. */
+ * "syslog:PATH", else a file. `*path` is the file, or the socket; NULL for
+ * a socket PATH that is not absolute (no records are sent there). */
 enum safesock_audit_sink safesock_audit_sink_of(const char *spec, const char **path);
 
 /* The record as one journal datagram: SAFESOCK_* fields, PRIORITY,
