@@ -131,6 +131,18 @@ enum {
 	SAFESOCK_SETTINGS
 };
 
+/* What follows `prefix` in `text`, or NULL. Not strncmp: a libc function
+ * the library first calls at load costs its lazy binding (some 700
+ * instructions) in every program's start, and the environment is read
+ * with this for every variable. */
+static inline const char *safesock_after(const char *text, const char *prefix)
+{
+	for (; *prefix != '\0'; text++, prefix++)
+		if (*text != *prefix)
+			return NULL;
+	return text;
+}
+
 /* Loads the table and settings once; safe to call from any interposer. */
 void safesock_init(void);
 

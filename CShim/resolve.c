@@ -64,10 +64,8 @@ void safesock_resolver_environment_note(const char *entry)
 	if (entry[0] != 'L' && entry[0] != 'R' && entry[0] != 'H')
 		return;
 	for (int i = 0; i < RESOLVER_VARIABLES; i++) {
-		const char *name = resolver_variables[i], *e = entry;
-		while (*name != '\0' && *e == *name)
-			name++, e++;
-		if (*name != '\0' || *e != '=' || resolver_set_at_load[i])
+		const char *e = safesock_after(entry, resolver_variables[i]);
+		if (e == NULL || *e != '=' || resolver_set_at_load[i])
 			continue;
 		const char *value = e + 1;
 		size_t length = strlen(value);

@@ -147,17 +147,6 @@ static void load_table(const char *path, const char *shared)
 
 extern char **environ;
 
-/* What follows `prefix` in `entry`, or NULL. Not strncmp: a libc function
- * first called at load costs its lazy binding (some 700 instructions) in
- * every program's start, and this runs for every variable. */
-static const char *after(const char *entry, const char *prefix)
-{
-	for (; *prefix != '\0'; entry++, prefix++)
-		if (*entry != *prefix)
-			return NULL;
-	return entry;
-}
-
 /* The settings' values, in one pass over the environment that also hands
  * the resolver its variables (resolve.c). The first of each name counts,
  * as with getenv. `entries` get the whole "NAME=value" (for children),
@@ -170,13 +159,13 @@ static void read_settings(const char *entries[SAFESOCK_SETTINGS], const char *va
 		[SAFESOCK_SETTING_KERNEL] = "KERNEL=", [SAFESOCK_SETTING_TABLE_FD] = "TABLE_FD=",
 	};
 	for (char **e = environ; e != NULL && *e != NULL; e++) {
-		const char *rest = after(*e, "SAFESOCK_");
+		const char *rest = safesock_after(*e, "SAFESOCK_");
 		if (rest == NULL) {
 			safesock_resolver_environment_note(*e);
 			continue;
 		}
 		for (int i = 0; i < SAFESOCK_SETTINGS; i++) {
-			const char *value = entries[i] == NULL ? after(rest, names[i]) : NULL;
+			const char *value = entries[i] == NULL ? safesock_after(rest, names[i]) : NULL;
 			if (value != NULL) {
 				entries[i] = *e;
 				values[i] = value;
@@ -187,7 +176,7 @@ static void read_settings(const char *entries[SAFESOCK_SETTINGS], const char *va
 
 static int is(const char *value, const char *expected)
 {
-	const char *rest = value == NULL ? NULL : after(value, expected);
+	const char *rest = value == NULL ? NULL : safesock_after(value, expected);
 	return rest != NULL && *rest == '\0';
 }
 
