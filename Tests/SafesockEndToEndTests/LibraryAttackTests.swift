@@ -325,10 +325,15 @@ import Testing
     /// and denies every connect that needs the damaged one, saying the
     /// table is corrupt, while the rest of the policy holds. A file's it
     /// checks whole at the first decision: fail closed, saying why.
-    @Test func aDamagedBlockDeniesWhatNeedsItAndNothingElse() throws {
+    @Test(arguments: RunAs.allCases)
+    func aDamagedBlockDeniesWhatNeedsItAndNothingElse(user: RunAs) throws {
         let other = try Listener("127.0.0.2"), needs = try Listener("127.0.0.3")
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        func probe(_ arguments: [String], table: String) throws -> Run {
+            try probeAs(user, arguments, env: ["LD_PRELOAD": libraryPath, "SAFESOCK_TABLE": table])
+        }
         let filler = (0..<3000).map { "    allow 10.\($0 >> 8 & 255).\($0 & 255).1 80\n" }.joined()
         // The damaged rule first (its record in the first block, which the
         // other destination's decision never reads).
@@ -339,17 +344,18 @@ import Testing
         let damage = u32(56) + 8 // the first rule's line
         table[damage] ^= 1
         try Data(table).write(to: URL(fileURLWithPath: path))
+        chmod(path, 0o644)
         let corrupt = "table corrupt: a block does not match its sum"
 
         for port in [other.port, needs.port] {
-            let file = try SafesockEndToEndTests.client(["connect", "127.0.0.\(port == other.port ? 2 : 3)", "\(port)"], table: path)
+            let file = try probe(["connect", "127.0.0.\(port == other.port ? 2 : 3)", "\(port)"], table: path)
             #expect(file.stdout == "errno \(EACCES)\n" && file.stderr.contains("a block of the table does not match its sum (corrupt)")
                     && file.stderr.contains("every network connection is denied"), "\(file)")
         }
 
         // The same table published, then its object written behind the
         // publisher's back (the library reads it at its first decision).
-        let name = "attack-block-\(getpid())"
+        let name = "attack-block-\(user)-\(getpid())"
         let policy = "\(dir)/published.cfg"
         try text.write(toFile: policy, atomically: true, encoding: .utf8)
         defer { shm_unlink("/safesock.\(name)") }
@@ -368,9 +374,9 @@ import Testing
         byte ^= 1
         try #require(pwrite(object, &byte, 1, off_t(active.offset) + off_t(damage)) == 1)
         close(object)
-        let pubGood = try SafesockEndToEndTests.client(["connect", "127.0.0.2", "\(other.port)"], table: name)
+        let pubGood = try probe(["connect", "127.0.0.2", "\(other.port)"], table: name)
         #expect(pubGood.stdout == "ok\n" && pubGood.stderr.isEmpty, "\(pubGood)")
-        let pubBad = try SafesockEndToEndTests.client(["connect", "127.0.0.3", "\(needs.port)"], table: name)
+        let pubBad = try probe(["connect", "127.0.0.3", "\(needs.port)"], table: name)
         #expect(pubBad.stdout == "errno \(EACCES)\n" && pubBad.stderr.contains(corrupt), "\(pubBad)")
 
         #expect(other.arrivals() == 1, "the publication's other destination, only")

@@ -52,16 +52,19 @@ import Testing
     /// before it: after, it gets each connect safesock allowed and none it
     /// denied (the walk found the next definition, not libc's past it);
     /// before, it sees every connect, and safesock still judges each.
-    @Test func aSecondPreloadLibraryKeepsItsPlaceInTheChain() throws {
+    @Test(arguments: RunAs.allCases)
+    func aSecondPreloadLibraryKeepsItsPlaceInTheChain(user: RunAs) throws {
         let dir = try scratchDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        func probe(_ arguments: [String], env: [String: String]) throws -> Run { try probeAs(user, arguments, env: env) }
         let open = try Listener(), closed = try Listener()
         let table = try tableFile("section hosts ports\n    allow 127.0.0.1 \(open.port)\n", in: dir)
         let chain = "\(testBin)/libchain.so"
         for (order, preload) in [("after", "\(libraryPath) \(chain)"), ("before", "\(chain) \(libraryPath)")] {
-            let allowed = try run("\(testBin)/probe", ["connect", "127.0.0.1", "\(open.port)"], env: ["LD_PRELOAD": preload, "SAFESOCK_TABLE": table])
+            let allowed = try probe(["connect", "127.0.0.1", "\(open.port)"], env: ["LD_PRELOAD": preload, "SAFESOCK_TABLE": table])
             #expect(allowed.stdout == "ok\n" && allowed.stderr == "chain connect\n", "\(order): \(allowed)")
-            let denied = try run("\(testBin)/probe", ["connect", "127.0.0.1", "\(closed.port)"], env: ["LD_PRELOAD": preload, "SAFESOCK_TABLE": table])
+            let denied = try probe(["connect", "127.0.0.1", "\(closed.port)"], env: ["LD_PRELOAD": preload, "SAFESOCK_TABLE": table])
             #expect(denied.stdout == "errno \(EACCES)\n", "\(order): \(denied)")
             #expect(denied.stderr.contains("chain connect") == (order == "before"), "\(order): \(denied)")
         }

@@ -179,6 +179,16 @@ func tableFile(_ text: String, in dir: String, name: String = "policy.cfg") thro
     return path
 }
 
+/// The C test client as `user` (through setpriv for nobody), with `env`
+/// set by env(1) after setpriv, so that setpriv itself runs bare (the
+/// library would put itself first in LD_PRELOAD for what setpriv starts).
+func probeAs(_ user: RunAs, _ arguments: [String], env: [String: String]) throws -> Run {
+    let probe = "\(testBin)/probe"
+    guard user == .nobody else { return try run(probe, arguments, env: env) }
+    let settings = env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    return try run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/env"] + settings + [probe] + arguments)
+}
+
 /// The C test client under the library with `table`.
 func client(_ arguments: [String], table: String?, env: [String: String] = [:]) throws -> Run {
     var e = env
