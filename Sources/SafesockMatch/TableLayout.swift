@@ -22,6 +22,11 @@ public enum TableLayout {
     public static let maxSocketsOffset = 44
     public static let flagsOffset = 48
     public static let privateNamesOffset = 52
+    /// Which build of format 2 wrote the table: `layoutRevision`. The
+    /// builds before the merged names table left it 0, and their hash
+    /// tables lie elsewhere in the header: refused, never misread.
+    public static let layoutRevisionOffset = 53
+    public static let layoutRevision: UInt8 = 1
     public static let rulesOffset = 56
     /// The port pool: offset, and its length in 32-bit words.
     public static let portsOffset = 64
@@ -37,20 +42,37 @@ public enum TableLayout {
     public static let labelOffset = 108
     public static let cidr4MaskOffset = 112
     public static let cidr6MaskOffset = 120
+    /// The three hash tables' descriptors (`HashTableKind` order), each:
+    /// slots offset, slot count, longest probe, filter offset, filter
+    /// size as log2 of its bits, reserved (4 bytes each).
     public static let hashTablesOffset = 144
-    /// Slots offset, slot count, longest probe (4 bytes each), then the
-    /// label counts its keys have (8 bytes: bit min(labels, 63)).
-    public static let hashTableDescriptorSize = 20
+    public static let hashTableDescriptorSize = 24
+    /// Label counts (8 bytes each: bit min(labels, 63)): of the names
+    /// table's whole-text keys (a name's dots + 1), of its suffixes (a
+    /// dot each), of the prefix table's keys (a dot each).
+    public static let wholeLabelsOffset = 216
+    public static let suffixLabelsOffset = 224
+    public static let prefixLabelsOffset = 232
+    /// A filter has 2^L bits, L in this range (8 bytes to 256 MiB), about
+    /// eight a key.
+    public static let filterLogRange: ClosedRange<UInt32> = 6...31
 
     /// Flag bit: the policy has a `hosts ports` section.
     public static let flagHasHostsPorts: UInt32 = 1
 
     public static let ruleSize = 16
     public static let fileSize = 4
+    /// A names slot: hash, key, then two references (the rules the key
+    /// decides, the rules it makes candidates to glob).
+    public static let nameSlotSize = 16
+    /// A prefix or CIDR slot: hash, key, reference.
     public static let slotSize = 12
     /// A pool string: this many bytes of length (little-endian), then its bytes.
     public static let stringLengthSize = 2
+    /// A slot's key field when the slot is empty (no pool string is there:
+    /// the pool is under 1 GiB), and a reference to no rules.
     public static let emptySlot: UInt32 = 0xFFFF_FFFF
+    public static let noRules: UInt32 = 0xFFFF_FFFF
     /// A slot's reference with this bit set is one rule's index itself; else
     /// it is a list's word index.
     public static let singleRule: UInt32 = 0x8000_0000
@@ -82,13 +104,20 @@ public enum OptionCode {
     public static let resolveStrict: UInt8 = 0, resolveOpen: UInt8 = 1
 }
 
-/// The five hash tables, in header order.
+/// The three hash tables, in header order (docs/table-format.md, "Hash
+/// tables").
 public enum HashTableKind: Int, CaseIterable, Sendable {
     // Explicit values: the position in the header is the format.
-    case exact = 0, starSuffix = 1, globSuffix = 2, globPrefix = 3, cidr = 4
+    /// Names, addresses and the dotted suffixes of globs, hashed last byte
+    /// first: one backward pass over a text hashes the text and every
+    /// suffix, and one probe a label finds all three kinds.
+    case names = 0
+    /// The dotted heads of globs (`api.`), hashed first byte first.
+    case prefixes = 1
+    /// CIDR blocks: family, length, masked address.
+    case cidr = 2
 
-    /// Suffix tables hash their keys last byte first (see the format doc).
-    public var hashesBackward: Bool { self == .starSuffix || self == .globSuffix }
+    public var slotSize: Int { self == .names ? TableLayout.nameSlotSize : TableLayout.slotSize }
 }
 
 /// A rule's host kind byte (the C side's enum safesock_host_kind, a test
@@ -113,9 +142,23 @@ public enum TableHash {
         Int(truncatingIfNeeded: (UInt64(hash) &* UInt64(truncatingIfNeeded: slotCount)) >> 32)
     }
 
+    /// The filter bit of a hash, in a filter of 2^`log` bits: the top bits
+    /// of its product with 2^32/φ (the home slot takes the hash's own top
+    /// bits, so the two do not fall together).
+    @inline(__always)
+    public static func filterBit(_ hash: UInt32, log: UInt32) -> Int {
+        Int(truncatingIfNeeded: (hash &* 0x9E37_79B1) >> (32 &- log))
+    }
+
     /// The label-count bit of a key with `labels` labels.
     @inline(__always)
     public static func labelBit(_ labels: Int) -> UInt64 { 1 << UInt64(min(labels, 63)) }
+
+    /// A key's hash in its table: the names table's last byte first, the
+    /// others' first byte first.
+    public static func of(_ key: UnsafeBufferPointer<UInt8>, _ kind: HashTableKind) -> UInt32 {
+        kind == .names ? backward(key) : forward(key)
+    }
 
     /// 32-bit FNV-1a, first byte to last.
     public static func forward(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {

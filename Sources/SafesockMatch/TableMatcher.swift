@@ -103,8 +103,8 @@ public struct TableDecision {
 struct Decider {
     var view: TableView
     let header: TableHeader
-    /// The five hash tables' descriptors, read once per decision.
-    let tables: (HashTableDescriptor, HashTableDescriptor, HashTableDescriptor, HashTableDescriptor, HashTableDescriptor)
+    /// The three hash tables' descriptors, read once per decision.
+    let names: HashTableDescriptor, prefixes: HashTableDescriptor, blocks: HashTableDescriptor
     let port: UInt16
     let out: UnsafeMutableBufferPointer<UInt32>
     var count = 0
@@ -116,6 +116,10 @@ struct Decider {
     /// With anyPort: look for disallow rules instead of allow rules.
     var disallowOnly = false
     var disallowSeen = false
+    /// The `*` and origin lists hold rules that match whatever the text:
+    /// read once a decision, not once an identity.
+    var allHostsRead = false
+    var originRead = false
     /// MatchResult.allowKinds. Complete when the verdict is allow: no allow
     /// ends the walk early (`finished`).
     var allowKinds: UInt32 = 0
@@ -123,8 +127,9 @@ struct Decider {
     init(table: UnsafeRawBufferPointer, port: UInt16, out: UnsafeMutableBufferPointer<UInt32>, blocks: BlockChecks?) {
         var v = TableView(table, blocks: blocks)
         header = TableHeader(&v)
-        tables = (HashTableDescriptor(&v, .exact), HashTableDescriptor(&v, .starSuffix), HashTableDescriptor(&v, .globSuffix),
-                  HashTableDescriptor(&v, .globPrefix), HashTableDescriptor(&v, .cidr))
+        names = HashTableDescriptor(&v, .names)
+        prefixes = HashTableDescriptor(&v, .prefixes)
+        self.blocks = HashTableDescriptor(&v, .cidr)
         view = v
         self.port = port
         self.out = out
@@ -136,72 +141,88 @@ struct Decider {
     }
 
     mutating func visit(_ id: IdentityInput) {
-        let text = id.text
-        let dot = UInt8(ascii: ".")
-        if id.isOrigin { visitList(header.originList, glob: nil) }
-        visitList(header.allHostsList, glob: nil)
-
-        // A lookup is made only for a label count some key of its table has.
-        if tables.0.slotCount > 0 {
-            var h = TableHash.fnvOffset, dots = 0
-            for c in text {
-                h = (h ^ UInt32(c)) &* TableHash.fnvPrime
-                if c == dot { dots &+= 1 }
-            }
-            if tables.0.mayHold(labels: dots &+ 1), let ref = lookup(tables.0, text, h) { visitRef(ref, glob: nil) }
+        if id.isOrigin && !originRead {
+            originRead = true
+            visitList(header.originList, glob: nil)
         }
+        if !allHostsRead {
+            allHostsRead = true
+            visitList(header.allHostsList, glob: nil)
+        }
+        visitNames(id.text)
+        if prefixes.slotCount > 0 && !finished { visitPrefixes(id.text) }
+        if !finished { visitList(header.unindexedList, glob: id.text) }
+        if (id.family == 4 || id.family == 6) && !finished { visitBlocks(id) }
+    }
 
-        // Backward: every suffix that starts at a dot, with as many labels
-        // as dots from there to the end; none past the most labels a key
-        // of the two tables has.
-        let suffixLabels = max(tables.1.mostLabels, tables.2.mostLabels)
-        if suffixLabels > 0 {
-            var h = TableHash.fnvOffset, dots = 0
-            var i = text.count
-            while i > 0 {
-                i &-= 1
-                let c = text[i]
-                h = (h ^ UInt32(c)) &* TableHash.fnvPrime
-                guard c == dot else { continue }
+    /// One backward pass over the text: at each dot, the suffix from there
+    /// (`.b.com`), then the whole text, each looked up once in the names
+    /// table, and only for a label count some key has. One probe finds a
+    /// name, a `*.domain` and the globs that end in the suffix alike.
+    @inline(__always)
+    mutating func visitNames(_ text: UnsafeBufferPointer<UInt8>) {
+        guard names.slotCount > 0 else { return }
+        let dot = UInt8(ascii: ".")
+        let whole = names.wholeLabels != 0
+        let partLabels = names.mostPartLabels
+        var h = TableHash.fnvOffset, dots = 0
+        var i = text.count
+        while i > 0 {
+            i &-= 1
+            let c = text[i]
+            h = (h ^ UInt32(c)) &* TableHash.fnvPrime
+            guard c == dot else { continue }
+            dots &+= 1
+            if dots <= partLabels && names.mayHold(part: dots) {
+                probeName(UnsafeBufferPointer(rebasing: text[i...]), h, text)
+                if finished { return }
+            }
+            // Past the longest suffix, the rest is hashed only for the
+            // whole text's lookup.
+            if !whole && dots >= partLabels { return }
+        }
+        // A text that starts with a dot was looked up whole at that dot.
+        if whole && (text.isEmpty || text[0] != dot) && names.mayHold(whole: dots &+ 1) { probeName(text, h, text) }
+    }
+
+    @inline(__always)
+    mutating func probeName(_ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32, _ text: UnsafeBufferPointer<UInt8>) {
+        guard let slot = lookup(names, TableLayout.nameSlotSize, key, hash) else { return }
+        // The key decides its sure rules: the text is the name, or ends in
+        // the `*.domain`'s suffix. Its candidates are globbed.
+        let sure = slot.u32(8), candidates = slot.u32(12)
+        if sure != TableLayout.noRules { visitRef(sure, glob: nil) }
+        if candidates != TableLayout.noRules && !finished { visitRef(candidates, glob: text) }
+    }
+
+    /// One forward pass: every prefix that ends at a dot, as far as the
+    /// table's longest prefix; its rules are candidates.
+    mutating func visitPrefixes(_ text: UnsafeBufferPointer<UInt8>) {
+        let prefixLabels = prefixes.mostPartLabels
+        guard prefixLabels > 0 else { return }
+        var h = TableHash.fnvOffset, dots = 0
+        var j = 0
+        while j < text.count {
+            let c = text[j]
+            h = (h ^ UInt32(c)) &* TableHash.fnvPrime
+            if c == UInt8(ascii: ".") {
                 if finished { break }
                 dots &+= 1
-                let star = tables.1.mayHold(labels: dots), glob = tables.2.mayHold(labels: dots)
-                if star || glob {
-                    let suffix = UnsafeBufferPointer(rebasing: text[i...])
-                    if star, let ref = lookup(tables.1, suffix, h) { visitRef(ref, glob: nil) }
-                    if glob, let ref = lookup(tables.2, suffix, h) { visitRef(ref, glob: text) }
+                if prefixes.mayHold(part: dots),
+                   let slot = lookup(prefixes, TableLayout.slotSize, UnsafeBufferPointer(rebasing: text[...j]), h) {
+                    let ref = slot.u32(8)
+                    if ref != TableLayout.noRules { visitRef(ref, glob: text) }
                 }
-                if dots >= suffixLabels { break }
+                if dots >= prefixLabels { break }
             }
+            j &+= 1
         }
-        // Forward: every prefix that ends at a dot, as far as the table's
-        // longest prefix.
-        let prefixLabels = tables.3.mostLabels
-        if prefixLabels > 0 {
-            var h = TableHash.fnvOffset, dots = 0
-            var j = 0
-            while j < text.count {
-                let c = text[j]
-                h = (h ^ UInt32(c)) &* TableHash.fnvPrime
-                if c == dot {
-                    if finished { break }
-                    dots &+= 1
-                    if tables.3.mayHold(labels: dots), let ref = lookup(tables.3, UnsafeBufferPointer(rebasing: text[...j]), h) {
-                        visitRef(ref, glob: text)
-                    }
-                    if dots >= prefixLabels { break }
-                }
-                j &+= 1
-            }
-        }
-        visitList(header.unindexedList, glob: text)
-        if id.family == 4 || id.family == 6 { visitBlocks(id) }
     }
 
     /// One CIDR lookup per prefix length the table has for this family.
     mutating func visitBlocks(_ id: IdentityInput) {
         let size = id.family == 4 ? 4 : 16
-        guard id.address.count == size, tables.4.slotCount > 0 else { return }
+        guard id.address.count == size, blocks.slotCount > 0 else { return }
         let masks: (UInt64, UInt64, UInt64) = id.family == 4 ? (header.cidr4Mask, 0, 0) : header.cidr6Mask
         var key: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &key) { raw in
@@ -220,35 +241,43 @@ struct Decider {
                         k[2 + b] = id.address[b] & UInt8(truncatingIfNeeded: 0xFF << (8 - keep))
                     }
                     let keyBytes = UnsafeBufferPointer(rebasing: k[0..<(2 + size)])
-                    if let ref = lookup(tables.4, keyBytes, TableHash.forward(keyBytes)) { visitRef(ref, glob: nil) }
+                    if let slot = lookup(blocks, TableLayout.slotSize, keyBytes, TableHash.forward(keyBytes)) {
+                        let ref = slot.u32(8)
+                        if ref != TableLayout.noRules { visitRef(ref, glob: nil) }
+                    }
                 }
             }
         }
     }
 
-    /// The slot reference for `key` in table `t` (a rule, or a list), or
-    /// nil; at most `longestProbe` slots, and none past an entry nearer its
-    /// home than `key` would be (the compiler's Robin Hood order: were the
-    /// key there, it would have taken that slot).
+    /// The slot of `key` in table `t`, or nil; at most `longestProbe`
+    /// slots, and none past an entry nearer its home than `key` would be
+    /// (the compiler's Robin Hood order: were the key there, it would have
+    /// taken that slot).
     @inline(__always)
-    mutating func lookup(_ t: HashTableDescriptor, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32) -> UInt32? {
-        guard t.slotCount > 0 else { return nil }
-        var slot = TableHash.home(hash, t.slotCount)
-        let probes = min(t.longestProbe, t.slotCount)
+    mutating func lookup(_ t: HashTableDescriptor, _ slotSize: Int, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt32) -> TableRecord? {
+        let count = t.slotCount
+        guard count > 0 else { return nil }
+        // Most lookups are of texts no key has: one bit says so.
+        let bit = TableHash.filterBit(hash, log: t.filterLog)
+        guard view.u8(t.filterOffset &+ bit &>> 3) & (1 &<< UInt8(truncatingIfNeeded: bit & 7)) != 0 else { return nil }
+        var slot = TableHash.home(hash, count)
+        let probes = min(t.longestProbe, count)
         var distance = 0
         while distance < probes {
-            let s = view.record(t.slotsOffset &+ slot &* TableLayout.slotSize, TableLayout.slotSize)
-            let ref = s.u32(8), held = s.u32(0)
-            if ref == TableLayout.emptySlot || view.fault { return nil }
+            let s = view.record(t.slotsOffset &+ slot &* slotSize, slotSize)
+            let held = s.u32(0), keyAt = s.u32(4)
+            if keyAt == TableLayout.emptySlot || view.fault { return nil }
             if held == hash {
-                let stored = view.string(header, Int(s.u32(4)))
-                if !view.fault && equal(stored, key) { return ref }
+                let stored = view.string(header, Int(keyAt))
+                if view.fault { return nil }
+                if equal(stored, key) { return s }
             }
-            let home = TableHash.home(held, t.slotCount)
-            if (slot >= home ? slot &- home : slot &+ t.slotCount &- home) < distance { return nil }
+            let home = TableHash.home(held, count)
+            if (slot >= home ? slot &- home : slot &+ count &- home) < distance { return nil }
             distance &+= 1
             slot &+= 1
-            if slot >= t.slotCount { slot = 0 }
+            if slot >= count { slot = 0 }
         }
         return nil
     }
@@ -262,9 +291,22 @@ struct Decider {
         visitRule(rule, glob: text)
     }
 
+    /// Byte equality, eight bytes at a time.
+    @inline(__always)
     func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        for i in 0..<a.count where a[i] != b[i] { return false }
+        let n = a.count
+        guard n == b.count else { return false }
+        guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+        let ra = UnsafeRawPointer(pa), rb = UnsafeRawPointer(pb)
+        var i = 0
+        while i &+ 8 <= n {
+            if ra.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i &+= 8
+        }
+        while i < n {
+            if pa[i] != pb[i] { return false }
+            i &+= 1
+        }
         return true
     }
 

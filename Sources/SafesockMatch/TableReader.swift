@@ -10,7 +10,7 @@ import Synchronization
 public enum TableFault: UInt8, Sendable {
     case tooShort = 1, badMagic, wrongVersion, badHeaderSize, lengthMismatch, badLength, checksumMismatch,
          sectionOutOfBounds, badRule, badRange, badFile, badList, badSlot, badHashTable, badCidrMask, badLabel, formatOne,
-         badBlockSums, indexChecksumMismatch, blockSumMismatch
+         badBlockSums, indexChecksumMismatch, blockSumMismatch, earlierLayout
 
     public var reason: StaticString {
         switch self {
@@ -34,6 +34,7 @@ public enum TableFault: UInt8, Sendable {
         case .badBlockSums: return "the table's block sums are missing or out of place (a table of an earlier format 2: compile the policy again)"
         case .indexChecksumMismatch: return "table header or block sums do not match their checksum (corrupt)"
         case .blockSumMismatch: return "a block of the table does not match its sum (corrupt)"
+        case .earlierLayout: return "table is of an earlier build of format 2, which this safesock no longer reads: compile the policy again (safesock compile)"
         }
     }
 }
@@ -318,14 +319,22 @@ extension TableView {
     }
 }
 
-/// One hash table's descriptor.
+/// One hash table's descriptor, with the label counts its lookups test.
 public struct HashTableDescriptor {
     public var slotsOffset: Int
     public var slotCount: Int
     public var longestProbe: Int
-    /// Bit min(labels, 63) for every key's label count: a lookup of a text
-    /// with a count whose bit is clear is skipped.
-    public var labels: UInt64
+    /// A bit a hash: a key's bit is set, so a text whose bit is clear is
+    /// in no slot, and is looked up no further.
+    public var filterOffset: Int
+    public var filterLog: UInt32
+    /// Bit min(labels, 63) for every whole-text key's label count (names
+    /// and addresses: dots + 1): a lookup of a text whose count's bit is
+    /// clear is skipped.
+    public var wholeLabels: UInt64 = 0
+    /// The same for the keys that are parts of a text, suffixes
+    /// (`.b.com`) and prefixes (`www.`): one a dot.
+    public var partLabels: UInt64 = 0
 
     @inline(__always)
     public init(_ view: inout TableView, _ kind: HashTableKind) {
@@ -334,19 +343,35 @@ public struct HashTableDescriptor {
         slotsOffset = Int(v.u32(0))
         slotCount = Int(v.u32(4))
         longestProbe = Int(v.u32(8))
-        labels = v.u64(12)
+        filterOffset = Int(v.u32(12))
+        filterLog = v.u32(16)
+        switch kind {
+        case .names:
+            wholeLabels = view.u64(TableLayout.wholeLabelsOffset)
+            partLabels = view.u64(TableLayout.suffixLabelsOffset)
+        case .prefixes:
+            partLabels = view.u64(TableLayout.prefixLabelsOffset)
+        case .cidr:
+            break
+        }
     }
 
     @inline(__always)
-    public func mayHold(labels n: Int) -> Bool { slotCount > 0 && labels & TableHash.labelBit(n) != 0 }
+    public func mayHold(whole n: Int) -> Bool { wholeLabels & TableHash.labelBit(n) != 0 }
 
-    /// The most labels a key has (0: no keys; bit 63, "63 or more", has no
-    /// bound): a walk over a text's dots stops there.
     @inline(__always)
-    public var mostLabels: Int {
-        guard slotCount > 0, labels != 0 else { return 0 }
-        return labels >> 63 != 0 ? Int.max : 63 &- labels.leadingZeroBitCount
+    public func mayHold(part n: Int) -> Bool { partLabels & TableHash.labelBit(n) != 0 }
+
+    /// The most labels a part key has (0: none; bit 63, "63 or more", has
+    /// no bound): a walk over a text's dots for parts stops there.
+    @inline(__always)
+    public var mostPartLabels: Int {
+        guard partLabels != 0 else { return 0 }
+        return partLabels >> 63 != 0 ? Int.max : 63 &- partLabels.leadingZeroBitCount
     }
+
+    /// The filter's length in bytes (0 with no slots).
+    public var filterBytes: Int { slotCount == 0 ? 0 : (1 << Int(min(filterLog, 31))) >> 3 }
 }
 
 /// One rule record.
@@ -412,6 +437,8 @@ public enum TableValidator {
         guard sumsAt >= L.headerSize, sumsAt % 8 == 0, sumsAt <= bytes.count,
               bytes.count - sumsAt == L.blockCount(sumsAt: sumsAt) * 8 else { return .badBlockSums }
         guard TableHash.indexChecksum(bytes, sumsAt: sumsAt) == v.u64(L.indexChecksumOffset) else { return .indexChecksumMismatch }
+        // After the sums: a damaged byte here is damage, not an old build.
+        guard v.u8(L.layoutRevisionOffset) == L.layoutRevision else { return .earlierLayout }
         if structure, let fault = blocksFault(bytes) { return fault }
 
         let h = TableHeader(&v)
@@ -425,6 +452,15 @@ public enum TableValidator {
         // A reference with the single-rule bit must not reach the empty mark.
         guard h.ruleCount < Int(L.singleRule - 1) else { return .sectionOutOfBounds }
         guard h.cidr6Mask.2 <= 1, h.cidr4Mask >> 33 == 0 else { return .badCidrMask }
+        // The slot references a lookup may follow: none, one rule, a list.
+        // A table without structural checks is still read safely (every
+        // read bounds-checked); the sections' places are what this checks.
+        for kind in HashTableKind.allCases {
+            let t = HashTableDescriptor(&v, kind)
+            guard t.slotCount == 0 || t.longestProbe <= t.slotCount && section(t.slotsOffset, t.slotCount, kind.slotSize)
+                    && L.filterLogRange.contains(t.filterLog) && section(t.filterOffset, t.filterBytes, 1),
+                  t.slotCount != 0 || t.longestProbe == 0 && t.filterLog == 0 else { return .badHashTable }
+        }
         if !structure { return nil }
 
         func isString(_ offset: Int) -> Bool {
@@ -460,23 +496,27 @@ public enum TableValidator {
             return !v.fault
         }
         guard listIsValid(h.originList), listIsValid(h.allHostsList), listIsValid(h.unindexedList) else { return .badList }
+        func refIsValid(_ ref: UInt32) -> Bool {
+            if ref == L.noRules { return true }
+            if ref & L.singleRule != 0 { return Int(ref & ~L.singleRule) < h.ruleCount }
+            return listIsValid(Int(ref))
+        }
         for kind in HashTableKind.allCases {
             let t = HashTableDescriptor(&v, kind)
-            if t.slotCount == 0 {
-                guard t.longestProbe == 0 else { return .badHashTable }
-                continue
-            }
-            guard t.longestProbe <= t.slotCount, section(t.slotsOffset, t.slotCount, L.slotSize) else { return .badHashTable }
             for s in 0..<t.slotCount {
-                let slot = v.record(t.slotsOffset + s * L.slotSize, L.slotSize)
-                let ref = slot.u32(8)
-                if ref == L.emptySlot { continue }
-                guard isString(Int(slot.u32(4))) else { return .badSlot }
-                if ref & L.singleRule != 0 {
-                    guard Int(ref & ~L.singleRule) < h.ruleCount else { return .badList }
-                } else {
-                    guard listIsValid(Int(ref)) else { return .badList }
+                let slot = v.record(t.slotsOffset + s * kind.slotSize, kind.slotSize)
+                let key = slot.u32(4), first = slot.u32(8), second = kind == .names ? slot.u32(12) : L.noRules
+                if key == L.emptySlot {
+                    guard first == L.noRules, second == L.noRules else { return .badSlot }
+                    continue
                 }
+                guard isString(Int(key)), first != L.noRules || second != L.noRules else { return .badSlot }
+                // The key's own hash, and its filter bit: either wrong, a
+                // lookup would never reach it.
+                guard slot.u32(0) == TableHash.of(v.string(h, Int(key)), kind) else { return .badSlot }
+                let bit = TableHash.filterBit(slot.u32(0), log: t.filterLog)
+                guard v.u8(t.filterOffset + bit >> 3) & (1 << UInt8(bit & 7)) != 0 else { return .badHashTable }
+                guard refIsValid(first), refIsValid(second) else { return .badList }
             }
         }
         return v.fault ? .sectionOutOfBounds : nil

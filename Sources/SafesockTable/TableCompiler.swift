@@ -159,11 +159,23 @@ struct PoolIndex {
     }
 }
 
+/// Which of a names slot's two references a rule is filed under.
+enum KeyField: Int {
+    /// The key decides: a name or address equal to it, or `*.domain`
+    /// when the key is `.domain` (a prefix or CIDR key has only this one).
+    case sure = 0
+    /// The key makes the rule a candidate, run through its glob.
+    case candidates = 1
+}
+
 /// One hash table's keys in the order first seen (policy order: the same
 /// policy, the same order, with no sort), each with its rules, chained
 /// through `TableBuilder.previousRule` rather than an array per key.
 struct KeyedRules {
     var index = PoolIndex()
+    /// References a slot holds: two for names, one for prefixes and CIDR.
+    var fields = 1
+    /// Per entry and field: its last rule (`noRules` for none) and count.
     var lastRule: [UInt32] = []
     var ruleCount: [Int] = []
 }
@@ -180,7 +192,7 @@ struct TableBuilder {
     var originRules: [UInt32] = []
     var allHostsRules: [UInt32] = []
     var unindexedRules: [UInt32] = []
-    var keys = [KeyedRules](repeating: KeyedRules(), count: HashTableKind.allCases.count)
+    var keys: [KeyedRules] = [KeyedRules(fields: 2), KeyedRules(), KeyedRules()]
     /// For each rule, the rule before it under the same key.
     var previousRule: [UInt32] = []
 
@@ -190,9 +202,9 @@ struct TableBuilder {
         self.rules.reserveCapacity(rules * TableLayout.ruleSize)
         strings.reserveCapacity(rules * 26)
         previousRule.reserveCapacity(rules)
-        keys[HashTableKind.exact.rawValue].index = PoolIndex(capacity: rules)
-        keys[HashTableKind.exact.rawValue].lastRule.reserveCapacity(rules)
-        keys[HashTableKind.exact.rawValue].ruleCount.reserveCapacity(rules)
+        keys[HashTableKind.names.rawValue].index = PoolIndex(capacity: rules)
+        keys[HashTableKind.names.rawValue].lastRule.reserveCapacity(rules * 2)
+        keys[HashTableKind.names.rawValue].ruleCount.reserveCapacity(rules * 2)
     }
     var cidr4Mask: UInt64 = 0
     var cidr6Mask: [UInt64] = [0, 0, 0]
@@ -237,37 +249,52 @@ struct TableBuilder {
         return at
     }
 
-    /// Files `rule` under `key`; where the key's bytes are in the string pool.
+    /// Files `rule` under `key`, in `field` of its slot; where the key's
+    /// bytes are in the string pool.
     @discardableResult
-    mutating func index(_ kind: HashTableKind, _ key: UnsafeBufferPointer<UInt8>, _ rule: UInt32) -> Int {
-        while previousRule.count <= Int(rule) { previousRule.append(TableLayout.emptySlot) }
+    mutating func index(_ kind: HashTableKind, _ key: UnsafeBufferPointer<UInt8>, _ rule: UInt32,
+                        _ field: KeyField = .sure) -> Int {
+        while previousRule.count <= Int(rule) { previousRule.append(TableLayout.noRules) }
         let k = kind.rawValue
-        let hash = TableHash.forward(key)
+        let hash = TableHash.of(key, kind)
         let found = strings.withUnsafeBufferPointer { keys[k].index.find(key, hash, in: $0) }
+        let at: Int, entry: Int
         if let i = found.entry {
-            previousRule[Int(rule)] = keys[k].lastRule[i]
-            keys[k].lastRule[i] = rule
-            keys[k].ruleCount[i] += 1
-            return keys[k].index.at[i]
+            at = keys[k].index.at[i]
+            entry = i
+        } else {
+            // Keys are distinct already: their bytes go in without the
+            // pool's own index (one lookup a rule fewer).
+            at = appendString(key)
+            entry = keys[k].index.insert(hash, at: at, slot: found.slot)
+            keys[k].lastRule.append(contentsOf: repeatElement(TableLayout.noRules, count: keys[k].fields))
+            keys[k].ruleCount.append(contentsOf: repeatElement(0, count: keys[k].fields))
         }
-        // Keys are distinct already: their bytes go in without the pool's
-        // own index (one lookup a rule fewer).
-        let at = appendString(key)
-        _ = keys[k].index.insert(hash, at: at, slot: found.slot)
-        keys[k].lastRule.append(rule)
-        keys[k].ruleCount.append(1)
+        let f = entry * keys[k].fields + (keys[k].fields == 1 ? 0 : field.rawValue)
+        previousRule[Int(rule)] = keys[k].lastRule[f]
+        keys[k].lastRule[f] = rule
+        keys[k].ruleCount[f] += 1
         return at
     }
 
     @discardableResult
-    mutating func index(_ kind: HashTableKind, _ key: [UInt8], _ rule: UInt32) -> Int {
-        key.withUnsafeBufferPointer { index(kind, $0, rule) }
+    mutating func index(_ kind: HashTableKind, _ key: [UInt8], _ rule: UInt32, _ field: KeyField = .sure) -> Int {
+        key.withUnsafeBufferPointer { index(kind, $0, rule, field) }
+    }
+
+    /// A name, an address or a literal glob: decided by its key when a
+    /// text equals it. A key that starts with a dot is also a suffix some
+    /// longer text is probed with, so its rules are candidates there (a
+    /// name holds no glob character: its glob is equality).
+    @discardableResult
+    mutating func indexExact(_ key: String, _ rule: UInt32) -> Int {
+        var key = key
+        return key.withUTF8 { indexExact($0, rule) }
     }
 
     @discardableResult
-    mutating func index(_ kind: HashTableKind, _ key: String, _ rule: UInt32) -> Int {
-        var key = key
-        return key.withUTF8 { index(kind, $0, rule) }
+    mutating func indexExact(_ key: UnsafeBufferPointer<UInt8>, _ rule: UInt32) -> Int {
+        index(.names, key, rule, key.first == UInt8(ascii: ".") ? .candidates : .sure)
     }
 
     mutating func add(_ rule: Rule, index: UInt32, files: [String]) {
@@ -283,10 +310,10 @@ struct TableBuilder {
             originRules.append(index)
         case .name(let name):
             kind = .name
-            patternAt = self.index(.exact, name, index) // the pattern is its key
+            patternAt = indexExact(name, index) // the pattern is its key
         case .address(let address):
             kind = .address
-            patternAt = self.index(.exact, address.description, index)
+            patternAt = indexExact(address.description, index)
         case .block(let network, let bits):
             kind = .block
             let family: UInt8 = network.isIPv4 ? 4 : 6
@@ -297,11 +324,11 @@ struct TableBuilder {
             kind = .glob
             let pattern = Array(glob.utf8)
             switch GlobIndex(pattern) {
-            case .literal(let key): self.index(.exact, key, index)
+            case .literal(let key): key.withUnsafeBufferPointer { _ = indexExact($0, index) }
             case .everything: allHostsRules.append(index)
-            case .starSuffix(let key): self.index(.starSuffix, key, index)
-            case .globSuffix(let key): self.index(.globSuffix, key, index)
-            case .globPrefix(let key): self.index(.globPrefix, key, index)
+            case .starSuffix(let key): self.index(.names, key, index, .sure)
+            case .globSuffix(let key): self.index(.names, key, index, .candidates)
+            case .globPrefix(let key): self.index(.prefixes, key, index, .candidates)
             case .unindexed: unindexedRules.append(index)
             }
             patternAt = string(pattern)
@@ -336,51 +363,65 @@ struct TableBuilder {
             return at
         }
         let origin = list(self.originRules), allHosts = list(self.allHostsRules), unindexed = list(self.unindexedRules)
-        var tables: [(slots: [UInt8], count: Int, probe: Int, labels: UInt64)] = []
+        var tables: [(slots: [UInt8], count: Int, probe: Int, filter: [UInt8], filterLog: UInt32, labels: (UInt64, UInt64))] = []
         // A key's reference: its one rule itself, or the list of its rules,
         // ascending (its chain walked back from the last).
-        func keyRef(_ kind: HashTableKind, _ i: Int) -> UInt32 {
-            let n = self.keys[kind.rawValue].ruleCount[i]
-            var rule = self.keys[kind.rawValue].lastRule[i]
+        func keyRef(_ kind: HashTableKind, _ f: Int) -> UInt32 {
+            let n = self.keys[kind.rawValue].ruleCount[f]
+            var rule = self.keys[kind.rawValue].lastRule[f]
+            if n == 0 { return TableLayout.noRules }
             if n == 1 { return TableLayout.singleRule | rule }
             let at = UInt32(lists.count)
             lists.append(UInt32(n))
             lists.append(contentsOf: repeatElement(0, count: n))
             for k in stride(from: n, to: 0, by: -1) {
                 lists[Int(at) + k] = rule
-                rule = Int(rule) < self.previousRule.count ? self.previousRule[Int(rule)] : TableLayout.emptySlot
+                rule = Int(rule) < self.previousRule.count ? self.previousRule[Int(rule)] : TableLayout.noRules
             }
             return at
         }
         for kind in HashTableKind.allCases {
             let entries = self.keys[kind.rawValue].index.at
+            let fields = self.keys[kind.rawValue].fields
             guard !entries.isEmpty else {
-                tables.append(([], 0, 0, 0))
+                tables.append(([], 0, 0, [], 0, (0, 0)))
                 continue
             }
             // Load 2/3, at any count (the home slot scales the hash).
             let slotCount = entries.count + (entries.count + 1) / 2
-            var slots = [(hash: UInt32, key: Int, ref: UInt32)?](repeating: nil, count: slotCount)
-            var labels: UInt64 = 0
+            var slots = [(hash: UInt32, key: Int, refs: (UInt32, UInt32))?](repeating: nil, count: slotCount)
+            var labels: (whole: UInt64, parts: UInt64) = (0, 0)
+            // About eight filter bits a key (a miss passes one time in
+            // eight or nine), at least 64.
+            var filterLog = TableLayout.filterLogRange.lowerBound
+            while (1 << Int(filterLog)) < entries.count * 8 && filterLog < TableLayout.filterLogRange.upperBound { filterLog += 1 }
+            var filter = [UInt8](repeating: 0, count: (1 << Int(filterLog)) >> 3)
             /// How far a slot is from where its hash would start.
             func distance(_ slot: Int, _ hash: UInt32) -> Int {
                 let home = TableHash.home(hash, slotCount)
                 return slot >= home ? slot - home : slot + slotCount - home
             }
             for (i, at) in entries.enumerated() {
-                let (hash, dots) = self.strings.withUnsafeBufferPointer { pool in
+                let (hash, dots, leadingDot) = self.strings.withUnsafeBufferPointer { pool in
                     let key = UnsafeBufferPointer(rebasing: pool[(at + 2)..<(at + 2 + (Int(pool[at]) | Int(pool[at + 1]) << 8))])
-                    // Exact keys count their labels; a suffix (".b.com") or
-                    // a prefix ("www.") has one a dot.
-                    return (kind.hashesBackward ? TableHash.backward(key) : TableHash.forward(key),
-                            key.reduce(0) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) })
+                    return (TableHash.of(key, kind), key.reduce(0) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) },
+                            key.first == UInt8(ascii: "."))
                 }
-                if kind != .cidr { labels |= TableHash.labelBit(kind == .exact ? dots + 1 : dots) }
+                // A whole name counts its labels (`www.sun.com`: 3); a
+                // suffix (`.b.com`) or a prefix (`www.`) has one a dot.
+                switch kind {
+                case .names where !leadingDot: labels.whole |= TableHash.labelBit(dots + 1)
+                case .names, .prefixes: labels.parts |= TableHash.labelBit(dots)
+                case .cidr: break
+                }
+                let bit = TableHash.filterBit(hash, log: filterLog)
+                filter[bit >> 3] |= 1 << UInt8(bit & 7)
                 // Robin Hood: an entry farther from its home takes the slot
                 // of one nearer to its own, so along every run distances
                 // never fall by more than one, and a lookup may stop at the
                 // first entry nearer home than itself.
-                var entry = (hash: hash, key: self.keys[kind.rawValue].index.at[i], ref: keyRef(kind, i))
+                var entry = (hash: hash, key: at,
+                             refs: (keyRef(kind, i * fields), fields == 2 ? keyRef(kind, i * fields + 1) : TableLayout.noRules))
                 var slot = TableHash.home(hash, slotCount), d = 0
                 while let held = slots[slot] {
                     let heldDistance = distance(slot, held.hash)
@@ -397,13 +438,14 @@ struct TableBuilder {
             var longest = 0
             for (slot, s) in slots.enumerated() { if let s { longest = max(longest, distance(slot, s.hash) + 1) } }
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(slotCount * TableLayout.slotSize)
+            bytes.reserveCapacity(slotCount * kind.slotSize)
             for s in slots {
                 bytes.appendLE(s?.hash ?? 0)
-                bytes.appendLE(UInt32(s?.key ?? 0))
-                bytes.appendLE(s?.ref ?? TableLayout.emptySlot)
+                bytes.appendLE(s.map { UInt32($0.key) } ?? TableLayout.emptySlot)
+                bytes.appendLE(s?.refs.0 ?? TableLayout.noRules)
+                if fields == 2 { bytes.appendLE(s?.refs.1 ?? TableLayout.noRules) }
             }
-            tables.append((bytes, slotCount, longest, labels))
+            tables.append((bytes, slotCount, longest, filter, filterLog, labels))
         }
         guard self.fileNames.count <= TableLayout.maxFiles else {
             throw TableCompileError(description: "the policy reads \(self.fileNames.count) files; a table can name at most \(TableLayout.maxFiles)")
@@ -424,7 +466,8 @@ struct TableBuilder {
         // copied and its fresh pages zeroed several times over.
         func padded(_ n: Int) -> Int { (n + 7) / 8 * 8 }
         table.reserveCapacity(TableLayout.headerSize + padded(self.rules.count) + padded(self.ports.count * 4) + padded(lists.count * 4)
-                              + padded(files.count) + tables.reduce(0) { $0 + padded($1.slots.count) } + padded(self.strings.count)
+                              + padded(files.count) + tables.reduce(0) { $0 + padded($1.slots.count) + padded($1.filter.count) }
+                              + padded(self.strings.count)
                               + (self.rules.count + self.strings.count) / TableLayout.blockSize * 8 + 4096)
         func place(_ section: [UInt8]) -> UInt32 {
             while table.count % 8 != 0 { table.append(0) }
@@ -444,6 +487,7 @@ struct TableBuilder {
         let listsAt = place(words: lists)
         let filesAt = place(files)
         let slotsAt = tables.map { place($0.slots) }
+        let filtersAt = tables.map { place($0.filter) }
         let stringsAt = place(self.strings)
         while table.count % 8 != 0 { table.append(0) }
         // The block sums last, written by `seal` below.
@@ -462,7 +506,7 @@ struct TableBuilder {
         put(le64(generation), at: L.generationOffset)
         let o = policy.options, c = o.codes
         put([c.peername, c.datagrams, c.servers, c.resolve], at: L.peernameOffset)
-        put([c.privateNames], at: L.privateNamesOffset)
+        put([c.privateNames, L.layoutRevision], at: L.privateNamesOffset)
         put(le32(o.maxSockets), at: L.maxSocketsOffset)
         put(le32(policy.hasHostsPorts ? L.flagHasHostsPorts : 0), at: L.flagsOffset)
         put(le32(rulesAt) + le32(UInt32(policy.rules.count)), at: L.rulesOffset)
@@ -473,9 +517,11 @@ struct TableBuilder {
         put(le32(origin) + le32(allHosts) + le32(unindexed) + le32(UInt32(label)), at: L.originListOffset)
         put(le64(self.cidr4Mask) + le64(self.cidr6Mask[0]) + le64(self.cidr6Mask[1]) + le64(self.cidr6Mask[2]), at: L.cidr4MaskOffset)
         for (i, t) in tables.enumerated() {
-            put(le32(t.count == 0 ? 0 : slotsAt[i]) + le32(UInt32(t.count)) + le32(UInt32(t.probe)) + le64(t.labels),
-                at: L.hashTablesOffset + i * L.hashTableDescriptorSize)
+            put(le32(t.count == 0 ? 0 : slotsAt[i]) + le32(UInt32(t.count)) + le32(UInt32(t.probe))
+                + le32(t.count == 0 ? 0 : filtersAt[i]) + le32(t.filterLog), at: L.hashTablesOffset + i * L.hashTableDescriptorSize)
         }
+        let names = tables[HashTableKind.names.rawValue], prefixes = tables[HashTableKind.prefixes.rawValue]
+        put(le64(names.labels.0) + le64(names.labels.1) + le64(prefixes.labels.1), at: L.wholeLabelsOffset)
         put(le32(UInt32(sumsAt)), at: L.blockSumsOffset)
         table.withUnsafeMutableBytes { TableHash.seal($0) }
         return table

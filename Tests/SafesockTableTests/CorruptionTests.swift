@@ -275,5 +275,13 @@ func withCBlocks(_ blocks: BlockChecks?, _ body: (UnsafeRawPointer?) -> Void) {
         let listsAt = Int(table[72]) | Int(table[73]) << 8
         #expect(fault({ $0[listsAt + 2] = 1 }) == .badList)
         #expect(fault({ $0[144 + 8] = 0xFF }) == .badHashTable) // a longest probe over the slot count
+        #expect(fault({ $0[53] = 0 }) == .earlierLayout) // a table of the builds before the names table
+        #expect(fault({ $0[144 + 16] = 40 }) == .badHashTable) // a filter of 2^40 bits
+        func u32(_ t: [UInt8], _ at: Int) -> Int { Int(t[at]) | Int(t[at + 1]) << 8 | Int(t[at + 2]) << 16 | Int(t[at + 3]) << 24 }
+        let namesAt = u32(table, 144), filterAt = u32(table, 144 + 12), filterLog = u32(table, 144 + 16)
+        #expect(fault({ t in for i in 0..<((1 << filterLog) / 8) { t[filterAt + i] = 0 } }) == .badHashTable) // no key's filter bit
+        let occupied = (0..<u32(table, 148)).map { namesAt + $0 * 16 }.first { u32(table, $0 + 4) != 0xFFFF_FFFF }!
+        #expect(fault({ $0[occupied] ^= 1 }) == .badSlot) // a hash that is not its key's
+        #expect(fault({ t in for i in 4..<8 { t[occupied + i] = 0xFF } }) == .badSlot) // an empty slot with rules
     }
 }

@@ -50,7 +50,8 @@ func hex(_ bytes: [UInt8]) -> String {
         #expect(Array(table[40..<44]) == [0, 0, 0, 0], "peername deny, datagrams deny, servers deny, resolve strict")
         #expect(u32(48) == 1, "has a hosts ports section")
         #expect(table[52] == 1, "privateNames allow: a file that does not set it keeps the plugin's meaning")
-        #expect(Array(table[53..<56]) == [0, 0, 0] && string(u32(108)) == "", "no label: compiled from a model, not a command line")
+        #expect(Array(table[53..<56]) == [1, 0, 0], "the layout revision, then two reserved bytes")
+        #expect(string(u32(108)) == "", "no label: compiled from a model, not a command line")
         #expect(u32(60) == 4, "four rules")
         for section in [56, 64, 72, 80, 88] { #expect(u32(section) % 8 == 0 && u32(section) >= 256) }
         // The block sums end the table: one 8-byte sum a 4 KiB block from
@@ -90,24 +91,29 @@ func hex(_ bytes: [UInt8]) -> String {
         // The origin list: count 1, rule 0.
         let lists = u32(72)
         #expect(u32(lists + u32(96) * 4) == 1 && u32(lists + u32(96) * 4 + 4) == 0)
-        func descriptor(_ k: Int) -> (slots: Int, count: Int, probe: Int, labels: UInt64) {
-            (u32(144 + k * 20), u32(144 + k * 20 + 4), u32(144 + k * 20 + 8), u64(144 + k * 20 + 12))
+        func descriptor(_ k: Int) -> (slots: Int, count: Int, probe: Int, filter: Int, filterLog: Int) {
+            (u32(144 + k * 24), u32(144 + k * 24 + 4), u32(144 + k * 24 + 8), u32(144 + k * 24 + 12), u32(144 + k * 24 + 16))
         }
-        func occupied(_ k: Int) -> Int {
-            let d = descriptor(k)
-            return (0..<d.count).map { d.slots + $0 * 12 }.first { u32($0 + 8) != 0xFFFF_FFFF }!
+        func slot(holding key: String) -> Int {
+            let d = descriptor(0)
+            return (0..<d.count).map { d.slots + $0 * 16 }.first { u32($0 + 4) != 0xFFFF_FFFF && string(u32($0 + 4)) == key }!
         }
-        // One exact key, www.sun.com (three labels), whose one rule is in
-        // its slot; one star suffix, .cs.mysite.edu (three dots), holding
-        // rules 2 and 3 in a list.
-        #expect(descriptor(0).count == 2 && descriptor(0).labels == 1 << 3)
-        #expect(string(u32(occupied(0) + 4)) == "www.sun.com" && UInt32(u32(occupied(0) + 8)) == 0x8000_0001)
-        #expect(descriptor(1).count == 2 && descriptor(1).labels == 1 << 3)
-        #expect(string(u32(occupied(1) + 4)) == ".cs.mysite.edu")
-        let list = u32(occupied(1) + 8)
+        // The names table: one name, www.sun.com (three labels), whose one
+        // rule is in its slot, and one star suffix, .cs.mysite.edu (three
+        // dots), whose two rules (2 and 3) the key decides, in a list;
+        // neither has candidates to glob. Its filter: 64 bits, the two
+        // keys' bits set.
+        #expect(descriptor(0).count == 3 && u64(216) == 1 << 3 && u64(224) == 1 << 3 && u64(232) == 0)
+        #expect(UInt32(u32(slot(holding: "www.sun.com") + 8)) == 0x8000_0001 && UInt32(u32(slot(holding: "www.sun.com") + 12)) == 0xFFFF_FFFF)
+        let list = u32(slot(holding: ".cs.mysite.edu") + 8)
+        #expect(UInt32(u32(slot(holding: ".cs.mysite.edu") + 12)) == 0xFFFF_FFFF)
         let words: [Int] = (0..<3).map { u32(lists + (list + $0) * 4) }
         #expect(words == [2, 2, 3])
-        #expect((2..<5).allSatisfy { descriptor($0).count == 0 }, "no other keys")
+        #expect(descriptor(0).filterLog == 6)
+        let filterBits = (0..<8).map { table[descriptor(0).filter + $0] }.reduce(0) { $0 + $1.nonzeroBitCount }
+        #expect(filterBits == 2)
+        #expect(table[53] == 1, "the layout revision")
+        #expect((1..<3).allSatisfy { descriptor($0).count == 0 && descriptor($0).filterLog == 0 }, "no other keys")
     }
 }
 

@@ -21,6 +21,10 @@ let tableHosts = [
     "*example*", "a*", "10.1.2.3", "192.0.2.1", "::1", "2001:db8::5", "10.0.0.0/8", "10.1.0.0/16", "10.1.2.0/24",
     "0.0.0.0/0", "192.0.2.0/25", "192.0.2.128/25", "fd00::/8", "2001:db8::/32", "2001:db8::4/127", "::/0",
     "$originSocketHost", "{}", "*.1.2.3", "origin.test", "x.org", "*.x.org", "[x-z].org",
+    // Keys the names table holds once for several kinds: a name and a
+    // literal that start with a dot are also the suffix of `*.example.com`
+    // and of `a*.example.com` (a longer text ending in it must not match them).
+    ".example.com", "\\.example.com", "a*.example.com", ".x.org",
 ]
 let tablePorts = ["*", "80", "443", "0", "65535", ">1024", "<1025", "1000-2000", "8*", "80*", "<0", "2?", "[1-3]0", ">65535", "5-1"]
 let destinationHosts = [
@@ -28,7 +32,7 @@ let destinationHosts = [
     "z.\(manyLabels)", "www.example.com", "a.example.com", "b.example.com", "c.b.example.com", "example.com", "x.com", "wwwexample.com",
     "a.example.com.evil", "x.org", "y.org", "a.x.org", "10.1.2.3", "10.1.3.3", "10.9.9.9", "11.0.0.1", "192.0.2.1",
     "192.0.2.200", "::1", "2001:db8::5", "2001:db8::4", "2001:db9::1", "fd00::5", "::ffff:10.1.2.3", "origin.test",
-    "0x0a.1.2.3", "a.example.com", "aexample.com", "a", "",
+    "0x0a.1.2.3", "a.example.com", "aexample.com", "a", "", ".example.com", "ab.example.com", ".x.org",
     // Special addresses, some carried in IPv6 (privateNames).
     "127.0.0.5", "169.254.169.254", "100.64.1.1", "64:ff9b::a01:203", "2002:a01:203::1", "8.8.8.8", "64:ff9b::808:808",
 ]
