@@ -78,9 +78,16 @@ static uint32_t home(uint8_t family, const uint8_t address[16])
 	return safesock_name_home(family, address);
 }
 
+/* Each length a constant, so the compiler compares in registers rather
+ * than calling memcmp: this runs for every entry of a neighbourhood. */
+static int same_bytes(const uint8_t *a, const uint8_t *b, uint8_t family)
+{
+	return family == 4 ? memcmp(a, b, 4) == 0 : memcmp(a, b, 16) == 0;
+}
+
 static int same_address(const struct entry *e, uint8_t family, const uint8_t address[16])
 {
-	return e->family == family && memcmp(e->address, address, family == 4 ? 4 : 16) == 0;
+	return e->family == family && same_bytes(e->address, address, family);
 }
 
 /* A consistent copy of entry `i`, or 0 if it was being written throughout. */
@@ -162,7 +169,7 @@ size_t safesock_memory_names(uint8_t family, const uint8_t address[16], char (*n
 		/* The address first, without copying the name: most entries of a
 		 * neighbourhood are other addresses. A torn read here only decides
 		 * whether read_entry, which checks, is asked. */
-		if (entries[i].family != family || memcmp(entries[i].address, address, family == 4 ? 4 : 16) != 0)
+		if (entries[i].family != family || !same_bytes(entries[i].address, address, family))
 			continue;
 		if (!read_entry(i, &copy) || !same_address(&copy, family, address))
 			continue;

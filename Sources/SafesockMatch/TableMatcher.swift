@@ -64,6 +64,7 @@ public struct TableDecision {
 
     /// `blocks`: the enforcer's checks of the table's blocks, each made at
     /// its first read (nil: the whole table was checked).
+    @inline(__always)
     public init(_ table: UnsafeRawBufferPointer, port: UInt16, deciding: UnsafeMutableBufferPointer<UInt32>,
                 blocks: BlockChecks? = nil) {
         d = Decider(table: table, port: port, out: deciding, blocks: blocks)
@@ -102,9 +103,7 @@ public struct TableDecision {
 
 struct Decider {
     var view: TableView
-    let header: TableHeader
-    /// The three hash tables' descriptors, read once per decision.
-    let names: HashTableDescriptor, prefixes: HashTableDescriptor, blocks: HashTableDescriptor
+    let header: MatchHeader
     let port: UInt16
     let out: UnsafeMutableBufferPointer<UInt32>
     var count = 0
@@ -124,21 +123,25 @@ struct Decider {
     /// ends the walk early (`finished`).
     var allowKinds: UInt32 = 0
 
+    @inline(__always)
     init(table: UnsafeRawBufferPointer, port: UInt16, out: UnsafeMutableBufferPointer<UInt32>, blocks: BlockChecks?) {
         var v = TableView(table, blocks: blocks)
-        header = TableHeader(&v)
-        names = HashTableDescriptor(&v, .names)
-        prefixes = HashTableDescriptor(&v, .prefixes)
-        self.blocks = HashTableDescriptor(&v, .cidr)
+        header = MatchHeader(&v)
         view = v
         self.port = port
         self.out = out
     }
 
+    var names: HashTableDescriptor { header.names }
+    var prefixes: HashTableDescriptor { header.prefixes }
+    var blocks: HashTableDescriptor { header.blocks }
+
+    /// Set when nothing more can change the answer: a disallow with the
+    /// output full, or the any-port question answered.
+    var settled = false
+
     /// A disallow is final; once the output is full nothing more can change.
-    var finished: Bool {
-        view.fault || (anyDisallow && truncated) || (anyPort && !disallowOnly && anyAllow) || (disallowOnly && disallowSeen)
-    }
+    var finished: Bool { settled || view.fault }
 
     mutating func visit(_ id: IdentityInput) {
         if id.isOrigin && !originRead {
@@ -166,20 +169,23 @@ struct Decider {
         let whole = names.wholeLabels != 0
         let partLabels = names.mostPartLabels
         var h = TableHash.fnvOffset, dots = 0
-        var i = text.count
-        while i > 0 {
-            i &-= 1
-            let c = text[i]
-            h = (h ^ UInt32(c)) &* TableHash.fnvPrime
-            guard c == dot else { continue }
-            dots &+= 1
-            if dots <= partLabels && names.mayHold(part: dots) {
-                probeName(UnsafeBufferPointer(rebasing: text[i...]), h, text)
-                if finished { return }
+        if let base = text.baseAddress {
+            let end = base + text.count
+            var p = end
+            while p > base {
+                p -= 1
+                let c = p.pointee
+                h = (h ^ UInt32(c)) &* TableHash.fnvPrime
+                guard c == dot else { continue }
+                dots &+= 1
+                if dots <= partLabels && names.mayHold(part: dots) {
+                    probeName(UnsafeBufferPointer(start: p, count: end - p), h, text)
+                    if finished { return }
+                }
+                // Past the longest suffix, the rest is hashed only for the
+                // whole text's lookup.
+                if !whole && dots >= partLabels { return }
             }
-            // Past the longest suffix, the rest is hashed only for the
-            // whole text's lookup.
-            if !whole && dots >= partLabels { return }
         }
         // A text that starts with a dot was looked up whole at that dot.
         if whole && (text.isEmpty || text[0] != dot) && names.mayHold(whole: dots &+ 1) { probeName(text, h, text) }
@@ -200,22 +206,22 @@ struct Decider {
     mutating func visitPrefixes(_ text: UnsafeBufferPointer<UInt8>) {
         let prefixLabels = prefixes.mostPartLabels
         guard prefixLabels > 0 else { return }
+        guard let base = text.baseAddress else { return }
+        let end = base + text.count
         var h = TableHash.fnvOffset, dots = 0
-        var j = 0
-        while j < text.count {
-            let c = text[j]
+        var p = base
+        while p < end {
+            let c = p.pointee
+            p += 1
             h = (h ^ UInt32(c)) &* TableHash.fnvPrime
-            if c == UInt8(ascii: ".") {
-                if finished { break }
-                dots &+= 1
-                if prefixes.mayHold(part: dots),
-                   let slot = lookup(prefixes, TableLayout.slotSize, UnsafeBufferPointer(rebasing: text[...j]), h) {
-                    let ref = slot.u32(8)
-                    if ref != TableLayout.noRules { visitRef(ref, glob: text) }
-                }
-                if dots >= prefixLabels { break }
+            guard c == UInt8(ascii: ".") else { continue }
+            dots &+= 1
+            if prefixes.mayHold(part: dots), let slot = lookup(prefixes, TableLayout.slotSize, UnsafeBufferPointer(start: base, count: p - base), h) {
+                let ref = slot.u32(8)
+                if ref != TableLayout.noRules { visitRef(ref, glob: text) }
+                if finished { return }
             }
-            j &+= 1
+            if dots >= prefixLabels { return }
         }
     }
 
@@ -223,6 +229,7 @@ struct Decider {
     mutating func visitBlocks(_ id: IdentityInput) {
         let size = id.family == 4 ? 4 : 16
         guard id.address.count == size, blocks.slotCount > 0 else { return }
+        if size == 4 { return visitBlocks4(id.address) }
         let masks: (UInt64, UInt64, UInt64) = id.family == 4 ? (header.cidr4Mask, 0, 0) : header.cidr6Mask
         var key: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &key) { raw in
@@ -246,6 +253,32 @@ struct Decider {
                         if ref != TableLayout.noRules { visitRef(ref, glob: nil) }
                     }
                 }
+            }
+        }
+    }
+
+    /// An IPv4 address's blocks: the key (family, length, masked address)
+    /// built in one word and hashed as its six bytes.
+    @inline(__always)
+    mutating func visitBlocks4(_ address: UnsafeBufferPointer<UInt8>) {
+        let a = UInt32(address[0]) << 24 | UInt32(address[1]) << 16 | UInt32(address[2]) << 8 | UInt32(address[3])
+        var bitsLeft = header.cidr4Mask & 0x1_FFFF_FFFF
+        while bitsLeft != 0 && !finished {
+            let bits = bitsLeft.trailingZeroBitCount
+            bitsLeft &= bitsLeft &- 1
+            let masked = bits == 0 ? 0 : a & ~(UInt32.max >> UInt32(bits))
+            // Byte i of the value is byte i of the key: 4, the length, the
+            // address in network order; stored low byte first.
+            let key = UInt64(4) | UInt64(bits) << 8 | UInt64(masked.byteSwapped) << 16
+            var h = TableHash.fnvOffset
+            for i in 0..<6 { h = (h ^ UInt32(truncatingIfNeeded: key >> UInt64(i * 8)) & 0xFF) &* TableHash.fnvPrime }
+            var stored = key.littleEndian
+            let found = withUnsafeBytes(of: &stored) { raw in
+                lookup(blocks, TableLayout.slotSize, UnsafeBufferPointer(start: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 6), h)
+            }
+            if let slot = found {
+                let ref = slot.u32(8)
+                if ref != TableLayout.noRules { visitRef(ref, glob: nil) }
             }
         }
     }
@@ -337,8 +370,14 @@ struct Decider {
         }
         guard let ports = view.portSet(header, rule.ports) else { return }
         if anyPort {
-            if rule.action == 0 && ports.count > 0 { anyAllow = true }
-            if rule.action == 1 && ports.count > 0 { disallowSeen = true }
+            if rule.action == 0 && ports.count > 0 {
+                anyAllow = true
+                if !disallowOnly { settled = true }
+            }
+            if rule.action == 1 && ports.count > 0 {
+                disallowSeen = true
+                if disallowOnly { settled = true }
+            }
             return
         }
         guard portMatches(ports.first, ports.count) else { return }
@@ -378,6 +417,7 @@ struct Decider {
             count += 1
         } else {
             truncated = true
+            if anyDisallow { settled = true }
         }
     }
 }

@@ -109,9 +109,11 @@ public struct TableView {
         if blocks != nil && !placed { fault = true }
     }
 
+    /// Compared unsigned: a negative offset or size reads as a huge one,
+    /// out of bounds, and two tests do the work of four.
     @inline(__always)
     func inBounds(_ offset: Int, _ size: Int) -> Bool {
-        offset >= 0 && size >= 0 && offset <= bytes.count && size <= bytes.count - offset
+        UInt(bitPattern: offset) <= UInt(bitPattern: bytes.count) && UInt(bitPattern: size) <= UInt(bitPattern: bytes.count &- offset)
     }
 
     /// A read in bounds of `size` bytes at `offset`: the blocks it covers
@@ -235,8 +237,53 @@ public struct TableRecord {
     }
 }
 
+/// Where a table's sections are: what a read of a rule, a string or a
+/// port set needs of its header.
+public protocol TableSections {
+    var rulesOffset: Int { get }
+    var ruleCount: Int { get }
+    var portsOffset: Int { get }
+    var portWords: Int { get }
+    var stringsOffset: Int { get }
+    var stringsLength: Int { get }
+}
+
+/// The header's fields a decision reads, and no others: the matcher's
+/// state is copied as it is set up, and the options, the label and the
+/// files are not its business.
+public struct MatchHeader: TableSections {
+    public let rulesOffset: Int, ruleCount: Int
+    public let portsOffset: Int, portWords: Int
+    public let listsOffset: Int, listWords: Int
+    public let stringsOffset: Int, stringsLength: Int
+    public let originList: Int, allHostsList: Int, unindexedList: Int
+    public let cidr4Mask: UInt64
+    public let cidr6Mask: (UInt64, UInt64, UInt64)
+    /// The three hash tables.
+    public let names: HashTableDescriptor, prefixes: HashTableDescriptor, blocks: HashTableDescriptor
+
+    /// One read of the header's 256 bytes for all of it.
+    @inline(__always)
+    public init(_ view: inout TableView) {
+        typealias L = TableLayout
+        let v = view.record(0, L.headerSize)
+        names = HashTableDescriptor(v, .names)
+        prefixes = HashTableDescriptor(v, .prefixes)
+        blocks = HashTableDescriptor(v, .cidr)
+        rulesOffset = Int(v.u32(L.rulesOffset)); ruleCount = Int(v.u32(L.rulesOffset + 4))
+        portsOffset = Int(v.u32(L.portsOffset)); portWords = Int(v.u32(L.portsOffset + 4))
+        listsOffset = Int(v.u32(L.listsOffset)); listWords = Int(v.u32(L.listsOffset + 4))
+        stringsOffset = Int(v.u32(L.stringsOffset)); stringsLength = Int(v.u32(L.stringsOffset + 4))
+        originList = Int(v.u32(L.originListOffset))
+        allHostsList = Int(v.u32(L.allHostsListOffset))
+        unindexedList = Int(v.u32(L.unindexedListOffset))
+        cidr4Mask = v.u64(L.cidr4MaskOffset)
+        cidr6Mask = (v.u64(L.cidr6MaskOffset), v.u64(L.cidr6MaskOffset + 8), v.u64(L.cidr6MaskOffset + 16))
+    }
+}
+
 /// The header's fields, as Ints.
-public struct TableHeader {
+public struct TableHeader: TableSections {
     public var generation: UInt64 = 0
     public var peername: UInt8 = 0, datagrams: UInt8 = 0, servers: UInt8 = 0, resolve: UInt8 = 0
     public var maxSockets: UInt32 = 0
@@ -289,7 +336,7 @@ extension TableView {
     /// The pool string at `offset` (its length, then its bytes), or an
     /// empty buffer and a fault when any of it lies outside the pool.
     @inline(__always)
-    public mutating func string(_ header: TableHeader, _ offset: Int) -> UnsafeBufferPointer<UInt8> {
+    public mutating func string<H: TableSections>(_ header: H, _ offset: Int) -> UnsafeBufferPointer<UInt8> {
         let n = TableLayout.stringLengthSize
         let at = header.stringsOffset &+ offset
         guard offset >= 0, offset <= header.stringsLength &- n, inBounds(at, n), let base = bytes.baseAddress else {
@@ -311,7 +358,7 @@ extension TableView {
     /// the first range and the count, or nil (and a fault) when the set
     /// lies outside the pool.
     @inline(__always)
-    public mutating func portSet(_ header: TableHeader, _ index: Int) -> (first: Int, count: Int)? {
+    public mutating func portSet<H: TableSections>(_ header: H, _ index: Int) -> (first: Int, count: Int)? {
         guard index >= 0, index < header.portWords else { fault = true; return nil }
         let count = Int(u32(header.portsOffset &+ index &* 4))
         guard count <= header.portWords &- index &- 1 else { fault = true; return nil }
@@ -338,19 +385,24 @@ public struct HashTableDescriptor {
 
     @inline(__always)
     public init(_ view: inout TableView, _ kind: HashTableKind) {
-        let v = view.record(TableLayout.hashTablesOffset + kind.rawValue * TableLayout.hashTableDescriptorSize,
-                            TableLayout.hashTableDescriptorSize)
-        slotsOffset = Int(v.u32(0))
-        slotCount = Int(v.u32(4))
-        longestProbe = Int(v.u32(8))
-        filterOffset = Int(v.u32(12))
-        filterLog = v.u32(16)
+        self.init(view.record(0, TableLayout.headerSize), kind)
+    }
+
+    /// From the header's bytes (`record`: all 256 of them).
+    @inline(__always)
+    public init(_ header: TableRecord, _ kind: HashTableKind) {
+        let at = TableLayout.hashTablesOffset + kind.rawValue * TableLayout.hashTableDescriptorSize
+        slotsOffset = Int(header.u32(at))
+        slotCount = Int(header.u32(at + 4))
+        longestProbe = Int(header.u32(at + 8))
+        filterOffset = Int(header.u32(at + 12))
+        filterLog = header.u32(at + 16)
         switch kind {
         case .names:
-            wholeLabels = view.u64(TableLayout.wholeLabelsOffset)
-            partLabels = view.u64(TableLayout.suffixLabelsOffset)
+            wholeLabels = header.u64(TableLayout.wholeLabelsOffset)
+            partLabels = header.u64(TableLayout.suffixLabelsOffset)
         case .prefixes:
-            partLabels = view.u64(TableLayout.prefixLabelsOffset)
+            partLabels = header.u64(TableLayout.prefixLabelsOffset)
         case .cidr:
             break
         }
@@ -387,7 +439,7 @@ public struct RuleRecord {
     public var ports: Int
 
     @inline(__always)
-    public init(_ view: inout TableView, _ header: TableHeader, _ index: Int) {
+    public init<H: TableSections>(_ view: inout TableView, _ header: H, _ index: Int) {
         let v = view.record(header.rulesOffset &+ index &* TableLayout.ruleSize, TableLayout.ruleSize)
         action = v.u8(0)
         hostKind = v.u8(1)

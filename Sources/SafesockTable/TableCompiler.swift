@@ -414,8 +414,6 @@ struct TableBuilder {
                 case .names, .prefixes: labels.parts |= TableHash.labelBit(dots)
                 case .cidr: break
                 }
-                let bit = TableHash.filterBit(hash, log: filterLog)
-                filter[bit >> 3] |= 1 << UInt8(bit & 7)
                 // Robin Hood: an entry farther from its home takes the slot
                 // of one nearer to its own, so along every run distances
                 // never fall by more than one, and a lookup may stop at the
@@ -436,7 +434,13 @@ struct TableBuilder {
                 slots[slot] = entry
             }
             var longest = 0
-            for (slot, s) in slots.enumerated() { if let s { longest = max(longest, distance(slot, s.hash) + 1) } }
+            for (slot, s) in slots.enumerated() {
+                guard let s else { continue }
+                longest = max(longest, distance(slot, s.hash) + 1)
+                // In slot order, the bits come in order too.
+                let bit = TableHash.filterBit(s.hash, log: filterLog)
+                filter[bit >> 3] |= 1 << UInt8(bit & 7)
+            }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(slotCount * kind.slotSize)
             for s in slots {
