@@ -24,12 +24,11 @@ static inline __attribute__((always_inline)) int checked_connect(safesock_connec
 		if (safesock_sockets_reserve(checked.max_sockets, "connect", "", NULL, -1) != 0)
 			return -1; /* EMFILE: maxSockets */
 		int rc = safesock_forward_connect(checked.kernel, real, fd, (const struct sockaddr *)&checked.addr, checked.length);
-		int saved = errno;
-		if (rc == 0 || saved == EINPROGRESS)
+		/* errno read only on failure; hold and release leave it. */
+		if (rc == 0 || errno == EINPROGRESS)
 			safesock_sockets_hold(fd);
 		else
 			safesock_sockets_release();
-		errno = saved;
 		return rc;
 	}
 	case SAFESOCK_DENY:

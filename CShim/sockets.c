@@ -16,26 +16,23 @@
 #include "sockets.h"
 #include "verdict.h"
 
-#define TRACKED 65536
+#define TRACKED SAFESOCK_SOCKETS_TRACKED
+#define marked safesock_sockets_marked
+#define held safesock_sockets_held
 
-static _Atomic uint64_t marked[TRACKED / 64];
-static _Atomic unsigned int held;
+_Atomic uint64_t safesock_sockets_marked[TRACKED / 64];
+_Atomic unsigned int safesock_sockets_held;
 
 static int is_marked(int fd)
 {
 	return fd >= 0 && fd < TRACKED && (atomic_load(&marked[fd / 64]) >> (fd % 64)) & 1;
 }
 
-int safesock_sockets_reserve(uint32_t limit, const char *op, const char *host, const char *address, int port)
+/* All places held: the denial, reported (its line and record are the
+ * frame the usual case does not pay for). */
+static __attribute__((noinline)) int refuse(uint32_t limit, const char *op, const char *host, const char *address,
+					    int port)
 {
-	if (limit == 0) { /* counted all the same: a later table may set a limit */
-		atomic_fetch_add(&held, 1);
-		return 0;
-	}
-	unsigned int n = atomic_load(&held);
-	while (n < limit)
-		if (atomic_compare_exchange_weak(&held, &n, n + 1))
-			return 0;
 	struct safesock_line reason = { .length = 0 };
 	safesock_line_add(&reason, "maxSockets ");
 	safesock_line_add_uint(&reason, limit);
@@ -50,23 +47,20 @@ int safesock_sockets_reserve(uint32_t limit, const char *op, const char *host, c
 	return 0;
 }
 
-void safesock_sockets_release(void)
+int safesock_sockets_reserve(uint32_t limit, const char *op, const char *host, const char *address, int port)
 {
-	atomic_fetch_sub(&held, 1);
-}
-
-void safesock_sockets_hold(int fd)
-{
-	if (fd < 0 || fd >= TRACKED) {
-		safesock_sockets_release();
-		return;
+	if (limit == 0) { /* counted all the same: a later table may set a limit */
+		atomic_fetch_add(&held, 1);
+		return 0;
 	}
-	uint64_t bit = (uint64_t)1 << (fd % 64);
-	if (atomic_fetch_or(&marked[fd / 64], bit) & bit)
-		safesock_sockets_release(); /* connected again: it holds its place already */
+	unsigned int n = atomic_load(&held);
+	while (n < limit)
+		if (atomic_compare_exchange_weak(&held, &n, n + 1))
+			return 0;
+	return refuse(limit, op, host, address, port);
 }
 
-static void forget(int fd)
+static inline __attribute__((always_inline)) void forget(int fd)
 {
 	if (fd < 0 || fd >= TRACKED)
 		return;

@@ -4,14 +4,35 @@
 #ifndef SAFESOCK_SOCKETS_H
 #define SAFESOCK_SOCKETS_H
 
+#include <stdatomic.h>
+
 #include "common.h"
+
+/* The places (sockets.c): a bit a descriptor below this, and the count. */
+#define SAFESOCK_SOCKETS_TRACKED 65536
+extern _Atomic uint64_t safesock_sockets_marked[SAFESOCK_SOCKETS_TRACKED / 64];
+extern _Atomic unsigned int safesock_sockets_held;
 
 /* Takes a place for a connection about to be made: 0, or -1 with errno
  * EMFILE (reported) when all places are held. */
 int safesock_sockets_reserve(uint32_t limit, const char *op, const char *host, const char *address, int port);
-/* The reserved place is not needed after all (the call failed). */
-void safesock_sockets_release(void);
+/* The reserved place is not needed after all (the call failed). Inline,
+ * as hold: each connect pays one of them; neither sets errno. */
+static inline void safesock_sockets_release(void)
+{
+	atomic_fetch_sub(&safesock_sockets_held, 1);
+}
+
 /* `fd` now holds the reserved place. */
-void safesock_sockets_hold(int fd);
+static inline void safesock_sockets_hold(int fd)
+{
+	if (fd < 0 || fd >= SAFESOCK_SOCKETS_TRACKED) {
+		safesock_sockets_release();
+		return;
+	}
+	uint64_t bit = (uint64_t)1 << (fd % 64);
+	if (atomic_fetch_or(&safesock_sockets_marked[fd / 64], bit) & bit)
+		safesock_sockets_release(); /* connected again: it holds its place already */
+}
 
 #endif

@@ -279,11 +279,13 @@ const struct safesock_state *safesock_state_loading(void)
 /* A table file's check, made at the first decision. Threads that meet it
  * unchecked or being checked make it themselves; the first one stores its
  * answer, and the options, for all later decisions. */
-enum { FILE_UNCHECKED, FILE_CHECKING, FILE_GOOD, FILE_REFUSED };
-static _Atomic int32_t file_check; /* FILE_REFUSED + fault code when refused */
-static struct safesock_options file_options; /* written before FILE_GOOD */
+enum { FILE_UNCHECKED, FILE_CHECKING, FILE_REFUSED = SAFESOCK_FILE_GOOD + 1 };
+_Atomic int32_t safesock_file_check; /* FILE_REFUSED + fault code when refused */
+struct safesock_options safesock_file_options; /* written before SAFESOCK_FILE_GOOD */
 
-int safesock_acquire(struct safesock_current *now)
+/* The first decision on a file's table, and every decision on a
+ * publication (state.h has the checked file's case). */
+int safesock_acquire_slow(struct safesock_current *now)
 {
 	const struct safesock_state *s = safesock_state();
 	/* Per connect: fields set one by one, not the whole struct zeroed. */
@@ -300,9 +302,9 @@ int safesock_acquire(struct safesock_current *now)
 		 * some 950 instructions a new destination, a publication's price
 		 * for a reload whose check does not grow with the table. */
 		now->blocks = (struct safesock_blocks){ .checked = NULL, .tag = 0 };
-		int32_t checked = atomic_load_explicit(&file_check, memory_order_acquire);
-		if (checked == FILE_GOOD) {
-			now->options = file_options;
+		int32_t checked = atomic_load_explicit(&safesock_file_check, memory_order_acquire);
+		if (checked == SAFESOCK_FILE_GOOD) {
+			now->options = safesock_file_options;
 			return 0;
 		}
 		int32_t code = checked >= FILE_REFUSED ? checked - FILE_REFUSED : safesock_table_check_integrity(now->table, now->length);
@@ -311,9 +313,10 @@ int safesock_acquire(struct safesock_current *now)
 		if (code == 0 && safesock_table_options(now->table, now->length, &now->options) != 0)
 			code = -1;
 		int32_t expected = FILE_UNCHECKED;
-		if (checked == FILE_UNCHECKED && atomic_compare_exchange_strong(&file_check, &expected, FILE_CHECKING)) {
-			file_options = now->options;
-			atomic_store_explicit(&file_check, code == 0 ? FILE_GOOD : FILE_REFUSED + code, memory_order_release);
+		if (checked == FILE_UNCHECKED && atomic_compare_exchange_strong(&safesock_file_check, &expected, FILE_CHECKING)) {
+			safesock_file_options = now->options;
+			atomic_store_explicit(&safesock_file_check, code == 0 ? SAFESOCK_FILE_GOOD : FILE_REFUSED + code,
+					      memory_order_release);
 		}
 		if (code != 0) {
 			now->fault = safesock_table_fault_reason(code);

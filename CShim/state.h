@@ -54,7 +54,39 @@ static inline const struct safesock_state *safesock_state(void)
 
 /* The table to decide on now: 0, or -1 when there is none usable (fail
  * closed; `now->fault` says why). */
-int safesock_acquire(struct safesock_current *now);
+int safesock_acquire_slow(struct safesock_current *now);
+
+/* A table file's check, once it passed (state.c); the options it read. */
+#define SAFESOCK_FILE_GOOD 2
+extern _Atomic int32_t safesock_file_check;
+extern struct safesock_options safesock_file_options;
+
+/* A file's table checked good (at its first decision): every later one
+ * may trust it without a call. What is mapped is a sealed copy or a
+ * private one, never the file (state.c), so the check stands for the
+ * program's life. */
+static inline int safesock_file_checked(const struct safesock_state *s)
+{
+	return s->file_table != NULL &&
+	       atomic_load_explicit(&safesock_file_check, memory_order_acquire) == SAFESOCK_FILE_GOOD;
+}
+
+/* Inline for a checked file's table; else safesock_acquire_slow. */
+static inline int safesock_acquire(struct safesock_current *now)
+{
+	const struct safesock_state *s = safesock_state();
+	if (!safesock_file_checked(s))
+		return safesock_acquire_slow(now);
+	now->fault = s->fault;
+	now->key = 1;
+	now->learn = s->learn;
+	now->kernel = s->kernel;
+	now->table = s->file_table;
+	now->length = s->file_length;
+	now->blocks = (struct safesock_blocks){ .checked = NULL, .tag = 0 };
+	now->options = safesock_file_options;
+	return 0;
+}
 
 /* A publication's tables (published.c): attach at load (0, or -1 with the
  * reason in `error`); acquire and still as below. */

@@ -270,7 +270,10 @@ enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *
 	/* Copied before anything is read, and the copy is what the caller
 	 * forwards in every case: another thread cannot change the name (its
 	 * family either) between the judging and the call. */
-	memcpy(&out->addr, addr, len);
+	if (len == sizeof(struct sockaddr_in))
+		memcpy(&out->addr, addr, sizeof(struct sockaddr_in)); /* two moves, where a length's copy loops */
+	else
+		memcpy(&out->addr, addr, len);
 	out->length = len;
 	sa_family_t family = out->addr.ss_family;
 	if (family == AF_UNSPEC && sending)
