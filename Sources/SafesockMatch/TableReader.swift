@@ -515,13 +515,15 @@ public enum TableValidator {
         }
         if !structure { return nil }
 
-        func isString(_ offset: Int) -> Bool {
+        // The view passed in, not captured: a captured `var` is checked
+        // for exclusive access at run time, on every call.
+        func isString(_ v: inout TableView, _ offset: Int) -> Bool {
             _ = v.string(h, offset)
             return !v.fault
         }
-        guard isString(h.label) else { return .badLabel }
+        guard isString(&v, h.label) else { return .badLabel }
         for f in 0..<h.fileCount {
-            guard isString(Int(v.u32(h.filesOffset + f * L.fileSize))) else { return .badFile }
+            guard isString(&v, Int(v.u32(h.filesOffset + f * L.fileSize))) else { return .badFile }
         }
         // The pool's sets one after another, each range low <= high.
         var word = 0
@@ -535,11 +537,11 @@ public enum TableValidator {
         }
         for r in 0..<h.ruleCount {
             let rule = RuleRecord(&v, h, r)
-            guard rule.action <= 1, rule.hostKind <= HostKindCode.block.rawValue, isString(rule.pattern),
+            guard rule.action <= 1, rule.hostKind <= HostKindCode.block.rawValue, isString(&v, rule.pattern),
                   rule.file < h.fileCount, v.portSet(h, rule.ports) != nil
             else { return .badRule }
         }
-        func listIsValid(_ index: Int) -> Bool {
+        func listIsValid(_ v: inout TableView, _ index: Int) -> Bool {
             guard index >= 0, index < h.listWords else { return false }
             let count = Int(v.u32(h.listsOffset + index * 4))
             guard count <= h.listWords - index - 1 else { return false }
@@ -547,11 +549,11 @@ public enum TableValidator {
             for i in 1...max(1, count) where count > 0 && Int(list.u32(i * 4)) >= h.ruleCount { return false }
             return !v.fault
         }
-        guard listIsValid(h.originList), listIsValid(h.allHostsList), listIsValid(h.unindexedList) else { return .badList }
-        func refIsValid(_ ref: UInt32) -> Bool {
+        guard listIsValid(&v, h.originList), listIsValid(&v, h.allHostsList), listIsValid(&v, h.unindexedList) else { return .badList }
+        func refIsValid(_ v: inout TableView, _ ref: UInt32) -> Bool {
             if ref == L.noRules { return true }
             if ref & L.singleRule != 0 { return Int(ref & ~L.singleRule) < h.ruleCount }
-            return listIsValid(Int(ref))
+            return listIsValid(&v, Int(ref))
         }
         for kind in HashTableKind.allCases {
             let t = HashTableDescriptor(&v, kind)
@@ -562,13 +564,13 @@ public enum TableValidator {
                     guard first == L.noRules, second == L.noRules else { return .badSlot }
                     continue
                 }
-                guard isString(Int(key)), first != L.noRules || second != L.noRules else { return .badSlot }
+                guard isString(&v, Int(key)), first != L.noRules || second != L.noRules else { return .badSlot }
                 // The key's own hash, and its filter bit: either wrong, a
                 // lookup would never reach it.
                 guard slot.u32(0) == TableHash.of(v.string(h, Int(key)), kind) else { return .badSlot }
                 let bit = TableHash.filterBit(slot.u32(0), log: t.filterLog)
                 guard v.u8(t.filterOffset + bit >> 3) & (1 << UInt8(bit & 7)) != 0 else { return .badHashTable }
-                guard refIsValid(first), refIsValid(second) else { return .badList }
+                guard refIsValid(&v, first), refIsValid(&v, second) else { return .badList }
             }
         }
         return v.fault ? .sectionOutOfBounds : nil
