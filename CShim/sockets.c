@@ -47,12 +47,8 @@ static __attribute__((noinline)) int refuse(uint32_t limit, const char *op, cons
 	return 0;
 }
 
-int safesock_sockets_reserve(uint32_t limit, const char *op, const char *host, const char *address, int port)
+int safesock_sockets_reserve_limited(uint32_t limit, const char *op, const char *host, const char *address, int port)
 {
-	if (limit == 0) { /* counted all the same: a later table may set a limit */
-		atomic_fetch_add(&held, 1);
-		return 0;
-	}
 	unsigned int n = atomic_load(&held);
 	while (n < limit)
 		if (atomic_compare_exchange_weak(&held, &n, n + 1))

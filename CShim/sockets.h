@@ -13,9 +13,18 @@
 extern _Atomic uint64_t safesock_sockets_marked[SAFESOCK_SOCKETS_TRACKED / 64];
 extern _Atomic unsigned int safesock_sockets_held;
 
+int safesock_sockets_reserve_limited(uint32_t limit, const char *op, const char *host, const char *address, int port);
+
 /* Takes a place for a connection about to be made: 0, or -1 with errno
- * EMFILE (reported) when all places are held. */
-int safesock_sockets_reserve(uint32_t limit, const char *op, const char *host, const char *address, int port);
+ * EMFILE (reported) when all places are held. Without a limit, inline. */
+static inline int safesock_sockets_reserve(uint32_t limit, const char *op, const char *host, const char *address, int port)
+{
+	if (limit == 0) { /* counted all the same: a later table may set a limit */
+		atomic_fetch_add(&safesock_sockets_held, 1);
+		return 0;
+	}
+	return safesock_sockets_reserve_limited(limit, op, host, address, port);
+}
 /* The reserved place is not needed after all (the call failed). Inline,
  * as hold: each connect pays one of them; neither sets errno. */
 static inline void safesock_sockets_release(void)

@@ -301,14 +301,27 @@ enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *
 		.stream = type == SOCK_STREAM,
 	};
 	memcpy(remembered.address, first.address, 16);
+	/* What the cache's answer needs of the table deciding now; of a
+	 * checked file's, read without filling a whole acquire. */
+	const struct safesock_state *s = safesock_state();
 	struct safesock_current now;
-	if (safesock_acquire(&now) == 0 && !now.learn) {
+	uint32_t max_sockets = 0;
+	int kernel = 0, usable = 0;
+	if (safesock_file_checked(s)) {
+		remembered.table = 1;
+		max_sockets = safesock_file_options.max_sockets;
+		kernel = s->kernel;
+		usable = !s->learn;
+	} else if (safesock_acquire(&now) == 0) {
 		remembered.table = now.key;
-		if (safesock_cache_allowed(&remembered)) {
-			out->max_sockets = now.options.max_sockets;
-			out->kernel = now.kernel;
-			return SAFESOCK_ALLOW;
-		}
+		max_sockets = now.options.max_sockets;
+		kernel = now.kernel;
+		usable = !now.learn;
+	}
+	if (usable && safesock_cache_allowed(&remembered)) {
+		out->max_sockets = max_sockets;
+		out->kernel = kernel;
+		return SAFESOCK_ALLOW;
 	}
 	return decide(&first, port, type, &remembered, op, out);
 }
