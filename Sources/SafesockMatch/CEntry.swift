@@ -62,12 +62,19 @@ public func safesockTableDecide(
     allowKinds?.pointee = 0
     guard let table, length >= 0, count >= 0, capacity >= 0 else { return -1 }
     let out = UnsafeMutableBufferPointer(start: capacity > 0 ? rules : nil, count: rules == nil ? 0 : capacity)
-    var decision = TableDecision(UnsafeRawBufferPointer(start: table, count: length), port: port, deciding: out,
-                                 blocks: BlockChecks(c: blocks))
-    if let identities {
-        for i in 0..<count { decision.add(identityInput(identities + i * identitySize)) }
+    func run<M>(_ decision: TableDecision<M>) -> MatchResult {
+        var decision = decision
+        if let identities {
+            for i in 0..<count { decision.add(identityInput(identities + i * identitySize)) }
+        }
+        return decision.result
     }
-    let result = decision.result
+    let bytes = UnsafeRawBufferPointer(start: table, count: length)
+    let result = if let checks = BlockChecks(c: blocks) {
+        run(TableDecision(bytes, port: port, deciding: out, blocks: checks))
+    } else {
+        run(TableDecision(bytes, port: port, deciding: out))
+    }
     written?.pointee = result.written
     if result.fault { return result.corrupt ? -2 : -1 }
     allowKinds?.pointee = result.allowKinds
@@ -88,6 +95,8 @@ func anyPortAnswer(_ table: UnsafeRawPointer?, _ length: Int, _ blocks: UnsafeRa
                    _ count: Int, disallow: Bool) -> Int32 {
     guard let table, length >= 0, count >= 0 else { return -1 }
     let bytes = UnsafeRawBufferPointer(start: table, count: length)
+    // Not hot (resolve strict, the name memory's question): one build, with
+    // block checks when the enforcer has them.
     let checks = BlockChecks(c: blocks)
     var decision = disallow ? TableDecision(anyPortDisallowOf: bytes, blocks: checks) : TableDecision(anyPortOf: bytes, blocks: checks)
     if let identities {

@@ -51,38 +51,43 @@ public enum TableMatcher {
         _ table: UnsafeRawBufferPointer, identities: UnsafeBufferPointer<IdentityInput>, port: UInt16,
         deciding: UnsafeMutableBufferPointer<UInt32>, blocks: BlockChecks? = nil
     ) -> MatchResult {
-        var decision = TableDecision(table, port: port, deciding: deciding, blocks: blocks)
-        for identity in identities { decision.add(identity) }
-        return decision.result
+        func run<M>(_ decision: TableDecision<M>) -> MatchResult {
+            var decision = decision
+            for identity in identities { decision.add(identity) }
+            return decision.result
+        }
+        if let blocks { return run(TableDecision(table, port: port, deciding: deciding, blocks: blocks)) }
+        return run(TableDecision(table, port: port, deciding: deciding))
     }
 }
 
 /// A decision in progress, fed one identity at a time (the C entry point
-/// reads identities from C memory and needs no array to hold them).
-public struct TableDecision {
-    var d: Decider
+/// reads identities from C memory and needs no array to hold them). Of a
+/// table checked whole, or one whose blocks are checked as read: the two
+/// compiled apart, so the first pays no test a read for checks.
+public struct TableDecision<Mode: BlockCheckMode> {
+    var d: Decider<Mode>
 
-    /// `blocks`: the enforcer's checks of the table's blocks, each made at
-    /// its first read (nil: the whole table was checked).
     @inline(__always)
-    public init(_ table: UnsafeRawBufferPointer, port: UInt16, deciding: UnsafeMutableBufferPointer<UInt32>,
-                blocks: BlockChecks? = nil) {
-        d = Decider(table: table, port: port, out: deciding, blocks: blocks)
-        if table.count < TableLayout.headerSize { d.view.fault = true }
+    init(_ view: TableView<Mode>, port: UInt16, deciding: UnsafeMutableBufferPointer<UInt32>) {
+        d = Decider(view: view, port: port, out: deciding)
+        if view.bytes.count < TableLayout.headerSize { d.view.fault = true }
     }
 
     /// For `resolve strict`: ports are ignored and only allow rules count,
     /// so the verdict says whether any allow rule could match at some port.
-    public init(anyPortOf table: UnsafeRawBufferPointer, blocks: BlockChecks? = nil) {
-        self.init(table, port: 0, deciding: UnsafeMutableBufferPointer(start: nil, count: 0), blocks: blocks)
+    @inline(__always)
+    init(anyPortOf view: TableView<Mode>) {
+        self.init(view, port: 0, deciding: UnsafeMutableBufferPointer(start: nil, count: 0))
         d.anyPort = true
     }
 
     /// Ports are ignored and only disallow rules count: the verdict
     /// (`disallowPossible`) says whether a disallow rule could match at some
     /// port, as the kernel layer's name memory asks of a name it must keep.
-    public init(anyPortDisallowOf table: UnsafeRawBufferPointer, blocks: BlockChecks? = nil) {
-        self.init(anyPortOf: table, blocks: blocks)
+    @inline(__always)
+    init(anyPortDisallowOf view: TableView<Mode>) {
+        self.init(anyPortOf: view)
         d.disallowOnly = true
     }
 
@@ -101,8 +106,35 @@ public struct TableDecision {
     }
 }
 
-struct Decider {
-    var view: TableView
+extension TableDecision where Mode == WholeTableChecked {
+    /// A table checked whole before (the CLI, the supervisor, a file's
+    /// table after its first decision).
+    @inline(__always)
+    public init(_ table: UnsafeRawBufferPointer, port: UInt16, deciding: UnsafeMutableBufferPointer<UInt32>) {
+        self.init(TableView(table), port: port, deciding: deciding)
+    }
+    public init(anyPortOf table: UnsafeRawBufferPointer) { self.init(anyPortOf: TableView(table)) }
+    public init(anyPortDisallowOf table: UnsafeRawBufferPointer) { self.init(anyPortDisallowOf: TableView(table)) }
+}
+
+extension TableDecision where Mode == BlocksCheckedOnRead {
+    /// `blocks`: the enforcer's checks of the table's blocks, each made at
+    /// its first read.
+    @inline(__always)
+    public init(_ table: UnsafeRawBufferPointer, port: UInt16, deciding: UnsafeMutableBufferPointer<UInt32>,
+                blocks: BlockChecks?) {
+        self.init(TableView(table, blocks: blocks), port: port, deciding: deciding)
+    }
+    public init(anyPortOf table: UnsafeRawBufferPointer, blocks: BlockChecks?) {
+        self.init(anyPortOf: TableView(table, blocks: blocks))
+    }
+    public init(anyPortDisallowOf table: UnsafeRawBufferPointer, blocks: BlockChecks?) {
+        self.init(anyPortDisallowOf: TableView(table, blocks: blocks))
+    }
+}
+
+struct Decider<Mode: BlockCheckMode> {
+    var view: TableView<Mode>
     let header: MatchHeader
     let port: UInt16
     let out: UnsafeMutableBufferPointer<UInt32>
@@ -124,8 +156,8 @@ struct Decider {
     var allowKinds: UInt32 = 0
 
     @inline(__always)
-    init(table: UnsafeRawBufferPointer, port: UInt16, out: UnsafeMutableBufferPointer<UInt32>, blocks: BlockChecks?) {
-        var v = TableView(table, blocks: blocks)
+    init(view given: TableView<Mode>, port: UInt16, out: UnsafeMutableBufferPointer<UInt32>) {
+        var v = given
         header = MatchHeader(&v)
         view = v
         self.port = port

@@ -66,8 +66,28 @@ public struct BlockChecks {
     }
 }
 
+/// How a view checks the table's blocks, fixed when the view's type is:
+/// a decision is compiled once for each, so a table checked whole pays no
+/// test a read for checks it does not need.
+public protocol BlockCheckMode {
+    static var checksBlocks: Bool { get }
+}
+
+/// Every block was checked before the view was made (a file's table at
+/// its first decision, the CLI, the supervisor, the tests): reads are
+/// bounds-checked only.
+public enum WholeTableChecked: BlockCheckMode {
+    @inline(__always) public static var checksBlocks: Bool { false }
+}
+
+/// Each block is checked at its first read (a publication's table; with
+/// no `BlockChecks`, none, as with WholeTableChecked).
+public enum BlocksCheckedOnRead: BlockCheckMode {
+    @inline(__always) public static var checksBlocks: Bool { true }
+}
+
 /// Table bytes with checked little-endian reads.
-public struct TableView {
+public struct TableView<Mode: BlockCheckMode> {
     public let bytes: UnsafeRawBufferPointer
     /// Set by any read outside the bytes, or of a block whose sum is wrong.
     public var fault = false
@@ -83,7 +103,7 @@ public struct TableView {
     /// Where the block sums start (0 with no block checks).
     let sumsAt: Int
 
-    public init(_ bytes: UnsafeRawBufferPointer) {
+    init(unchecked bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
         checked = nil
         tag = 0
@@ -94,7 +114,7 @@ public struct TableView {
     /// A view that checks blocks as it reads them. The header must have
     /// passed the integrity check (TableValidator, `structure` false): a
     /// header whose block sums are out of place faults every read.
-    public init(_ bytes: UnsafeRawBufferPointer, blocks: BlockChecks?) {
+    init(_ bytes: UnsafeRawBufferPointer, checking blocks: BlockChecks?) {
         self.bytes = bytes
         checked = blocks?.checked
         tag = blocks?.tag ?? 0
@@ -122,7 +142,7 @@ public struct TableView {
     /// one test with no block checks, a dozen instructions with them.
     @inline(__always)
     mutating func touch(_ offset: Int, _ size: Int) {
-        guard _slowPath(checked != nil), let checked else { return }
+        guard Mode.checksBlocks, _slowPath(checked != nil), let checked else { return }
         // One unsigned test for "in the header" and "in the sums".
         let at = UInt(bitPattern: offset &- TableLayout.headerSize)
         guard at < blocksLength else { return }
@@ -206,6 +226,16 @@ public struct TableView {
     }
 }
 
+extension TableView where Mode == WholeTableChecked {
+    /// A view of a table checked whole before (TableValidator).
+    public init(_ bytes: UnsafeRawBufferPointer) { self.init(unchecked: bytes) }
+}
+
+extension TableView where Mode == BlocksCheckedOnRead {
+    /// A view that checks each block at its first read (nil: none).
+    public init(_ bytes: UnsafeRawBufferPointer, blocks: BlockChecks?) { self.init(bytes, checking: blocks) }
+}
+
 /// Bytes whose bounds `TableView.record` checked: reads inside need no
 /// further check against the table, only against the record's size.
 public struct TableRecord {
@@ -264,7 +294,7 @@ public struct MatchHeader: TableSections {
 
     /// One read of the header's 256 bytes for all of it.
     @inline(__always)
-    public init(_ view: inout TableView) {
+    public init<M>(_ view: inout TableView<M>) {
         typealias L = TableLayout
         let v = view.record(0, L.headerSize)
         names = HashTableDescriptor(v, .names)
@@ -300,7 +330,7 @@ public struct TableHeader: TableSections {
     public var cidr4Mask: UInt64 = 0
     public var cidr6Mask: (UInt64, UInt64, UInt64) = (0, 0, 0)
 
-    public init(_ view: inout TableView) {
+    public init<M>(_ view: inout TableView<M>) {
         typealias L = TableLayout
         let v = view.record(0, L.headerSize)
         generation = v.u64(L.generationOffset)
@@ -384,7 +414,7 @@ public struct HashTableDescriptor {
     public var partLabels: UInt64 = 0
 
     @inline(__always)
-    public init(_ view: inout TableView, _ kind: HashTableKind) {
+    public init<M>(_ view: inout TableView<M>, _ kind: HashTableKind) {
         self.init(view.record(0, TableLayout.headerSize), kind)
     }
 
@@ -439,7 +469,7 @@ public struct RuleRecord {
     public var ports: Int
 
     @inline(__always)
-    public init<H: TableSections>(_ view: inout TableView, _ header: H, _ index: Int) {
+    public init<M, H: TableSections>(_ view: inout TableView<M>, _ header: H, _ index: Int) {
         let v = view.record(header.rulesOffset &+ index &* TableLayout.ruleSize, TableLayout.ruleSize)
         action = v.u8(0)
         hostKind = v.u8(1)
@@ -517,7 +547,7 @@ public enum TableValidator {
 
         // The view passed in, not captured: a captured `var` is checked
         // for exclusive access at run time, on every call.
-        func isString(_ v: inout TableView, _ offset: Int) -> Bool {
+        func isString(_ v: inout TableView<WholeTableChecked>, _ offset: Int) -> Bool {
             _ = v.string(h, offset)
             return !v.fault
         }
@@ -541,7 +571,7 @@ public enum TableValidator {
                   rule.file < h.fileCount, v.portSet(h, rule.ports) != nil
             else { return .badRule }
         }
-        func listIsValid(_ v: inout TableView, _ index: Int) -> Bool {
+        func listIsValid(_ v: inout TableView<WholeTableChecked>, _ index: Int) -> Bool {
             guard index >= 0, index < h.listWords else { return false }
             let count = Int(v.u32(h.listsOffset + index * 4))
             guard count <= h.listWords - index - 1 else { return false }
@@ -550,7 +580,7 @@ public enum TableValidator {
             return !v.fault
         }
         guard listIsValid(&v, h.originList), listIsValid(&v, h.allHostsList), listIsValid(&v, h.unindexedList) else { return .badList }
-        func refIsValid(_ v: inout TableView, _ ref: UInt32) -> Bool {
+        func refIsValid(_ v: inout TableView<WholeTableChecked>, _ ref: UInt32) -> Bool {
             if ref == L.noRules { return true }
             if ref & L.singleRule != 0 { return Int(ref & ~L.singleRule) < h.ruleCount }
             return listIsValid(&v, Int(ref))

@@ -158,7 +158,7 @@ extension KernelSupervisor {
         anyPort(name) { TableDecision(anyPortDisallowOf: $0) }.disallowPossible
     }
 
-    private func anyPort(_ name: String, _ make: (UnsafeRawBufferPointer) -> TableDecision) -> TableDecision {
+    private func anyPort(_ name: String, _ make: (UnsafeRawBufferPointer) -> TableDecision<WholeTableChecked>) -> TableDecision<WholeTableChecked> {
         var text = Array(name.utf8)
         return table.withUnsafeBytes { t in
             text.withUnsafeMutableBufferPointer { n in
