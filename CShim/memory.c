@@ -41,6 +41,7 @@ _Static_assert(offsetof(struct entry, name_length) == SAFESOCK_NAME_LENGTH_OFFSE
 _Static_assert(offsetof(struct entry, address) == SAFESOCK_NAME_ADDRESS_OFFSET, "safesock_name_memory.h: address");
 _Static_assert(offsetof(struct entry, name) == SAFESOCK_NAME_TEXT_OFFSET, "safesock_name_memory.h: name");
 _Static_assert(offsetof(struct entry, kept) == SAFESOCK_NAME_KEPT_OFFSET, "safesock_name_memory.h: kept");
+_Static_assert(SAFESOCK_NAME_MAX > UINT8_MAX, "a name's length byte cannot reach past a name buffer");
 
 static struct entry storage[SLOTS];
 /* The storage above, or under run --kernel a mapping the supervisor can
@@ -159,23 +160,45 @@ int safesock_memory_remember(const char *name, uint8_t family, const uint8_t add
 	return -1;
 }
 
+/* Entry `i`'s name into `out`, terminated, when the entry holds `address`
+ * and was not written while read: 1, else 0. Straight into `out`, not
+ * through a copy of the entry (read_entry): one copy of the name a
+ * connect to a new destination, and none of the address. */
+static int read_name(size_t i, uint8_t family, const uint8_t address[16], char out[SAFESOCK_NAME_MAX])
+{
+	for (int t = 0; t < READ_TRIES; t++) {
+		uint32_t before = atomic_load_explicit(&entries[i].sequence, memory_order_acquire);
+		if (before & 1)
+			continue;
+		/* A torn length is a byte, under SAFESOCK_NAME_MAX: the copy stays
+		 * inside both buffers whatever it read, and is kept only if the
+		 * sequence shows no write. */
+		uint8_t length = entries[i].name_length;
+		int same = same_address(&entries[i], family, address);
+		memcpy(out, entries[i].name, length);
+		atomic_thread_fence(memory_order_acquire);
+		if (atomic_load_explicit(&entries[i].sequence, memory_order_relaxed) != before)
+			continue;
+		if (!same)
+			return 0;
+		out[length] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
 size_t safesock_memory_names(uint8_t family, const uint8_t address[16], char (*names)[SAFESOCK_NAME_MAX], size_t max)
 {
 	size_t found = 0;
 	uint32_t start = home(family, address);
-	struct entry copy;
 	for (uint32_t k = 0; k < NEIGHBOURHOOD && found < max; k++) {
 		size_t i = (start + k) & (SLOTS - 1);
 		/* The address first, without copying the name: most entries of a
 		 * neighbourhood are other addresses. A torn read here only decides
-		 * whether read_entry, which checks, is asked. */
+		 * whether read_name, which checks, is asked. */
 		if (entries[i].family != family || !same_bytes(entries[i].address, address, family))
 			continue;
-		if (!read_entry(i, &copy) || !same_address(&copy, family, address))
-			continue;
-		memcpy(names[found], copy.name, copy.name_length);
-		names[found][copy.name_length] = '\0';
-		found++;
+		found += (size_t)read_name(i, family, address, names[found]);
 	}
 	return found;
 }
