@@ -37,6 +37,12 @@
  *   probe system HOST PORT         clearenv, then system() of it
  *   probe escape HOST PORT         execve of it with SAFESOCK_MODE=learn and another table
  *   probe maxsockets ADDR PORT     the maxSockets scenario, one line per step
+ *   probe interrupted-connect ADDR PORT
+ *                                  a blocking connect to a full listener of
+ *                                  its own (made and filled by raw system
+ *                                  calls the library does not see) cut off
+ *                                  by SIGALRM, then a connect to ADDR:PORT:
+ *                                  "first ..." and "second ..." lines
  *   probe signals HOST PORT DENIED ROUNDS
  *                                  getaddrinfo(HOST) ROUNDS times while a 0.5 ms
  *                                  timer's handler connects to 127.0.0.1:DENIED
@@ -136,6 +142,46 @@ static int resolve_connect(const char *host, const char *port)
 	}
 	freeaddrinfo(res);
 	return result;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig; /* only to cut the connect short (no SA_RESTART) */
+}
+
+/* The kernel goes on connecting a socket whose connect a signal cut off
+ * (EINTR): it holds its place under maxSockets as an EINPROGRESS does. */
+static int interrupted_connect(const char *host, int port)
+{
+	struct sockaddr_storage ss, full;
+	socklen_t len, full_len;
+	if (numeric(host, 0, &full, &full_len) != 0 || numeric(host, port, &ss, &len) != 0)
+		return 2;
+	int listener = (int)syscall(SYS_socket, full.ss_family, SOCK_STREAM, 0);
+	if (listener < 0 || syscall(SYS_bind, listener, (struct sockaddr *)&full, full_len) != 0 ||
+	    syscall(SYS_listen, listener, 0) != 0 || syscall(SYS_getsockname, listener, (struct sockaddr *)&full, &full_len) != 0) {
+		printf("setup errno %d\n", errno);
+		return 2;
+	}
+	/* A backlog of 0 holds one connection; later SYNs are dropped, and a
+	 * blocking connect waits for the retransmission, a second away. */
+	for (int i = 0; i < 3; i++) {
+		int filler = (int)syscall(SYS_socket, full.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		syscall(SYS_connect, filler, (struct sockaddr *)&full, full_len);
+	}
+	usleep(100000);
+	struct sigaction action = { .sa_handler = on_alarm };
+	sigemptyset(&action.sa_mask);
+	sigaction(SIGALRM, &action, NULL);
+	struct itimerval timer = { .it_value = { .tv_sec = 0, .tv_usec = 300000 } };
+	setitimer(ITIMER_REAL, &timer, NULL);
+	int first = socket(full.ss_family, SOCK_STREAM, 0);
+	int rc = connect(first, (struct sockaddr *)&full, full_len);
+	printf("first %s %d\n", rc == 0 ? "ok" : "errno", rc == 0 ? 0 : errno);
+	int second = socket(ss.ss_family, SOCK_STREAM, 0);
+	rc = connect(second, (struct sockaddr *)&ss, len);
+	printf("second %s %d\n", rc == 0 ? "ok" : "errno", rc == 0 ? 0 : errno);
+	return 0;
 }
 
 static int say(int rc)
@@ -540,6 +586,8 @@ int main(int argc, char **argv)
 		ssize_t rc = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&ss, len);
 		return say(rc < 0 && errno != EINPROGRESS ? errno : 0);
 	}
+	if (strcmp(cmd, "interrupted-connect") == 0 && argc == 4)
+		return interrupted_connect(argv[2], atoi(argv[3]));
 	if (strcmp(cmd, "tfo-many") == 0 && argc == 5) {
 		/* N sockets, each connected by a Fast Open send, all kept open. */
 		struct sockaddr_storage ss;
