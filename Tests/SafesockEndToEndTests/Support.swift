@@ -275,6 +275,7 @@ final class DNSStub {
         try? input.fileHandleForWriting.close()
         let rest = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        try? output.fileHandleForReading.close() // as in run(): Process keeps its pipes
         return Int(rest.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 }

@@ -88,6 +88,12 @@ public func run(_ path: String, _ arguments: [String], env: [String: String] = [
     let o = out.fileHandleForReading.readDataToEndOfFile(), e = errors.wait()
     process.waitUntilExit()
     watchdog.cancel()
+    // Closed here, not left to the pipes' release: Foundation's Process
+    // keeps them, and a run of the suite held some 1,400 descriptors, past
+    // which Process.run's own scan of /proc/self/fd reads beyond its buffer
+    // and crashes the test process (swift-corelibs-foundation #5472).
+    try? out.fileHandleForReading.close()
+    try? err.fileHandleForReading.close()
     return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
 }
 
