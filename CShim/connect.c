@@ -24,10 +24,8 @@ static inline __attribute__((always_inline)) int checked_connect(safesock_connec
 		if (safesock_sockets_reserve(checked.max_sockets, "connect", "", NULL, -1) != 0)
 			return -1; /* EMFILE: maxSockets */
 		int rc = safesock_forward_connect(checked.kernel, real, fd, (const struct sockaddr *)&checked.addr, checked.length);
-		/* errno read only on failure; hold and release leave it. A
-		 * connect cut off by a signal (EINTR) goes on in the kernel, as
-		 * EINPROGRESS's does: it holds its place. */
-		if (rc == 0 || errno == EINPROGRESS || errno == EINTR)
+		/* errno read only on failure; hold and release leave it. */
+		if (rc == 0 || safesock_sockets_still_connecting(errno))
 			safesock_sockets_hold(fd);
 		else
 			safesock_sockets_release();

@@ -28,7 +28,7 @@ static void fast_open_settle(int flags, int fd, ssize_t rc)
 		return;
 	int saved = errno, type = 0;
 	socklen_t size = sizeof type;
-	if ((rc >= 0 || saved == EINPROGRESS || saved == EINTR) && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0 && type == SOCK_STREAM)
+	if ((rc >= 0 || safesock_sockets_still_connecting(saved)) && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &size) == 0 && type == SOCK_STREAM)
 		safesock_sockets_hold(fd);
 	else
 		safesock_sockets_release();

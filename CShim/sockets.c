@@ -17,15 +17,13 @@
 #include "verdict.h"
 
 #define TRACKED SAFESOCK_SOCKETS_TRACKED
-#define marked safesock_sockets_marked
-#define held safesock_sockets_held
 
 _Atomic uint64_t safesock_sockets_marked[TRACKED / 64];
 _Atomic unsigned int safesock_sockets_held;
 
 static int is_marked(int fd)
 {
-	return fd >= 0 && fd < TRACKED && (atomic_load(&marked[fd / 64]) >> (fd % 64)) & 1;
+	return fd >= 0 && fd < TRACKED && (atomic_load(&safesock_sockets_marked[fd / 64]) >> (fd % 64)) & 1;
 }
 
 /* All places held: the denial, reported (its line and record are the
@@ -43,15 +41,15 @@ static __attribute__((noinline)) int refuse(uint32_t limit, const char *op, cons
 		errno = EMFILE;
 		return -1;
 	}
-	atomic_fetch_add(&held, 1); /* learning: counted all the same */
+	atomic_fetch_add(&safesock_sockets_held, 1); /* learning: counted all the same */
 	return 0;
 }
 
 int safesock_sockets_reserve_limited(uint32_t limit, const char *op, const char *host, const char *address, int port)
 {
-	unsigned int n = atomic_load(&held);
+	unsigned int n = atomic_load(&safesock_sockets_held);
 	while (n < limit)
-		if (atomic_compare_exchange_weak(&held, &n, n + 1))
+		if (atomic_compare_exchange_weak(&safesock_sockets_held, &n, n + 1))
 			return 0;
 	return refuse(limit, op, host, address, port);
 }
@@ -61,7 +59,7 @@ static inline __attribute__((always_inline)) void forget(int fd)
 	if (fd < 0 || fd >= TRACKED)
 		return;
 	uint64_t bit = (uint64_t)1 << (fd % 64);
-	if (atomic_fetch_and(&marked[fd / 64], ~bit) & bit)
+	if (atomic_fetch_and(&safesock_sockets_marked[fd / 64], ~bit) & bit)
 		safesock_sockets_release();
 }
 

@@ -4,6 +4,7 @@
 #ifndef SAFESOCK_SOCKETS_H
 #define SAFESOCK_SOCKETS_H
 
+#include <errno.h>
 #include <stdatomic.h>
 
 #include "common.h"
@@ -30,6 +31,14 @@ static inline int safesock_sockets_reserve(uint32_t limit, const char *op, const
 static inline void safesock_sockets_release(void)
 {
 	atomic_fetch_sub(&safesock_sockets_held, 1);
+}
+
+/* A connect (or Fast Open send) that failed with `error` goes on in the
+ * kernel, so its socket holds its place: in progress, or cut off by a
+ * signal (EINTR), after which the kernel keeps connecting. */
+static inline int safesock_sockets_still_connecting(int error)
+{
+	return error == EINPROGRESS || error == EINTR;
 }
 
 /* `fd` now holds the reserved place. */

@@ -294,7 +294,7 @@ int safesock_acquire_slow(struct safesock_current *now)
 	now->learn = s->learn;
 	now->kernel = s->kernel;
 	if (s->file_table != NULL) {
-		now->key = 1;
+		now->key = SAFESOCK_FILE_TABLE_KEY;
 		now->table = s->file_table;
 		now->length = s->file_length;
 		/* Read once a program, so checked whole, block sums and all, at the

@@ -58,6 +58,8 @@ int safesock_acquire_slow(struct safesock_current *now);
 
 /* A table file's check, once it passed (state.c); the options it read. */
 #define SAFESOCK_FILE_GOOD 2
+/* A file's table is the program's one table: its key (safesock_current.key). */
+#define SAFESOCK_FILE_TABLE_KEY 1
 extern _Atomic int32_t safesock_file_check;
 extern struct safesock_options safesock_file_options;
 
@@ -78,7 +80,7 @@ static inline int safesock_acquire(struct safesock_current *now)
 	if (!safesock_file_checked(s))
 		return safesock_acquire_slow(now);
 	now->fault = s->fault;
-	now->key = 1;
+	now->key = SAFESOCK_FILE_TABLE_KEY;
 	now->learn = s->learn;
 	now->kernel = s->kernel;
 	now->table = s->file_table;

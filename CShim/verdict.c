@@ -308,11 +308,11 @@ enum safesock_verdict safesock_check_destination(int fd, const struct sockaddr *
 	uint32_t max_sockets = 0;
 	int kernel = 0, usable = 0;
 	if (safesock_file_checked(s)) {
-		remembered.table = 1;
+		remembered.table = SAFESOCK_FILE_TABLE_KEY;
 		max_sockets = safesock_file_options.max_sockets;
 		kernel = s->kernel;
 		usable = !s->learn;
-	} else if (safesock_acquire(&now) == 0) {
+	} else if (safesock_acquire_slow(&now) == 0) { /* the fast case was just ruled out */
 		remembered.table = now.key;
 		max_sockets = now.options.max_sockets;
 		kernel = now.kernel;
