@@ -136,17 +136,18 @@ import Testing
     /// A blocking connect cut off by a signal fails with EINTR while the
     /// kernel goes on connecting: it keeps its place under `maxSockets`,
     /// so a second connect under a limit of 1 is refused (it was let
-    /// through when EINTR gave the place back).
-    @Test(arguments: RunAs.allCases)
-    func anInterruptedConnectKeepsItsPlace(user: RunAs) throws {
+    /// through when EINTR gave the place back). A Fast Open send the same.
+    @Test(arguments: RunAs.allCases, [false, true])
+    func anInterruptedConnectKeepsItsPlace(user: RunAs, fastOpen: Bool) throws {
         let web = try Listener("127.0.0.2")
         let policy = "section options\n    maxSockets 1\nsection hosts ports\n    allow 127.0.0.2 *\n"
-        let r = try underLibrary(policy, as: user, ["\(testBin)/probe", "interrupted-connect", "127.0.0.2", "\(web.port)"])
+        let probe = ["interrupted-connect", "127.0.0.2", "\(web.port)"] + (fastOpen ? ["tfo"] : [])
+        let r = try underLibrary(policy, as: user, ["\(testBin)/probe"] + probe)
         #expect(r.stdout == "first errno \(EINTR)\nsecond errno \(EMFILE)\n", "\(r)")
         #expect(r.stderr.contains("maxSockets 1"), "\(r)")
         #expect(web.arrivals() == 0)
         // Bare, the second connect arrives.
-        let bare = try run("\(testBin)/probe", ["interrupted-connect", "127.0.0.2", "\(web.port)"])
+        let bare = try run("\(testBin)/probe", probe)
         #expect(bare.stdout == "first errno \(EINTR)\nsecond ok 0\n", "\(bare)")
         #expect(web.arrivals() == 1)
     }

@@ -37,12 +37,12 @@
  *   probe system HOST PORT         clearenv, then system() of it
  *   probe escape HOST PORT         execve of it with SAFESOCK_MODE=learn and another table
  *   probe maxsockets ADDR PORT     the maxSockets scenario, one line per step
- *   probe interrupted-connect ADDR PORT
- *                                  a blocking connect to a full listener of
- *                                  its own (made and filled by raw system
- *                                  calls the library does not see) cut off
- *                                  by SIGALRM, then a connect to ADDR:PORT:
- *                                  "first ..." and "second ..." lines
+ *   probe interrupted-connect ADDR PORT [tfo]
+ *                                  a blocking connect (or Fast Open send) to
+ *                                  a full listener of its own (made and filled
+ *                                  by raw system calls the library does not
+ *                                  see) cut off by SIGALRM, then a connect to
+ *                                  ADDR:PORT: "first ..." and "second ..." lines
  *   probe signals HOST PORT DENIED ROUNDS
  *                                  getaddrinfo(HOST) ROUNDS times while a 0.5 ms
  *                                  timer's handler connects to 127.0.0.1:DENIED
@@ -151,7 +151,7 @@ static void on_alarm(int sig)
 
 /* The kernel goes on connecting a socket whose connect a signal cut off
  * (EINTR): it holds its place under maxSockets as an EINPROGRESS does. */
-static int interrupted_connect(const char *host, int port)
+static int interrupted_connect(const char *host, int port, int fast_open)
 {
 	struct sockaddr_storage ss, full;
 	socklen_t len, full_len;
@@ -176,7 +176,9 @@ static int interrupted_connect(const char *host, int port)
 	struct itimerval timer = { .it_value = { .tv_sec = 0, .tv_usec = 300000 } };
 	setitimer(ITIMER_REAL, &timer, NULL);
 	int first = socket(full.ss_family, SOCK_STREAM, 0);
-	int rc = connect(first, (struct sockaddr *)&full, full_len);
+	int rc = fast_open ? (int)sendto(first, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&full, full_len)
+			   : connect(first, (struct sockaddr *)&full, full_len);
+	rc = rc < 0 ? -1 : 0;
 	printf("first %s %d\n", rc == 0 ? "ok" : "errno", rc == 0 ? 0 : errno);
 	int second = socket(ss.ss_family, SOCK_STREAM, 0);
 	rc = connect(second, (struct sockaddr *)&ss, len);
@@ -586,8 +588,8 @@ int main(int argc, char **argv)
 		ssize_t rc = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&ss, len);
 		return say(rc < 0 && errno != EINPROGRESS ? errno : 0);
 	}
-	if (strcmp(cmd, "interrupted-connect") == 0 && argc == 4)
-		return interrupted_connect(argv[2], atoi(argv[3]));
+	if (strcmp(cmd, "interrupted-connect") == 0 && (argc == 4 || (argc == 5 && strcmp(argv[4], "tfo") == 0)))
+		return interrupted_connect(argv[2], atoi(argv[3]), argc == 5);
 	if (strcmp(cmd, "tfo-many") == 0 && argc == 5) {
 		/* N sockets, each connected by a Fast Open send, all kept open. */
 		struct sockaddr_storage ss;
