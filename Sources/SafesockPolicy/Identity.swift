@@ -15,9 +15,11 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     public init?(bytes: [UInt8]) {
         guard bytes.count == 4 || bytes.count == 16 else { return nil }
-        var folded = [UInt8](repeating: 0, count: 16)
-        let family = safesock_canonical_address(bytes.count == 4 ? 4 : 6, bytes, &folded)
-        self.bytes = Array(folded.prefix(family == 4 ? 4 : 16))
+        var folded: (UInt64, UInt64) = (0, 0) // on the stack: a policy has a million of these
+        let family = withUnsafeMutableBytes(of: &folded) { out in
+            safesock_canonical_address(bytes.count == 4 ? 4 : 6, bytes, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        self.bytes = withUnsafeBytes(of: &folded) { Array($0.prefix(family == 4 ? 4 : 16)) }
     }
 
     /// Parses every numeric spelling libc accepts: `inet_aton`'s IPv4 forms
@@ -53,22 +55,36 @@ public struct IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// safesock_parse_address on `text`: its answer and the 16 bytes.
     private static func parsed(_ text: String, _ how: safesock_parse) -> (kind: Int32, raw: [UInt8]) {
-        var raw = [UInt8](repeating: 0, count: 16)
+        // The bytes on the stack, an array only for an address: the parser
+        // asks this of every name of a policy (most are no address).
+        var raw: (UInt64, UInt64) = (0, 0)
         var text = text
-        let kind = text.withUTF8 { utf8 in
-            utf8.withMemoryRebound(to: CChar.self) { safesock_parse_address($0.baseAddress, $0.count, how, &raw) }
+        let kind = withUnsafeMutableBytes(of: &raw) { out in
+            text.withUTF8 { utf8 in
+                utf8.withMemoryRebound(to: CChar.self) {
+                    safesock_parse_address($0.baseAddress, $0.count, how, out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                }
+            }
         }
-        return (kind, raw)
+        guard kind == 4 || kind == 6 else { return (kind, []) }
+        return (kind, withUnsafeBytes(of: &raw) { Array($0) })
     }
 
     public var isIPv4: Bool { bytes.count == 4 }
 
     /// Dotted decimal, or RFC 5952 text for IPv6.
     public var description: String {
-        var text = [CChar](repeating: 0, count: Int(SAFESOCK_ADDRESS_MAX))
-        var padded = bytes + [UInt8](repeating: 0, count: 16 - bytes.count)
-        let length = safesock_format_address(isIPv4 ? 4 : 6, &padded, &text)
-        return String(decoding: text.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // Formatted straight into the string's storage, no array between.
+        var padded: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &padded) { p in bytes.withUnsafeBytes { p.copyMemory(from: $0) } }
+        let family: UInt8 = isIPv4 ? 4 : 6
+        return String(unsafeUninitializedCapacity: Int(SAFESOCK_ADDRESS_MAX)) { out in
+            withUnsafeBytes(of: &padded) { p in
+                out.withMemoryRebound(to: CChar.self) { text in
+                    safesock_format_address(family, p.baseAddress!.assumingMemoryBound(to: UInt8.self), text.baseAddress!)
+                }
+            }
+        }
     }
 }
 

@@ -246,19 +246,23 @@ struct ParserState {
     }
 
     mutating func cidrBlock(_ text: String, at location: SourceLocation) -> HostPattern? {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
-        let usage = "bad CIDR block '\(text)': write ADDRESS/BITS, as 10.0.0.0/8 or fd00::/8"
-        guard parts.count == 2, let bits = Int(parts[1]), parts[1].allSatisfy(\.isASCIIDigit), parts[1].count <= 3 else {
-            error(location, usage)
+        // Bytes, not Characters: the text is ASCII already (hostPattern).
+        let utf8 = text.utf8
+        let usage = { "bad CIDR block '\(text)': write ADDRESS/BITS, as 10.0.0.0/8 or fd00::/8" }
+        let slash = utf8.firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+        let digits = slash == utf8.endIndex ? utf8[slash...] : utf8[utf8.index(after: slash)...]
+        guard slash != utf8.endIndex, !digits.isEmpty, digits.count <= 3, digits.allSatisfy(PortSyntax.isDigit) else {
+            error(location, usage())
             return nil
         }
-        let base = String(parts[0])
+        let bits = digits.reduce(0) { $0 * 10 + Int($1 &- 0x30) }
+        let base = String(text[..<slash])
         // Dotted quad only: inet_aton would read `10/8` as 0.0.0.10/8.
         let raw: [UInt8]
         if let parsed = IPAddress.parse(base, SAFESOCK_PARSE_DOTTED) {
             raw = parsed
         } else {
-            error(location, usage)
+            error(location, usage())
             return nil
         }
         guard bits <= raw.count * 8 else {
@@ -376,6 +380,9 @@ enum Variables {
     }
 
     static func scan(_ text: String) -> Scan {
+        // Most words hold no `$`: no array for them.
+        var own = text
+        guard own.withUTF8({ $0.contains(UInt8(ascii: "$")) }) else { return .none }
         let b = Array(text.utf8)
         var i = 0
         while i < b.count {
@@ -422,6 +429,12 @@ enum HostGlob {
     /// dots dropped (`*.sun.com.` is `*.sun.com`), but an escaped final dot
     /// (`a\.`) stays, or the pattern would end in a lone backslash.
     static func canonical(_ text: String) -> String {
+        // Already canonical (most patterns are): the text itself, no copy.
+        var own = text
+        let already = own.withUTF8 { u in
+            u.last != UInt8(ascii: ".") && !u.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+        }
+        if already { return text }
         var b = Array(text.utf8)
         while b.last == UInt8(ascii: "."), b.count < 2 || b[b.count - 2] != UInt8(ascii: "\\") {
             b.removeLast()
@@ -446,8 +459,4 @@ enum IncludePath {
         guard let slash = includer.lastIndex(of: "/") else { return name }
         return String(includer[...slash]) + name
     }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { isASCII && isNumber }
 }

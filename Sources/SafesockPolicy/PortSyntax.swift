@@ -39,8 +39,7 @@ enum PortSyntax {
             return .failure(PortSyntaxError(offset: letter,
                 message: "'\(text)' is not a port number: service names are refused, only numeric ports"))
         }
-        let globBytes: Set<UInt8> = Set("0123456789*?[]-\\".utf8)
-        if b.contains(where: { !globBytes.contains($0) }) {
+        if b.contains(where: { !isGlobByte($0) }) {
             return .failure(PortSyntaxError(offset: nil,
                 message: "bad port pattern '\(text)': use a number (80), N1-N2, >N, <N or a glob of digits (80*)"))
         }
@@ -57,9 +56,20 @@ enum PortSyntax {
 
     static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
 
+    /// What a glob of digits may hold: `0123456789*?[]-\`.
+    static func isGlobByte(_ c: UInt8) -> Bool {
+        isDigit(c) || c == UInt8(ascii: "*") || c == UInt8(ascii: "?") || c == UInt8(ascii: "[") || c == UInt8(ascii: "]")
+            || c == UInt8(ascii: "-") || c == UInt8(ascii: "\\")
+    }
+
     /// Decimal digits without a leading zero: ports are compared as decimal
     /// text, so `080` would silently never match.
     static func number(_ digits: ArraySlice<UInt8>, offset: Int, limit: UInt32) -> Result<UInt32, PortSyntaxError> {
+        // The usual port, read without a string (a policy has a million).
+        if digits.count <= 10 && (digits.count == 1 || digits.first != UInt8(ascii: "0")) {
+            let value = digits.reduce(UInt64(0)) { $0 * 10 + UInt64($1 &- 0x30) }
+            if value <= UInt64(limit) { return .success(UInt32(value)) }
+        }
         let text = String(decoding: digits, as: UTF8.self)
         if digits.count > 1 && digits.first == UInt8(ascii: "0") {
             return .failure(PortSyntaxError(offset: offset, message: "'\(text)' has a leading zero; write \(text.drop { $0 == "0" }.isEmpty ? "0" : String(text.drop { $0 == "0" }))"))

@@ -44,51 +44,56 @@ enum GlobIndex: Equatable {
     case unindexed
 
     init(_ glob: [UInt8]) {
-        // Elements as Glob reads them: nil for `*`, `?` and classes.
-        var elements: [UInt8?] = []
-        var stars: [Bool] = []
+        // Elements as Glob reads them, in one array: a byte, or `anyOne`
+        // for `?` and classes, `anyRun` for `*` (a policy has many globs:
+        // an array a kind of element was most of a compile's cost here).
+        let anyOne: Int16 = -1, anyRun: Int16 = -2
+        var elements: [Int16] = []
+        elements.reserveCapacity(glob.count)
         var i = 0
         while i < glob.count {
             switch glob[i] {
             case UInt8(ascii: "*"):
-                if stars.last != true { elements.append(nil); stars.append(true) }
+                if elements.last != anyRun { elements.append(anyRun) }
                 i += 1
             case UInt8(ascii: "?"):
-                elements.append(nil); stars.append(false)
+                elements.append(anyOne)
                 i += 1
             case UInt8(ascii: "["):
                 while i < glob.count && glob[i] != UInt8(ascii: "]") { i += 1 }
-                elements.append(nil); stars.append(false)
+                elements.append(anyOne)
                 i += 1
             case UInt8(ascii: "\\"):
-                elements.append(i + 1 < glob.count ? glob[i + 1] : nil); stars.append(false)
+                elements.append(i + 1 < glob.count ? Int16(glob[i + 1]) : anyOne)
                 i += 2
             default:
-                elements.append(glob[i]); stars.append(false)
+                elements.append(Int16(glob[i]))
                 i += 1
             }
         }
-        let dot = UInt8(ascii: ".")
-        if elements.allSatisfy({ $0 != nil }) {
-            self = .literal(elements.map { $0! })
+        func bytes(_ r: Range<Int>) -> [UInt8] { elements[r].map { UInt8(truncatingIfNeeded: $0) } }
+        let dot = Int16(UInt8(ascii: "."))
+        guard let firstMeta = elements.firstIndex(where: { $0 < 0 }) else {
+            self = .literal(bytes(0..<elements.count))
             return
         }
-        if elements.count == 1 && stars[0] {
+        if elements.count == 1 && elements[0] == anyRun {
             self = .everything
             return
         }
-        let tail = Array(elements.reversed().prefix { $0 != nil }.reversed()).map { $0! }
-        if stars[0] && tail.count == elements.count - 1 && tail.first == dot {
-            self = .starSuffix(tail)
+        // The literal tail: what follows the last meta element.
+        let tail = elements.lastIndex(where: { $0 < 0 })! + 1
+        if elements[0] == anyRun && tail == 1 && tail < elements.count && elements[tail] == dot {
+            self = .starSuffix(bytes(tail..<elements.count))
             return
         }
-        if let firstDot = tail.firstIndex(of: dot) {
-            self = .globSuffix(Array(tail[firstDot...]))
+        if let firstDot = elements[tail...].firstIndex(of: dot) {
+            self = .globSuffix(bytes(firstDot..<elements.count))
             return
         }
-        let head = elements.prefix { $0 != nil }.map { $0! }
-        if let lastDot = head.lastIndex(of: dot) {
-            self = .globPrefix(Array(head[...lastDot]))
+        // The literal head: what precedes the first meta element.
+        if let lastDot = elements[..<firstMeta].lastIndex(of: dot) {
+            self = .globPrefix(bytes(0..<(lastDot + 1)))
             return
         }
         self = .unindexed
