@@ -368,7 +368,7 @@ struct TableBuilder {
             return at
         }
         let origin = list(self.originRules), allHosts = list(self.allHostsRules), unindexed = list(self.unindexedRules)
-        var tables: [(slots: [UInt8], count: Int, probe: Int, filter: [UInt8], filterLog: UInt32, labels: (UInt64, UInt64))] = []
+        var tables: [(slots: [UInt32], count: Int, probe: Int, filter: [UInt8], filterLog: UInt32, labels: (UInt64, UInt64))] = []
         // A key's reference: its one rule itself, or the list of its rules,
         // ascending (its chain walked back from the last).
         func keyRef(_ kind: HashTableKind, _ f: Int) -> UInt32 {
@@ -394,7 +394,15 @@ struct TableBuilder {
             }
             // Load 2/3, at any count (the home slot scales the hash).
             let slotCount = entries.count + (entries.count + 1) / 2
-            var slots = [(hash: UInt32, key: Int, refs: (UInt32, UInt32))?](repeating: nil, count: slotCount)
+            // The slots as the table holds them, a word a field (hash, key,
+            // one or two references), so they go in with one copy: an array
+            // of optional tuples was twice the size, then written byte by byte.
+            let words = kind.slotSize / 4
+            var slots = [UInt32](repeating: TableLayout.noRules, count: slotCount * words)
+            for slot in 0..<slotCount {
+                slots[slot * words] = 0
+                slots[slot * words + 1] = TableLayout.emptySlot
+            }
             var labels: (whole: UInt64, parts: UInt64) = (0, 0)
             // About eight filter bits a key (a miss passes one time in
             // eight or nine), at least 64.
@@ -423,38 +431,34 @@ struct TableBuilder {
                 // of one nearer to its own, so along every run distances
                 // never fall by more than one, and a lookup may stop at the
                 // first entry nearer home than itself.
-                var entry = (hash: hash, key: at,
-                             refs: (keyRef(kind, i * fields), fields == 2 ? keyRef(kind, i * fields + 1) : TableLayout.noRules))
+                var entry = (hash, UInt32(at), keyRef(kind, i * fields), fields == 2 ? keyRef(kind, i * fields + 1) : TableLayout.noRules)
                 var slot = TableHash.home(hash, slotCount), d = 0
-                while let held = slots[slot] {
-                    let heldDistance = distance(slot, held.hash)
+                while slots[slot * words + 1] != TableLayout.emptySlot {
+                    let w = slot * words
+                    let heldDistance = distance(slot, slots[w])
                     if heldDistance < d {
-                        slots[slot] = entry
+                        let held = (slots[w], slots[w + 1], slots[w + 2], words == 4 ? slots[w + 3] : TableLayout.noRules)
+                        (slots[w], slots[w + 1], slots[w + 2]) = (entry.0, entry.1, entry.2)
+                        if words == 4 { slots[w + 3] = entry.3 }
                         entry = held
                         d = heldDistance
                     }
                     slot = slot + 1 == slotCount ? 0 : slot + 1
                     d += 1
                 }
-                slots[slot] = entry
+                let w = slot * words
+                (slots[w], slots[w + 1], slots[w + 2]) = (entry.0, entry.1, entry.2)
+                if words == 4 { slots[w + 3] = entry.3 }
             }
             var longest = 0
-            for (slot, s) in slots.enumerated() {
-                guard let s else { continue }
-                longest = max(longest, distance(slot, s.hash) + 1)
+            for slot in 0..<slotCount where slots[slot * words + 1] != TableLayout.emptySlot {
+                let hash = slots[slot * words]
+                longest = max(longest, distance(slot, hash) + 1)
                 // In slot order, the bits come in order too.
-                let bit = TableHash.filterBit(s.hash, log: filterLog)
+                let bit = TableHash.filterBit(hash, log: filterLog)
                 filter[bit >> 3] |= 1 << UInt8(bit & 7)
             }
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(slotCount * kind.slotSize)
-            for s in slots {
-                bytes.appendLE(s?.hash ?? 0)
-                bytes.appendLE(s.map { UInt32($0.key) } ?? TableLayout.emptySlot)
-                bytes.appendLE(s?.refs.0 ?? TableLayout.noRules)
-                if fields == 2 { bytes.appendLE(s?.refs.1 ?? TableLayout.noRules) }
-            }
-            tables.append((bytes, slotCount, longest, filter, filterLog, labels))
+            tables.append((slots, slotCount, longest, filter, filterLog, labels))
         }
         guard self.fileNames.count <= TableLayout.maxFiles else {
             throw TableCompileError(description: "the policy reads \(self.fileNames.count) files; a table can name at most \(TableLayout.maxFiles)")
@@ -475,7 +479,7 @@ struct TableBuilder {
         // copied and its fresh pages zeroed several times over.
         func padded(_ n: Int) -> Int { (n + 7) / 8 * 8 }
         table.reserveCapacity(TableLayout.headerSize + padded(self.rules.count) + padded(self.ports.count * 4) + padded(lists.count * 4)
-                              + padded(files.count) + tables.reduce(0) { $0 + padded($1.slots.count) + padded($1.filter.count) }
+                              + padded(files.count) + tables.reduce(0) { $0 + padded($1.slots.count * 4) + padded($1.filter.count) }
                               + padded(self.strings.count)
                               + (self.rules.count + self.strings.count) / TableLayout.blockSize * 8 + 4096)
         func place(_ section: [UInt8]) -> UInt32 {
@@ -484,18 +488,23 @@ struct TableBuilder {
             table += section
             return at
         }
-        /// A pool of words, written straight into the table.
+        /// A pool of words, written straight into the table: copied whole
+        /// where the host is little-endian, as the table is.
         func place(words: [UInt32]) -> UInt32 {
             while table.count % 8 != 0 { table.append(0) }
             let at = UInt32(table.count)
-            for word in words { table.appendLE(word) }
+            if UInt32(1).littleEndian == 1 {
+                words.withUnsafeBytes { table.append(contentsOf: $0) }
+            } else {
+                for word in words { table.appendLE(word) }
+            }
             return at
         }
         let rulesAt = place(self.rules)
         let portsAt = place(words: self.ports)
         let listsAt = place(words: lists)
         let filesAt = place(files)
-        let slotsAt = tables.map { place($0.slots) }
+        let slotsAt = tables.map { place(words: $0.slots) }
         let filtersAt = tables.map { place($0.filter) }
         let stringsAt = place(self.strings)
         while table.count % 8 != 0 { table.append(0) }
