@@ -249,9 +249,12 @@ struct ParserState {
         // Bytes, not Characters: the text is ASCII already (hostPattern).
         let utf8 = text.utf8
         let usage = { "bad CIDR block '\(text)': write ADDRESS/BITS, as 10.0.0.0/8 or fd00::/8" }
-        let slash = utf8.firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
-        let digits = slash == utf8.endIndex ? utf8[slash...] : utf8[utf8.index(after: slash)...]
-        guard slash != utf8.endIndex, !digits.isEmpty, digits.count <= 3, digits.allSatisfy(PortSyntax.isDigit) else {
+        guard let slash = utf8.firstIndex(of: UInt8(ascii: "/")) else {
+            error(location, usage())
+            return nil
+        }
+        let digits = utf8[utf8.index(after: slash)...]
+        guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy(PortSyntax.isDigit) else {
             error(location, usage())
             return nil
         }

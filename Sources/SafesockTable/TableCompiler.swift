@@ -414,6 +414,11 @@ struct TableBuilder {
                 let home = TableHash.home(hash, slotCount)
                 return slot >= home ? slot - home : slot + slotCount - home
             }
+            func store(_ slot: Int, _ e: (UInt32, UInt32, UInt32, UInt32)) {
+                let w = slot * words
+                (slots[w], slots[w + 1], slots[w + 2]) = (e.0, e.1, e.2)
+                if words == 4 { slots[w + 3] = e.3 }
+            }
             for (i, at) in entries.enumerated() {
                 let (hash, dots, leadingDot) = self.strings.withUnsafeBufferPointer { pool in
                     let key = UnsafeBufferPointer(rebasing: pool[(at + 2)..<(at + 2 + (Int(pool[at]) | Int(pool[at + 1]) << 8))])
@@ -438,17 +443,14 @@ struct TableBuilder {
                     let heldDistance = distance(slot, slots[w])
                     if heldDistance < d {
                         let held = (slots[w], slots[w + 1], slots[w + 2], words == 4 ? slots[w + 3] : TableLayout.noRules)
-                        (slots[w], slots[w + 1], slots[w + 2]) = (entry.0, entry.1, entry.2)
-                        if words == 4 { slots[w + 3] = entry.3 }
+                        store(slot, entry)
                         entry = held
                         d = heldDistance
                     }
                     slot = slot + 1 == slotCount ? 0 : slot + 1
                     d += 1
                 }
-                let w = slot * words
-                (slots[w], slots[w + 1], slots[w + 2]) = (entry.0, entry.1, entry.2)
-                if words == 4 { slots[w + 3] = entry.3 }
+                store(slot, entry)
             }
             var longest = 0
             for slot in 0..<slotCount where slots[slot * words + 1] != TableLayout.emptySlot {
