@@ -2,19 +2,31 @@
  * published.c: a publication's tables as this process decides with them
  * (safesock_publication.h has the protocol). The object is never mapped:
  * each new generation is read with pread into one of two private buffers,
- * checked there once (its header and block sums: the integrity check), and
- * decided on there, each block checked at the first decision that reads
- * it. A publication truncated or
- * removed under the program leaves it running: its table stands while the
- * control still names it, and once the control or a new table cannot be
- * read, every decision is refused with the reason (one stderr line).
+ * a block at a time. At a new generation only its header and block sums
+ * are read and checked (the integrity check: a cost that does not grow
+ * with the rules); each other block is read at the first decision that
+ * needs it (fetch, through `struct safesock_blocks`), summed there against
+ * the sums read at the start, and decided on from the private copy. A
+ * block that no longer matches (written behind the publisher's back)
+ * denies what needs it; one whose slot was rewritten meanwhile makes the
+ * decision again on the new table. Who can write the object can publish
+ * through it anyway: a block read late gives them nothing a publication
+ * would not. A publication truncated or removed under the program leaves
+ * it running: the blocks already read stand while the control still
+ * names the table, and once the control, a new table or a block cannot be
+ * read, what needs it is refused with the reason (one stderr line).
  *
  * The buffers are a seqlock of their own: a new table goes into the
  * buffer not in use, its sequence odd while written; a decision that was
  * reading that buffer sees its sequence move (safesock_published_still)
- * and is made again. Buffers only grow, inside address ranges reserved at
- * attach, so no decision reads unmapped memory whatever it races with.
+ * and is made again. A fetch writes into a buffer only while its count of
+ * copiers is up and its sequence is the decision's: a new table waits for
+ * the count to fall before it touches the buffer, so no late copy lands
+ * in another table's bytes. Buffers only grow, inside address ranges
+ * reserved at attach, so no decision reads unmapped memory whatever it
+ * races with.
  */
+#include <endian.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -45,6 +57,14 @@ struct buffer {
 	 * table was read at (tag_of). */
 	uint8_t *checked;
 	size_t checked_capacity;
+	/* The slot its blocks are read from, and where its sums start. */
+	struct safesock_pub_active source;
+	size_t sums_at;
+	/* Fetches in progress (each with the sequence it was made at). */
+	_Atomic int copiers;
+	/* The sequence of a table whose slot a fetch found rewritten: its
+	 * decisions are made again (safesock_published_still). */
+	_Atomic uint64_t gone;
 };
 static struct buffer buffers[2];
 static _Atomic int active = -1;  /* the buffer of the newest table read */
@@ -58,14 +78,30 @@ static int object = -1;
  * tables in one buffer; by then the buffer has been zeroed 254 times. */
 static uint8_t tag_of(uint64_t sequence)
 {
-	return (uint8_t)((sequence >> 1) % 255 + 1);
+	return (uint8_t)((sequence >> 1) % (SAFESOCK_BLOCK_BUSY - 1) + 1);
+}
+
+static size_t block_count(size_t sums_at)
+{
+	return sums_at < SAFESOCK_TABLE_HEADER ? 0 : (sums_at - SAFESOCK_TABLE_HEADER + SAFESOCK_BLOCK_SIZE - 1) >> SAFESOCK_BLOCK_SHIFT;
 }
 
 static void forked_child(void)
 {
 	/* A fork in the middle of another thread's copy: in the child that
-	 * thread is gone, and so is its claim. */
+	 * thread is gone, and so are its claims (a block it was reading is
+	 * read again). */
 	atomic_store(&writing, 0);
+	for (int b = 0; b < 2; b++) {
+		struct buffer *x = &buffers[b];
+		atomic_store(&x->copiers, 0);
+		if (x->checked == NULL || (atomic_load(&x->sequence) & 1) || atomic_load(&x->generation) == UINT64_MAX)
+			continue;
+		size_t n = block_count(x->sums_at);
+		for (size_t k = 0; k < n; k++)
+			if (x->checked[k] == SAFESOCK_BLOCK_BUSY)
+				x->checked[k] = 0;
+	}
 }
 
 int safesock_published_attach(const char *name, char *error, size_t error_size)
@@ -98,8 +134,49 @@ int safesock_published_attach(const char *name, char *error, size_t error_size)
 
 enum { READ_IN, BUSY, MOVED, UNREADABLE, TOO_LARGE };
 
-/* Reads the table `pub` names into the buffer not in use, checks it,
- * and makes it the active one. */
+/* Reads the header and sums of `pub`'s table into `x` (its capacity
+ * grown to hold the whole table): 0, 1 when the slot moved, -1 when they
+ * cannot be read. */
+static int read_index(struct buffer *x, const struct safesock_pub_active *pub)
+{
+	size_t length = (size_t)pub->length;
+	size_t need = (length + PAGE - 1) / PAGE * PAGE;
+	/* Not populated: only the pages of the blocks a decision reads are
+	 * ever touched. */
+	if (need > x->capacity) {
+		if (mmap(x->bytes + x->capacity, need - x->capacity, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+			return -1;
+		x->capacity = need;
+	}
+	size_t blocks = SAFESOCK_BLOCKS_FOR(length);
+	size_t checked_need = (blocks + PAGE - 1) / PAGE * PAGE;
+	if (checked_need > x->checked_capacity) {
+		if (mmap(x->checked + x->checked_capacity, checked_need - x->checked_capacity, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+			return -1;
+		x->checked_capacity = checked_need;
+	}
+	size_t header = length < SAFESOCK_TABLE_HEADER ? length : SAFESOCK_TABLE_HEADER;
+	int read = safesock_pub_read_range(object, pub, x->bytes, 0, header);
+	if (read != 0)
+		return read;
+	/* Where the header says the sums are; a place that is no place leaves
+	 * sums_at 0, and the integrity check refuses the header. */
+	uint32_t at = 0;
+	if (header == SAFESOCK_TABLE_HEADER)
+		memcpy(&at, x->bytes + SAFESOCK_TABLE_BLOCK_SUMS, sizeof at);
+	at = le32toh(at);
+	x->sums_at = at >= SAFESOCK_TABLE_HEADER && at <= length ? at : 0;
+	if (x->sums_at != 0 && (read = safesock_pub_read_range(object, pub, x->bytes + x->sums_at, x->sums_at, length - x->sums_at)) != 0)
+		return read;
+	/* No block of the new table is read yet. */
+	memset(x->checked, 0, blocks);
+	return 0;
+}
+
+/* Reads the table `pub` names into the buffer not in use (its header and
+ * sums; fetch reads the rest), checks it, and makes it the active one. */
 static int read_in(const struct safesock_pub_active *pub, int in_use)
 {
 	if (pub->length > COPY_RESERVE)
@@ -111,36 +188,26 @@ static int read_in(const struct safesock_pub_active *pub, int in_use)
 	struct buffer *x = &buffers[target];
 	uint64_t sequence = atomic_load(&x->sequence);
 	atomic_store(&x->sequence, sequence + 1);
-	atomic_thread_fence(memory_order_seq_cst);
-	int result = READ_IN;
-	size_t need = ((size_t)pub->length + PAGE - 1) / PAGE * PAGE;
-	if (need > x->capacity) {
-		/* Populated at once: left to the pread, the copy's first touch
-		 * took a fault a 4 KiB page (a 5 MB table's first read here:
-		 * 4.7 ms that way, 2.6 populated; docs/benchmarks.md). */
-		if (mmap(x->bytes + x->capacity, need - x->capacity, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0) == MAP_FAILED)
-			result = UNREADABLE;
-		else
-			x->capacity = need;
+	/* A fetch of the table this buffer held counts itself in, then looks
+	 * at the sequence: either it sees the odd one and writes nothing, or
+	 * this sees its count and waits for its copy to end. Bounded: a copier
+	 * stopped for good (this thread's own, under a signal handler) leaves
+	 * the buffer as it was, and the last table stands. */
+	for (int spin = 0; atomic_load(&x->copiers) != 0; spin++) {
+		if (spin == 1000) {
+			atomic_store(&x->sequence, sequence);
+			atomic_store(&writing, 0);
+			return BUSY;
+		}
+		sched_yield();
 	}
-	size_t blocks = SAFESOCK_BLOCKS_FOR((size_t)pub->length);
-	size_t checked_need = (blocks + PAGE - 1) / PAGE * PAGE;
-	if (result == READ_IN && checked_need > x->checked_capacity) {
-		if (mmap(x->checked + x->checked_capacity, checked_need - x->checked_capacity, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
-			result = UNREADABLE;
-		else
-			x->checked_capacity = checked_need;
-	}
-	int read = result == READ_IN ? safesock_pub_read(object, pub, x->bytes) : -1;
+	int read = read_index(x, pub);
+	int result = read == 0 ? READ_IN : read == 1 ? MOVED : UNREADABLE;
 	if (read == 0) {
-		/* No block of the new table is checked yet (and whatever the last
-		 * one's decisions store late carries the last tag). */
-		memset(x->checked, 0, blocks);
 		int32_t code = safesock_table_check_integrity(x->bytes, (size_t)pub->length);
 		if (code == 0 && safesock_table_options(x->bytes, (size_t)pub->length, &x->options) != 0)
 			code = -1;
+		x->source = *pub;
 		atomic_store_explicit(&x->length, pub->length, memory_order_relaxed);
 		atomic_store_explicit(&x->generation, pub->generation, memory_order_relaxed);
 		atomic_store_explicit(&x->slot_sequence, pub->sequence, memory_order_relaxed);
@@ -148,12 +215,60 @@ static int read_in(const struct safesock_pub_active *pub, int in_use)
 		atomic_store_explicit(&x->fault, code, memory_order_relaxed);
 	} else {
 		atomic_store_explicit(&x->generation, UINT64_MAX, memory_order_relaxed);
-		result = read == 1 ? MOVED : UNREADABLE;
 	}
 	atomic_store_explicit(&x->sequence, sequence + 2, memory_order_release);
 	if (read == 0)
 		atomic_store_explicit(&active, target, memory_order_release);
 	atomic_store(&writing, 0);
+	return result;
+}
+
+/* A block of the table the buffer holds at `blocks->sequence`, read in
+ * and summed, with the copiers' count up (read_in waits for it). */
+static int32_t fetch_counted(struct buffer *x, const struct safesock_blocks *blocks, size_t block)
+{
+	if (atomic_load(&x->sequence) != blocks->sequence)
+		return SAFESOCK_FETCH_GONE; /* another table is being read in, or is */
+	size_t length = (size_t)atomic_load_explicit(&x->length, memory_order_relaxed);
+	size_t sums_at = x->sums_at;
+	if (block >= block_count(sums_at))
+		return SAFESOCK_FETCH_GONE;
+	_Atomic uint8_t *mark = (_Atomic uint8_t *)&x->checked[block];
+	/* One copier a block: two would write the same bytes while the first
+	 * sums them. Another thread's copy takes microseconds; one that never
+	 * ends (this thread's, under a signal handler) is refused. */
+	for (int spin = 0;; spin++) {
+		uint8_t seen = atomic_load(mark);
+		if (seen == blocks->tag)
+			return SAFESOCK_FETCHED;
+		if (seen != SAFESOCK_BLOCK_BUSY && atomic_compare_exchange_strong(mark, &seen, SAFESOCK_BLOCK_BUSY))
+			break;
+		if (spin == 1000)
+			return SAFESOCK_FETCH_GONE;
+		sched_yield();
+	}
+	size_t from = SAFESOCK_TABLE_HEADER + (block << SAFESOCK_BLOCK_SHIFT);
+	size_t n = sums_at - from < SAFESOCK_BLOCK_SIZE ? sums_at - from : SAFESOCK_BLOCK_SIZE;
+	int read = safesock_pub_read_range(object, &x->source, x->bytes + from, from, n);
+	int32_t result = SAFESOCK_FETCH_GONE;
+	uint8_t now = 0;
+	if (read == 1)
+		atomic_store(&x->gone, blocks->sequence); /* the slot was rewritten: decide again */
+	else if (read == 0 && safesock_table_block_matches(x->bytes, length, block) == 1) {
+		now = blocks->tag;
+		result = SAFESOCK_FETCHED;
+	} else if (read == 0)
+		result = SAFESOCK_FETCH_CORRUPT; /* changed behind the publisher's back */
+	atomic_store(mark, now);
+	return result;
+}
+
+static int32_t fetch(const struct safesock_blocks *blocks, size_t block)
+{
+	struct buffer *x = &buffers[blocks->buffer & 1];
+	atomic_fetch_add(&x->copiers, 1);
+	int32_t result = fetch_counted(x, blocks, block);
+	atomic_fetch_sub(&x->copiers, 1);
 	return result;
 }
 
@@ -172,7 +287,9 @@ static int use(int b, const struct safesock_pub_active *pub, struct safesock_cur
 		return 1;
 	now->table = x->bytes;
 	now->length = (size_t)atomic_load_explicit(&x->length, memory_order_relaxed);
-	now->blocks = (struct safesock_blocks){ .checked = x->checked, .tag = tag_of(sequence) };
+	now->blocks = (struct safesock_blocks){
+		.checked = x->checked, .tag = tag_of(sequence), .buffer = (uint8_t)b, .fetch = fetch, .sequence = sequence,
+	};
 	now->options = x->options;
 	int32_t fault = atomic_load_explicit(&x->fault, memory_order_relaxed);
 	atomic_thread_fence(memory_order_acquire);
@@ -229,5 +346,7 @@ int safesock_published_acquire(struct safesock_current *now)
 
 int safesock_published_still(const struct safesock_current *now)
 {
-	return atomic_load_explicit(&buffers[now->copy_buffer & 1].sequence, memory_order_acquire) == now->copy_sequence;
+	const struct buffer *x = &buffers[now->copy_buffer & 1];
+	return atomic_load_explicit(&x->sequence, memory_order_acquire) == now->copy_sequence &&
+	       atomic_load_explicit(&x->gone, memory_order_relaxed) != now->copy_sequence;
 }

@@ -37,6 +37,21 @@ public func safesockTableCheckBlocks(_ table: UnsafeRawPointer?, _ length: Int) 
     return Int32(TableValidator.blocksFault(UnsafeRawBufferPointer(start: table, count: length))?.rawValue ?? 0)
 }
 
+/// 1 when block `block` of a table whose header and sums passed the
+/// integrity check matches its sum; 0 when not, or when it has no such
+/// block. The enforcer's fetch asks it of each block it copies in.
+@_cdecl("safesock_table_block_matches")
+public func safesockTableBlockMatches(_ table: UnsafeRawPointer?, _ length: Int, _ block: Int) -> Int32 {
+    guard let table, length >= TableLayout.headerSize, block >= 0 else { return 0 }
+    let bytes = UnsafeRawBufferPointer(start: table, count: length)
+    let sumsAt = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: TableLayout.blockSumsOffset, as: UInt32.self)))
+    // The integrity check placed the sums; checked again, as this reads by them.
+    guard sumsAt >= TableLayout.headerSize, sumsAt % 8 == 0, sumsAt <= length,
+          length &- sumsAt == TableLayout.blockCount(sumsAt: sumsAt) &* 8, block < TableLayout.blockCount(sumsAt: sumsAt) else { return 0 }
+    let stored = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: sumsAt &+ block &* 8, as: UInt64.self))
+    return TableHash.blockSum(bytes, block: block, sumsAt: sumsAt) == stored ? 1 : 0
+}
+
 /// A static, NUL-terminated sentence for a `safesock_table_check` code.
 @_cdecl("safesock_table_fault_reason")
 public func safesockTableFaultReason(_ code: Int32) -> UnsafePointer<UInt8> {

@@ -43,14 +43,22 @@ public enum TableFault: UInt8, Sendable {
 /// `struct safesock_blocks`): a byte a block, `tag` once its sum matched.
 /// Threads that meet a block unchecked each sum it; the byte only ever
 /// goes from "not `tag`" to `tag`, after a sum that matched, so a race
-/// costs a second sum, never a block taken unchecked.
+/// costs a second sum, never a block taken unchecked. With `fetch` (a
+/// publication's table, copied in a block at a time), the enforcer's
+/// function copies, sums and marks the block instead.
 public struct BlockChecks {
+    public typealias Fetch = @convention(c) (UnsafeRawPointer?, Int) -> Int32
     let checked: UnsafeMutablePointer<Atomic<UInt8>>
     let tag: UInt8
+    /// The C struct, passed back to `fetch`.
+    let source: UnsafeRawPointer?
+    let fetch: Fetch?
 
     public init(_ checked: UnsafeMutableRawPointer, tag: UInt8) {
         self.checked = checked.assumingMemoryBound(to: Atomic<UInt8>.self)
         self.tag = tag
+        source = nil
+        fetch = nil
     }
 
     /// The checked bytes' address and the tag, as a `struct
@@ -58,12 +66,20 @@ public struct BlockChecks {
     public var checkedAddress: UnsafeMutableRawPointer { UnsafeMutableRawPointer(checked) }
     public var tagValue: UInt8 { tag }
 
-    /// A `struct safesock_blocks *` of C memory (its pointer, then its
-    /// tag), or nil for none.
+    /// A `struct safesock_blocks *` of C memory (its pointer, its tag, its
+    /// fetch at byte 16), or nil for none.
     init?(c: UnsafeRawPointer?) {
         guard let c, let checked = UnsafeMutableRawPointer(bitPattern: c.loadUnaligned(fromByteOffset: 0, as: UInt.self)) else { return nil }
-        self.init(checked, tag: c.load(fromByteOffset: 8, as: UInt8.self))
+        self.checked = checked.assumingMemoryBound(to: Atomic<UInt8>.self)
+        tag = c.load(fromByteOffset: 8, as: UInt8.self)
+        source = c
+        fetch = c.load(fromByteOffset: 16, as: Fetch?.self)
     }
+}
+
+/// Codes of a `Fetch` (safesock_match.h).
+enum FetchCode {
+    static let fetched: Int32 = 0, corrupt: Int32 = 1
 }
 
 /// How a view checks the table's blocks, fixed when the view's type is:
@@ -98,6 +114,9 @@ public struct TableView<Mode: BlockCheckMode> {
     /// a byte a block, `tag` once checked.
     let checked: UnsafeMutablePointer<Atomic<UInt8>>?
     let tag: UInt8
+    /// With these, blocks are copied in by the enforcer (BlockChecks.fetch).
+    let source: UnsafeRawPointer?
+    let fetch: BlockChecks.Fetch?
     /// The blocks' length: from the end of the header to the sums.
     let blocksLength: UInt
     /// Where the block sums start (0 with no block checks).
@@ -107,6 +126,8 @@ public struct TableView<Mode: BlockCheckMode> {
         self.bytes = bytes
         checked = nil
         tag = 0
+        source = nil
+        fetch = nil
         blocksLength = 0
         sumsAt = 0
     }
@@ -118,6 +139,8 @@ public struct TableView<Mode: BlockCheckMode> {
         self.bytes = bytes
         checked = blocks?.checked
         tag = blocks?.tag ?? 0
+        source = blocks?.source
+        fetch = blocks?.fetch
         var at = 0
         if blocks != nil, bytes.count >= TableLayout.headerSize {
             at = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: TableLayout.blockSumsOffset, as: UInt32.self)))
@@ -153,7 +176,7 @@ public struct TableView<Mode: BlockCheckMode> {
     }
 
     /// The blocks of a read at `at` (from the end of the header) of `size`
-    /// bytes, each summed unless its byte says it was.
+    /// bytes, each summed (or fetched) unless its byte says it was.
     @inline(never)
     mutating func check(_ at: UInt, _ size: Int) {
         guard let checked else { return }
@@ -162,13 +185,26 @@ public struct TableView<Mode: BlockCheckMode> {
         let last = Int(truncatingIfNeeded: (end &- 1) &>> UInt(TableLayout.blockShift))
         while b <= last {
             if checked[b].load(ordering: .relaxed) != tag {
-                let stored = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: sumsAt &+ b &* 8, as: UInt64.self))
-                guard TableHash.blockSum(bytes, block: b, sumsAt: sumsAt) == stored else {
-                    fault = true
-                    corrupt = true
-                    return
+                if let fetch {
+                    // The enforcer copies the block in, sums it and marks it
+                    // (the mark is its to set: it knows when the bytes
+                    // under it are the table's). Anything but "fetched"
+                    // is a fault: the read is of bytes not known right.
+                    let code = fetch(source, b)
+                    guard code == FetchCode.fetched else {
+                        fault = true
+                        corrupt = code == FetchCode.corrupt
+                        return
+                    }
+                } else {
+                    let stored = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: sumsAt &+ b &* 8, as: UInt64.self))
+                    guard TableHash.blockSum(bytes, block: b, sumsAt: sumsAt) == stored else {
+                        fault = true
+                        corrupt = true
+                        return
+                    }
+                    checked[b].store(tag, ordering: .relaxed)
                 }
-                checked[b].store(tag, ordering: .relaxed)
             }
             b &+= 1
         }
@@ -373,12 +409,15 @@ extension TableView {
             fault = true
             return UnsafeBufferPointer(start: nil, count: 0)
         }
+        // The length's block first: a publication's block is copied in at
+        // its first read, so bytes read before their touch are not the table's.
+        touch(at, n)
         let length = Int(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
         guard length <= header.stringsLength &- offset &- n, inBounds(at &+ n, length) else {
             fault = true
             return UnsafeBufferPointer(start: nil, count: 0)
         }
-        // Its length and bytes, one check of their blocks.
+        // Its bytes (nearly always the same block: the fast test).
         touch(at, n &+ length)
         return UnsafeBufferPointer(start: (base + (at &+ n)).assumingMemoryBound(to: UInt8.self), count: length)
     }

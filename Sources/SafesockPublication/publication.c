@@ -254,7 +254,14 @@ int safesock_pub_still(int fd, const struct safesock_pub_active *active)
 
 int safesock_pub_read(int fd, const struct safesock_pub_active *active, void *out)
 {
-	int complete = read_exactly(fd, out, (size_t)active->length, active->offset) == 0;
+	return safesock_pub_read_range(fd, active, out, 0, (size_t)active->length);
+}
+
+int safesock_pub_read_range(int fd, const struct safesock_pub_active *active, void *out, size_t from, size_t length)
+{
+	if (from > active->length || length > active->length - from)
+		return -1;
+	int complete = read_exactly(fd, out, length, active->offset + from) == 0;
 	/* The seqlock's second look: the bytes are the slot's as published
 	 * only if its sequence did not move while they were read. */
 	if (!safesock_pub_still(fd, active))

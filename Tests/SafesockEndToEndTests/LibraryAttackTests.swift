@@ -402,6 +402,50 @@ import Testing
         #expect(needs.arrivals() == 0, "a connect that needed the damaged block reached the listener")
     }
 
+    /// A publication's blocks are read into the program at the first
+    /// decision that needs each, not all at once: a program that can
+    /// write the object flips a byte of a block it has not read yet (a
+    /// disallow rule's action, to allow) after its first connect. The
+    /// block is summed against the sums read with the table's header:
+    /// the connect that needs it is denied as corrupt, and nothing
+    /// reaches the listener the rule denied. (With the block taken
+    /// unsummed, the flipped rule allowed it.)
+    @Test(arguments: RunAs.allCases)
+    func aBlockRewrittenAfterTheTableWasReadInIsRefused(user: RunAs) throws {
+        let other = try Listener("127.0.0.2"), denied = try Listener("127.0.0.3")
+        let dir = try scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        chmod(dir, 0o755)
+        let filler = (0..<3000).map { "    allow 10.\($0 >> 8 & 255).\($0 & 255).1 80\n" }.joined()
+        // The disallow first: its record in the rules' first block, which
+        // the first connect's decision never reads.
+        let text = "section hosts ports\n    disallow 127.0.0.3 \(denied.port)\n" + filler + "    allow 127.0.0.2 \(other.port)\n"
+        let name = "attack-fetch-\(user)-\(getpid())"
+        let policy = "\(dir)/published.cfg"
+        try text.write(toFile: policy, atomically: true, encoding: .utf8)
+        defer { shm_unlink("/safesock.\(name)") }
+        let reload = try run(safesockBinary, ["reload", name, policy])
+        try #require(reload.status == 0, "\(reload)")
+        chmod("/dev/shm/safesock.\(name)", 0o666) // the program can write it
+        var error = [CChar](repeating: 0, count: 256)
+        let reader = safesock_pub_open_reader(name, &error, error.count)
+        try #require(reader >= 0)
+        defer { close(reader) }
+        var active = safesock_pub_active()
+        try #require(safesock_pub_look(reader, &active) == 0)
+        var field = [UInt8](repeating: 0, count: 4)
+        try #require(pread(reader, &field, 4, off_t(active.offset) + 56) == 4) // the rules' offset
+        let rules = Int(field[0]) | Int(field[1]) << 8 | Int(field[2]) << 16 | Int(field[3]) << 24
+        var action: UInt8 = 0
+        try #require(pread(reader, &action, 1, off_t(active.offset) + off_t(rules)) == 1 && action == 1, "rule 0 is the disallow")
+        let r = try probeAs(user, ["rewrite-between", "127.0.0.2", "\(other.port)", "127.0.0.3", "\(denied.port)"],
+                            env: ["LD_PRELOAD": libraryPath, "SAFESOCK_TABLE": name, "PROBE_REWRITE_AT": "\(Int(active.offset) + rules)"])
+        #expect(r.stdout == "ok\nerrno \(EACCES)\n" && r.stderr.contains("table corrupt: a block does not match its sum"), "\(r)")
+        try #require(pread(reader, &action, 1, off_t(active.offset) + off_t(rules)) == 1 && action == 0, "the probe flipped the rule")
+        #expect(other.arrivals() == 1)
+        #expect(denied.arrivals() == 0, "a rule rewritten behind the publisher's back was decided on")
+    }
+
     /// A table file truncated under a running program killed it with
     /// SIGBUS at its next connect. The library now reads the file once, at
     /// load, into sealed memory (a memfd no one can shrink, grow or write):

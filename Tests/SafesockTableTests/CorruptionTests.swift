@@ -90,7 +90,8 @@ func decideSpread(_ table: UnsafeRawBufferPointer, blocks: BlockChecks?) -> Bool
 /// `blocks` as the C entries take it (a `struct safesock_blocks`), or nil.
 func withCBlocks(_ blocks: BlockChecks?, _ body: (UnsafeRawPointer?) -> Void) {
     guard let blocks else { return body(nil) }
-    var c: (UInt, UInt64) = (UInt(bitPattern: blocks.checkedAddress), UInt64(blocks.tagValue))
+    // checked, tag (and buffer), fetch (none: the bytes are all there), sequence.
+    var c: (UInt, UInt64, UInt, UInt64) = (UInt(bitPattern: blocks.checkedAddress), UInt64(blocks.tagValue), 0, 0)
     withUnsafeBytes(of: &c) { body($0.baseAddress) }
 }
 

@@ -23,6 +23,10 @@
  *                                  a publication's object) truncated to
  *                                  PROBE_TRUNCATE_TO bytes (default 0),
  *                                  then a connect: two lines
+ *   probe rewrite-between ADDR PORT ADDR2 PORT2
+ *                                  a connect, a byte of the publication's
+ *                                  object flipped at PROBE_REWRITE_AT, a
+ *                                  connect to the second: two lines
  *   probe bind PORT                bind 127.0.0.1:PORT
  *   probe listen                   bind port 0, listen
  *   probe gethostbyname NAME       gethostbyname, then connect? no: prints addresses
@@ -75,6 +79,7 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <netdb.h>
 #include <resolv.h>
@@ -684,6 +689,37 @@ int main(int argc, char **argv)
 		for (int round = 0; round < 2; round++) {
 			if (round == 1 && (table == NULL || truncate(table, to ? atol(to) : 0) != 0))
 				return say(errno);
+			int fd = socket(AF_INET, SOCK_STREAM, 0);
+			int rc = connect(fd, (struct sockaddr *)&ss, len);
+			say(rc == 0 ? 0 : errno);
+			close(fd);
+		}
+		return 0;
+	}
+	if (strcmp(cmd, "rewrite-between") == 0 && argc == 6) {
+		/* A connect; one byte of the publication's object (SAFESOCK_TABLE
+		 * names it) flipped at PROBE_REWRITE_AT, behind the publisher's
+		 * back, as a program that can write the object could; a connect. */
+		const char *table = getenv("SAFESOCK_TABLE"), *at = getenv("PROBE_REWRITE_AT");
+		if (table == NULL || at == NULL)
+			return 2;
+		char object[512];
+		snprintf(object, sizeof object, "/dev/shm/safesock.%s", table);
+		for (int round = 0; round < 2; round++) {
+			if (round == 1) {
+				int o = open(object, O_RDWR);
+				unsigned char byte;
+				if (o < 0 || pread(o, &byte, 1, atol(at)) != 1)
+					return say(errno);
+				byte ^= 1;
+				if (pwrite(o, &byte, 1, atol(at)) != 1)
+					return say(errno);
+				close(o);
+			}
+			struct sockaddr_storage ss;
+			socklen_t len;
+			if (numeric(argv[2 + 2 * round], atoi(argv[3 + 2 * round]), &ss, &len) != 0)
+				return 2;
 			int fd = socket(AF_INET, SOCK_STREAM, 0);
 			int rc = connect(fd, (struct sockaddr *)&ss, len);
 			say(rc == 0 ? 0 : errno);

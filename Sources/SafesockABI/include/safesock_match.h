@@ -50,15 +50,39 @@ const char *safesock_table_fault_reason(int32_t code);
  * is not `tag` sums it first; a wrong sum denies the decision. The bytes
  * start not `tag` (zero, say) for each new table; a new tag for each new
  * table in the same bytes keeps a late store of an earlier table's from
- * counting. The entries below take NULL for a table whose every block was
+ * counting. Tags are 1 to 254: SAFESOCK_BLOCK_BUSY marks a block being
+ * copied in.
+ *
+ * With `fetch`, the table's blocks are not in its bytes until fetched: a
+ * read of a block whose byte is not `tag` calls fetch(blocks, block)
+ * instead of summing, and the enforcer copies the block in, sums it
+ * (safesock_table_block_matches) and sets its byte (a publication's
+ * table, CShim/published.c). It returns SAFESOCK_FETCHED, or a fault:
+ * SAFESOCK_FETCH_CORRUPT (the sum is wrong), SAFESOCK_FETCH_GONE (the
+ * table can no longer be read, or was replaced: decide again).
+ * `buffer` and `sequence` are the enforcer's, for fetch.
+ * The entries below take NULL for a table whose every block was
  * checked (safesock_table_check). */
 struct safesock_blocks {
 	uint8_t *checked;
-	uint8_t tag; /* never 0 */
+	uint8_t tag; /* never 0, never SAFESOCK_BLOCK_BUSY */
+	uint8_t buffer;
+	int32_t (*fetch)(const struct safesock_blocks *blocks, size_t block);
+	uint64_t sequence;
 };
 _Static_assert(offsetof(struct safesock_blocks, tag) == 8, "blocks layout");
+_Static_assert(offsetof(struct safesock_blocks, fetch) == 16, "blocks layout");
+#define SAFESOCK_BLOCK_BUSY 255
+enum { SAFESOCK_FETCHED = 0, SAFESOCK_FETCH_CORRUPT = 1, SAFESOCK_FETCH_GONE = 2 };
+/* 1 when block `block` of `table` (its header and sums sound) matches its
+ * sum, 0 when not or when there is no such block. */
+int32_t safesock_table_block_matches(const void *table, size_t length, size_t block);
 #define SAFESOCK_BLOCK_SHIFT 12
 #define SAFESOCK_TABLE_HEADER 256
+/* Where the header holds the byte offset of the block sums (le32;
+ * TableLayout.blockSumsOffset). */
+#define SAFESOCK_TABLE_BLOCK_SUMS 244
+#define SAFESOCK_BLOCK_SIZE ((size_t)1 << SAFESOCK_BLOCK_SHIFT)
 /* The bytes `checked` needs for a table of `length` bytes (at least). */
 #define SAFESOCK_BLOCKS_FOR(length) (((length) >> SAFESOCK_BLOCK_SHIFT) + 1)
 

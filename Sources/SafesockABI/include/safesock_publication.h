@@ -83,6 +83,9 @@ int safesock_pub_look(int fd, struct safesock_pub_active *active);
  * when it was (read the active slot again); -1 when the bytes cannot be
  * read (the object truncated under the reader). */
 int safesock_pub_read(int fd, const struct safesock_pub_active *active, void *out);
+/* The same for `length` bytes of the table from byte `from`, into `out`
+ * (which receives byte `from` first); -1 as well for a range outside it. */
+int safesock_pub_read_range(int fd, const struct safesock_pub_active *active, void *out, size_t from, size_t length);
 /* 1 while the slot `active` names still holds that table (one pread). */
 int safesock_pub_still(int fd, const struct safesock_pub_active *active);
 
