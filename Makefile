@@ -174,12 +174,16 @@ $(BUILD)/bench/empty: Tests/bench/empty.c
 	@mkdir -p $(@D)
 	$(CC) -O2 $< -o $@
 
+$(BUILD)/bench/empty-preload.so: Tests/bench/empty_preload.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O2 $< -o $@
+
 # Static, so that its own pages do not count in the child's peak RSS.
 $(BUILD)/bench/rss: Tests/bench/rss.c
 	@mkdir -p $(@D)
 	$(CC) -static -O2 -Wall -Werror $< -o $@
 
-bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/netbench-static $(BUILD)/bench/notify_floor $(BUILD)/bench/empty $(BUILD)/bench/rss \
+bench: all bench-deps $(BUILD)/bench/netbench $(BUILD)/bench/netbench-static $(BUILD)/bench/notify_floor $(BUILD)/bench/empty $(BUILD)/bench/empty-preload.so $(BUILD)/bench/rss \
        $(BUILD)/bench/venv/sandlock-0.9.0
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock-bench
 	$(SWIFT) build $(SWIFTFLAGS) --product safesock  # the dynamic CLI, for the start-up row (CLIStartup)

@@ -58,7 +58,7 @@ struct SystemBench {
     }
 
     init() throws {
-        for path in [netbench, "\(bench)/netbench-static", "\(bench)/empty", "\(bench)/rss", library, "build/bin/safesock"] where !FileManager.default.fileExists(atPath: path) {
+        for path in [netbench, "\(bench)/netbench-static", "\(bench)/empty", "\(bench)/empty-preload.so", "\(bench)/rss", library, "build/bin/safesock"] where !FileManager.default.fileExists(atPath: path) {
             throw BenchFailure(description: "\(path) is missing: run `make bench`")
         }
         var rng = SeededGenerator(seed: 100_000)
@@ -91,6 +91,8 @@ struct SystemBench {
         variants = [
             Variant(name: "bare", environment: [:]),
             Variant(name: "safesock", environment: safesock),
+            // The floor under every preload column: a library with nothing in it.
+            Variant(name: "empty preload", environment: ["LD_PRELOAD": "\(cwd)/\(bench)/empty-preload.so"]),
         ]
         let proxychains = "/usr/lib/x86_64-linux-gnu/libproxychains.so.4"
         let torsocks = "/usr/lib/x86_64-linux-gnu/torsocks/libtorsocks.so"
