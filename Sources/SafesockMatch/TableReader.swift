@@ -171,7 +171,9 @@ public struct TableView<Mode: BlockCheckMode> {
         guard at < blocksLength else { return }
         let first = Int(truncatingIfNeeded: at &>> UInt(TableLayout.blockShift))
         let last = Int(truncatingIfNeeded: (at &+ UInt(bitPattern: size) &- 1) &>> UInt(TableLayout.blockShift))
-        if last == first && checked[first].load(ordering: .relaxed) == tag { return }
+        // Acquiring: a fetched block's bytes were written just before its
+        // mark (a plain load on x86-64).
+        if last == first && checked[first].load(ordering: .acquiring) == tag { return }
         check(at, size)
     }
 
@@ -184,7 +186,7 @@ public struct TableView<Mode: BlockCheckMode> {
         var b = Int(truncatingIfNeeded: at &>> UInt(TableLayout.blockShift))
         let last = Int(truncatingIfNeeded: (end &- 1) &>> UInt(TableLayout.blockShift))
         while b <= last {
-            if checked[b].load(ordering: .relaxed) != tag {
+            if checked[b].load(ordering: .acquiring) != tag {
                 if let fetch {
                     // The enforcer copies the block in, sums it and marks it
                     // (the mark is its to set: it knows when the bytes
