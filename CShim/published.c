@@ -134,29 +134,30 @@ int safesock_published_attach(const char *name, char *error, size_t error_size)
 
 enum { READ_IN, BUSY, MOVED, UNREADABLE, TOO_LARGE };
 
+/* Maps `*capacity` of the range at `base` up to `bytes` (whole pages):
+ * 0, or -1. Not populated: only the pages a decision reads are ever
+ * touched. */
+static int grow(uint8_t *base, size_t *capacity, size_t bytes)
+{
+	size_t need = (bytes + PAGE - 1) / PAGE * PAGE;
+	if (need <= *capacity)
+		return 0;
+	if (mmap(base + *capacity, need - *capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+	    MAP_FAILED)
+		return -1;
+	*capacity = need;
+	return 0;
+}
+
 /* Reads the header and sums of `pub`'s table into `x` (its capacity
  * grown to hold the whole table): 0, 1 when the slot moved, -1 when they
  * cannot be read. */
 static int read_index(struct buffer *x, const struct safesock_pub_active *pub)
 {
 	size_t length = (size_t)pub->length;
-	size_t need = (length + PAGE - 1) / PAGE * PAGE;
-	/* Not populated: only the pages of the blocks a decision reads are
-	 * ever touched. */
-	if (need > x->capacity) {
-		if (mmap(x->bytes + x->capacity, need - x->capacity, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
-			return -1;
-		x->capacity = need;
-	}
 	size_t blocks = SAFESOCK_BLOCKS_FOR(length);
-	size_t checked_need = (blocks + PAGE - 1) / PAGE * PAGE;
-	if (checked_need > x->checked_capacity) {
-		if (mmap(x->checked + x->checked_capacity, checked_need - x->checked_capacity, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
-			return -1;
-		x->checked_capacity = checked_need;
-	}
+	if (grow(x->bytes, &x->capacity, length) != 0 || grow(x->checked, &x->checked_capacity, blocks) != 0)
+		return -1;
 	size_t header = length < SAFESOCK_TABLE_HEADER ? length : SAFESOCK_TABLE_HEADER;
 	int read = safesock_pub_read_range(object, pub, x->bytes, 0, header);
 	if (read != 0)
